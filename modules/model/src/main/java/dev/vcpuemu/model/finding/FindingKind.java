@@ -1,0 +1,26 @@
+package dev.vcpuemu.model.finding;
+
+/**
+ * The named kinds of broken invariant (DESIGN §1.6). Each is detected against ground truth
+ * that the guest cannot see; the reference section that describes the hazard is named.
+ */
+public enum FindingKind {
+    /** A #PF handler consumed a non-zero reason/flags word written for another delivery (§4(i)). */
+    APF_WORD_STOLEN,
+    /** The handler of an async #PF found the word 0 and handled a genuine fault at the token (§4(i)). */
+    SPURIOUS_FAULT_AT_TOKEN,
+    /** A task waits on a token whose page-ready was already consumed elsewhere (§4(i), §4(iii)-B). */
+    LOST_WAKEUP,
+    /** A task stayed in uninterruptible sleep longer than the hung-task timeout. */
+    HUNG_TASK,
+    /** A vCPU sat in the APF halt loop longer than the wedge timeout (§4(i) GL, §4(vii)). */
+    VCPU_WEDGED,
+    /** A dummy sleeper entry that nothing will ever consume, or one unlinked by wake-all (§4(iii), §4(viii)). */
+    DUMMY_LEAK,
+    /** An exception raised while another was pending delivery (§4(iv)). */
+    DOUBLE_FAULT,
+    /** An exception raised while a double fault was pending: the guest is dead. */
+    TRIPLE_FAULT,
+    /** The guest kernel panicked (the detail carries the panic text, §2.2, §4(ii)). */
+    GUEST_PANIC
+}

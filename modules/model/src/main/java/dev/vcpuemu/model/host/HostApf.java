@@ -1,0 +1,328 @@
+package dev.vcpuemu.model.host;
+
+import dev.vcpuemu.model.settings.Settings.HostEra;
+import dev.vcpuemu.model.stats.Counter;
+import dev.vcpuemu.model.stats.Counters;
+
+import java.util.ArrayDeque;
+import java.util.HashSet;
+import java.util.Set;
+
+/**
+ * The host half of one vCPU: KVM's per-vCPU async page fault state and rules, run on the
+ * vCPU's own thread as in KVM (DESIGN §1.3).
+ *
+ * <ul>
+ *   <li>§2.0: at a fault on a non-resident frame, choose between a synchronous fault
+ *       ({@code !kvm_can_do_async_pf()} or the 64-item limit), a synthetic halt (the gfn is
+ *       already outstanding, or the not-present cannot be delivered) and an injected
+ *       not-present #PF with {@code CR2 = token}.</li>
+ *   <li>§2.1 (legacy host, up to 5.7): page-ready is a #PF with reason 2, at most one per
+ *       entry, only with IF=1, no shadow and no pending exception, checked only at entries,
+ *       and sent even when its not-present was never injected (before the mid-2020 fix,
+ *       hazard viii).</li>
+ *   <li>§2.2 (interrupt host, 5.8 on): page-ready writes the token slot and raises vector
+ *       {@code vec}; the next one waits until the slot is 0; the worker kicks the vCPU only
+ *       on an empty-to-non-empty done list and only without {@code pageReadyPending}; the
+ *       ACK clears it and rescans; nothing is sent for a not-present that was not injected.</li>
+ *   <li>§2.5: with APF disabled the same async work still exists, but completions only end
+ *       the synthetic halt.</li>
+ * </ul>
+ * Token format and limits are §2.7. The id counter starts at 1, so vCPU 3's tokens are
+ * 0x1003, 0x2003, … as in §5 behaviour 7.
+ */
+public final class HostApf {
+    public static final int ASYNC_PF_PER_VCPU = 64;
+    public static final int WAKE_ALL_TOKEN = 0xFFFFFFFF;
+    public static final long MSR_ASYNC_PF_EN = 0x4b564d02L;
+    public static final long MSR_ASYNC_PF_INT = 0x4b564d06L;
+    public static final long MSR_ASYNC_PF_ACK = 0x4b564d07L;
+    public static final long EN_ENABLED = 1L;
+    public static final long EN_SEND_ALWAYS = 1L << 1;
+    public static final long EN_DELIVERY_AS_INT = 1L << 3;
+
+    /** What the host did about a fault on a non-resident frame. */
+    public enum Decision { SYNCHRONOUS, SYNTHETIC_HALT, NOT_PRESENT_INJECTED }
+
+    /** The vCPU state the APF logic consults and the actions it takes on the vCPU (§1.5 last bullet). */
+    public interface CpuPort {
+        long now();
+
+        /** {@code interrupt_allowed()}: IF=1 and no STI/MOV-SS shadow. */
+        boolean interruptAllowed();
+
+        boolean exceptionPending();
+
+        int cpl();
+
+        void injectPageFault(long cr2, Delivery delivery);
+
+        void raiseIrq(int vector);
+
+        void startWork(WorkItem item);
+    }
+
+    private final HostEra era;
+    private final int vcpuId;
+    private final CpuPort cpu;
+    private final Counters counters;
+    private final ApfArea area = new ApfArea();
+
+    private long msrEn;
+    private int vector;
+    private boolean sendUserOnly;
+    private int id = 1;
+    private int generation;
+    private final Set<Integer> gfns = new HashSet<>();
+    private int queued;
+    private final ArrayDeque<WorkItem> done = new ArrayDeque<>();
+    private boolean pageReadyPending;
+    private boolean readyRequested;
+    private boolean halted;
+    private long flushed;
+    private long outstandingAtWorkers;
+
+    public HostApf(HostEra era, int vcpuId, CpuPort cpu, Counters counters) {
+        this.era = era;
+        this.vcpuId = vcpuId;
+        this.cpu = cpu;
+        this.counters = counters;
+    }
+
+    public ApfArea area() {
+        return area;
+    }
+
+    public HostEra era() {
+        return era;
+    }
+
+    /** {@code kvm_pv_async_pf_enabled}: bit 0 on a legacy host, bits 0 and 3 from 5.8 (§2.2). */
+    public boolean enabled() {
+        return era == HostEra.LEGACY
+                ? (msrEn & EN_ENABLED) != 0
+                : (msrEn & (EN_ENABLED | EN_DELIVERY_AS_INT)) == (EN_ENABLED | EN_DELIVERY_AS_INT);
+    }
+
+    /** CPUID 0x40000001 bit 14 ({@code KVM_FEATURE_ASYNC_PF_INT}): only the interrupt host has it. */
+    public boolean cpuidAsyncPfInt() {
+        return era == HostEra.INTERRUPT;
+    }
+
+    public boolean halted() {
+        return halted;
+    }
+
+    public boolean hasDone() {
+        return !done.isEmpty();
+    }
+
+    public int queued() {
+        return queued;
+    }
+
+    public boolean pageReadyPending() {
+        return pageReadyPending;
+    }
+
+    public boolean outstanding(int gfn) {
+        return gfns.contains(gfn);
+    }
+
+    /** Tokens flushed by a disable (§2.5): issued, never to be delivered. */
+    public long flushed() {
+        return flushed;
+    }
+
+    /** Tokens still at a paging worker or on the done list (wake-all items are not tokens). */
+    public long outstandingTokens() {
+        return outstandingAtWorkers + done.stream().filter(i -> !i.wakeAll()).count();
+    }
+
+    /**
+     * A guest WRMSR to one of the APF MSRs. Returns false for a write the host refuses (#GP).
+     * Only the checks the modelled eras need are made here; the reserved-bit matrix of
+     * behaviour 30 belongs to the fidelity work.
+     */
+    public boolean wrmsr(long msr, long value) {
+        if (msr == MSR_ASYNC_PF_EN) {
+            msrEn = value;
+            if (!enabled()) {
+                flush();
+                return true;
+            }
+            sendUserOnly = (value & EN_SEND_ALWAYS) == 0;
+            queueWakeAll();
+            return true;
+        }
+        if (msr == MSR_ASYNC_PF_INT && era == HostEra.INTERRUPT) {
+            vector = (int) (value & 0xFF);
+            return (value & ~0xFFL) == 0;
+        }
+        if (msr == MSR_ASYNC_PF_ACK && era == HostEra.INTERRUPT) {
+            if ((value & 1) != 0) {
+                pageReadyPending = false;
+                checkCompletionInterrupt();
+            }
+            return true;
+        }
+        return false;
+    }
+
+    /** {@code kvm_async_pf_wakeup_all}: queued only if {@code done} is empty (§2.1 host enable). */
+    private void queueWakeAll() {
+        if (!done.isEmpty()) {
+            return;
+        }
+        done.add(new WorkItem(vcpuId, WAKE_ALL_TOKEN, -1, true, false, generation, cpu.now()));
+        queued++;
+        readyRequested = true;
+    }
+
+    /** Disable: every completed item is freed and in-flight ones will be dropped (§2.5). */
+    private void flush() {
+        flushed += done.stream().filter(i -> !i.wakeAll()).count();
+        done.clear();
+        gfns.clear();
+        queued = 0;
+        generation++;
+    }
+
+    /**
+     * An EPT violation on a non-resident gfn: reference §2.0 steps 2 to 7.
+     */
+    public Decision onNonResidentFault(int gfn) {
+        boolean canDo = cpu.interruptAllowed() && !cpu.exceptionPending();
+        if (!canDo) {
+            counters.inc(Counter.SYNCHRONOUS_FAULTS);
+            return Decision.SYNCHRONOUS;
+        }
+        if (gfns.contains(gfn)) {
+            halted = true;
+            counters.inc(Counter.SYNTHETIC_HALTS);
+            return Decision.SYNTHETIC_HALT;
+        }
+        if (queued >= ASYNC_PF_PER_VCPU) {
+            counters.inc(Counter.SYNCHRONOUS_FAULTS);
+            return Decision.SYNCHRONOUS;
+        }
+        int token = (id++ << 12) | vcpuId;
+        queued++;
+        counters.inc(Counter.TOKENS_ISSUED);
+        gfns.add(gfn);
+        boolean canDeliver = enabled() && !(sendUserOnly && cpu.cpl() == 0);
+        Decision decision;
+        if (canDeliver) {
+            Delivery d = new Delivery(Delivery.Kind.NOT_PRESENT, token, token & 0xFFFFFFFFL, cpu.now());
+            area.writeWord(ApfArea.REASON_PAGE_NOT_PRESENT, d);
+            cpu.injectPageFault(token & 0xFFFFFFFFL, d);
+            counters.inc(Counter.APF_NOT_PRESENT_INJECTED);
+            decision = Decision.NOT_PRESENT_INJECTED;
+        } else {
+            halted = true;
+            counters.inc(Counter.SYNTHETIC_HALTS);
+            decision = Decision.SYNTHETIC_HALT;
+        }
+        outstandingAtWorkers++;
+        counters.inc(Counter.WORK_ITEMS_SENT);
+        cpu.startWork(new WorkItem(vcpuId, token, gfn, false, canDeliver, generation, cpu.now()));
+        return decision;
+    }
+
+    /**
+     * A paging worker finished an item ({@code async_pf_execute}, §1.6 steps 2–4). Returns true
+     * if the vCPU must be kicked out of the guest now (interrupt era, empty to non-empty,
+     * no {@code pageReadyPending}); a legacy worker only wakes a blocked vCPU.
+     */
+    public boolean onWorkDone(WorkItem item) {
+        outstandingAtWorkers--;
+        counters.inc(Counter.WORK_ITEMS_COMPLETED);
+        if (item.generation() != generation) {
+            flushed++;
+            return false;
+        }
+        boolean wasEmpty = done.isEmpty();
+        done.add(item);
+        if (era == HostEra.INTERRUPT && wasEmpty) {
+            readyRequested = true;
+            return !pageReadyPending;
+        }
+        return false;
+    }
+
+    /** A vCPU entry: the host's {@code vcpu_run} loop pass after an exit or a block. */
+    public void onEntry() {
+        if (era == HostEra.LEGACY) {
+            checkCompletionLegacy();
+        } else if (readyRequested) {
+            readyRequested = false;
+            checkCompletionInterrupt();
+        }
+    }
+
+    /** Waking from a synthetic halt: any completion, or a deliverable event (§2.0 step 7). */
+    public void endSyntheticHalt() {
+        halted = false;
+    }
+
+    /**
+     * §2.1 page ready (host): while items are done and {@code can_inject_async_page_present}
+     * (disabled, or IF=1, no shadow, nothing pending). The injected #PF makes an exception
+     * pending, so at most one per entry.
+     */
+    private void checkCompletionLegacy() {
+        while (!done.isEmpty() && (!enabled() || (cpu.interruptAllowed() && !cpu.exceptionPending()))) {
+            WorkItem item = done.poll();
+            queued--;
+            int token = dequeue(item);
+            if (enabled()) {
+                Delivery d = new Delivery(item.wakeAll() ? Delivery.Kind.WAKE_ALL : Delivery.Kind.PAGE_READY,
+                        token, token & 0xFFFFFFFFL, cpu.now());
+                area.writeWord(ApfArea.REASON_PAGE_READY, d);
+                cpu.injectPageFault(token & 0xFFFFFFFFL, d);
+                counters.inc(Counter.APF_PAGE_READY_INJECTED);
+                if (item.wakeAll()) {
+                    counters.inc(Counter.WAKE_ALLS);
+                }
+            } else if (!item.wakeAll()) {
+                counters.inc(Counter.PAGE_READY_SUPPRESSED);
+            }
+            halted = false;
+        }
+    }
+
+    /**
+     * §2.2 page ready (host): while items are done and {@code can_dequeue} (disabled, or the
+     * token slot is 0); one page-ready outstanding, serialized by the slot and the ACK.
+     */
+    private void checkCompletionInterrupt() {
+        while (!done.isEmpty() && (!enabled() || area.token() == 0)) {
+            WorkItem item = done.poll();
+            queued--;
+            int token = dequeue(item);
+            if ((item.wakeAll() || item.notPresentInjected()) && enabled()) {
+                Delivery d = new Delivery(item.wakeAll() ? Delivery.Kind.WAKE_ALL : Delivery.Kind.PAGE_READY,
+                        token, token & 0xFFFFFFFFL, cpu.now());
+                area.writeToken(token, d);
+                pageReadyPending = true;
+                cpu.raiseIrq(vector);
+                counters.inc(Counter.APF_PAGE_READY_INJECTED);
+                if (item.wakeAll()) {
+                    counters.inc(Counter.WAKE_ALLS);
+                }
+            } else if (!item.wakeAll()) {
+                counters.inc(Counter.PAGE_READY_SUPPRESSED);
+            }
+            halted = false;
+        }
+    }
+
+    /** Common dequeue step: the token to report and {@code gfns} cleanup (prefault is the worker's page-in). */
+    private int dequeue(WorkItem item) {
+        if (item.wakeAll()) {
+            return WAKE_ALL_TOKEN;
+        }
+        gfns.remove(item.gfn());
+        return item.token();
+    }
+}

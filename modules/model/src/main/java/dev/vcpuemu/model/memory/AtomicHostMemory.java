@@ -1,0 +1,55 @@
+package dev.vcpuemu.model.memory;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLongArray;
+
+/** {@link HostMemory} as a lock-free bit set; every frame starts swapped out. */
+public final class AtomicHostMemory implements HostMemory {
+    private final int frames;
+    private final AtomicLongArray bits;
+    private final AtomicInteger resident = new AtomicInteger();
+
+    public AtomicHostMemory(int frames) {
+        this.frames = frames;
+        this.bits = new AtomicLongArray((frames + 63) / 64);
+    }
+
+    @Override
+    public int frames() {
+        return frames;
+    }
+
+    @Override
+    public boolean resident(int gfn) {
+        return (bits.get(gfn >>> 6) & (1L << gfn)) != 0;
+    }
+
+    @Override
+    public boolean makeResident(int gfn) {
+        long mask = 1L << gfn;
+        int i = gfn >>> 6;
+        long prev = bits.getAndUpdate(i, v -> v | mask);
+        if ((prev & mask) == 0) {
+            resident.incrementAndGet();
+            return true;
+        }
+        return false;
+    }
+
+    @Override
+    public boolean evict(int gfn) {
+        long mask = 1L << gfn;
+        int i = gfn >>> 6;
+        long prev = bits.getAndUpdate(i, v -> v & ~mask);
+        if ((prev & mask) != 0) {
+            resident.decrementAndGet();
+            return true;
+        }
+        return false;
+    }
+
+    @Override
+    public int residentCount() {
+        return resident.get();
+    }
+}

@@ -1,0 +1,94 @@
+package dev.vcpuemu.model.settings;
+
+import dev.vcpuemu.model.finding.FindingKind;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Every setting of a run, read once from HOCON ({@code vcpu-emu { ... }}) and validated by
+ * the engine's loader. Times inside the simulation are virtual nanoseconds; {@link Run#duration}
+ * is wall-clock time for the concurrent engine. Each nested record mirrors one block of
+ * {@code reference.conf}, where every key is documented.
+ */
+public record Settings(Run run, Engine engine, Topology topology, Host host, Guest guest,
+                       Workload workload, Nmi nmi, Expect expect) {
+
+    /** {@code vcpu-emu.run}: what one invocation does. */
+    public record Run(Duration duration, long seed, Duration progressInterval, String report) {}
+
+    /** {@code vcpu-emu.engine}: how the actors are scheduled. */
+    public record Engine(long quantumNanos, long opCostNanos, int microOpsPerStep,
+                         int mailboxThroughput, int parallelism) {}
+
+    /** {@code vcpu-emu.topology}. */
+    public record Topology(int vcpus) {}
+
+    /** {@code vcpu-emu.host}: KVM's side. */
+    public record Host(HostEra era, long exitIntervalNanos, int pagingWorkers, Latency swapIn,
+                       double residentLimit, double evictPerMilli) {}
+
+    /** {@code vcpu-emu.guest}: the Linux guest's side. */
+    public record Guest(GuestEra era, boolean asyncPf, boolean preempt, int tasksPerVcpu,
+                        int kernelPages, long tickPeriodNanos, long timesliceNanos,
+                        long hungTaskTimeoutNanos, long wedgeTimeoutNanos, int mmFaultOps) {}
+
+    /** {@code vcpu-emu.workload}: what each guest task does. */
+    public record Workload(int workingSetPages, int mappedPages, AccessPattern pattern,
+                           double hotFraction, double hotProbability, int computeOps,
+                           double syscallProbability, int syscallAccesses,
+                           double preemptOffFraction, double irqOffFraction) {}
+
+    /** {@code vcpu-emu.nmi}. */
+    public record Nmi(List<NmiSource> sources) {}
+
+    /**
+     * One NMI source (perf, watchdog). An empty target list means every vCPU.
+     *
+     * @param userReadProbability chance that the handler reads user memory (perf call chains)
+     */
+    public record NmiSource(String name, List<Integer> targets, long intervalNanos, double jitter,
+                            double userReadProbability) {}
+
+    /**
+     * {@code vcpu-emu.expect}: what a run must show. All empty means "no finding at all"
+     * (DESIGN §4: a run without an expect block).
+     */
+    public record Expect(List<FindingKind> present, List<FindingKind> absent,
+                         Map<FindingKind, String> detailContains, boolean conservation) {
+        public boolean isEmpty() {
+            return present.isEmpty() && absent.isEmpty() && detailContains.isEmpty();
+        }
+    }
+
+    public enum HostEra {
+        /** KVM 2.6.38 to 5.7: page-ready as a #PF with the reason word (reference §2.1). */
+        LEGACY,
+        /** KVM 5.8 and later: page-ready on an interrupt vector with the token slot (§2.2). */
+        INTERRUPT
+    }
+
+    public enum GuestEra {
+        /** Linux 5.3 to 5.7 (GL-b): CR2 read in the entry code, reason word, halt path. */
+        LEGACY,
+        /** Linux 5.9 and later (GI): flags word, interrupt page-ready, user-only, panics. */
+        INTERRUPT
+    }
+
+    public enum AccessPattern { UNIFORM, HOT_COLD }
+
+    /** A latency distribution in virtual nanoseconds. */
+    public record Latency(Distribution distribution, long meanNanos, long minNanos, long maxNanos) {
+        public enum Distribution { FIXED, UNIFORM, EXPONENTIAL }
+
+        public long draw(java.util.random.RandomGenerator rng) {
+            return switch (distribution) {
+                case FIXED -> meanNanos;
+                case UNIFORM -> minNanos + (long) (rng.nextDouble() * (maxNanos - minNanos));
+                case EXPONENTIAL -> Math.min(maxNanos,
+                        minNanos + (long) (-Math.log(1.0 - rng.nextDouble()) * Math.max(1, meanNanos - minNanos)));
+            };
+        }
+    }
+}

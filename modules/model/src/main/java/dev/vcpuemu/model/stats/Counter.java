@@ -1,0 +1,30 @@
+package dev.vcpuemu.model.stats;
+
+/** The counters of a run; {@link #key} is the name in the JSON report (DESIGN §4). */
+public enum Counter {
+    MICRO_OPS("microOps"),
+    GENUINE_PAGE_FAULTS("genuinePageFaults"),
+    APF_NOT_PRESENT_INJECTED("apfNotPresentInjected"),
+    APF_PAGE_READY_INJECTED("apfPageReadyInjected"),
+    SYNTHETIC_HALTS("syntheticHalts"),
+    SYNCHRONOUS_FAULTS("synchronousFaults"),
+    NMIS_DELIVERED("nmisDelivered"),
+    TASKS_SLEPT("tasksSlept"),
+    TASKS_WOKEN("tasksWoken"),
+    MESSAGES("messages"),
+    TOKENS_ISSUED("tokensIssued"),
+    PAGE_READY_SUPPRESSED("pageReadySuppressed"),
+    WAKE_ALLS("wakeAlls"),
+    DUMMIES_CREATED("dummiesCreated"),
+    TASKS_KILLED("tasksKilled"),
+    WORK_ITEMS_SENT("workItemsSent"),
+    WORK_ITEMS_COMPLETED("workItemsCompleted"),
+    PAGES_EVICTED("pagesEvicted"),
+    NMIS_SENT("nmisSent");
+
+    public final String key;
+
+    Counter(String key) {
+        this.key = key;
+    }
+}

@@ -1,0 +1,44 @@
+package dev.vcpuemu.model.vcpu;
+
+import dev.vcpuemu.model.guest.SleeperNode;
+import dev.vcpuemu.model.host.Delivery;
+
+/**
+ * One activation of a {@link Routine} on a task's stack. A trap frame also holds what the
+ * CPU pushed (the interrupted IF and CPL) and, as ground truth, which delivery it serves.
+ * A faulting micro-op leaves {@code pc} where it is, so IRET retries it (a precise fault).
+ */
+final class Frame {
+    final Routine routine;
+    int pc;
+
+    // What the CPU saved at delivery (trap frames).
+    boolean savedIf;
+    int savedCpl;
+    Delivery delivery;
+    /** The frame that was running when this trap was delivered. */
+    Frame interrupted;
+
+    // Locals.
+    long addr;
+    boolean addrChosen;
+    int token;
+    int bucket;
+    int count;
+    int kind;
+    boolean halted;
+    boolean scheduleFlavour;
+    SleeperNode node;
+    long since;
+    boolean reported;
+    /** Set by a fault's fixup: the faulting access completes with an error instead of retrying. */
+    boolean fixedUp;
+
+    Frame(Routine routine) {
+        this.routine = routine;
+    }
+
+    int cpl() {
+        return routine.user ? 3 : 0;
+    }
+}

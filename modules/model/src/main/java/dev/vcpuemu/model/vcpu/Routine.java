@@ -1,0 +1,43 @@
+package dev.vcpuemu.model.vcpu;
+
+/**
+ * The guest programs a frame can run. Each is a switch on a program counter in {@link Vcpu},
+ * one micro-operation per step, so a race window is an exact count of steps. Trap routines
+ * are entered by delivery and left by IRET; the others are called and return.
+ */
+enum Routine {
+    /** A task's user-mode loop: accesses over its working set, computation, system calls. */
+    USER(true, false),
+    /** A system call: preemptible, preemption-disabled or IRQ-disabled kernel accesses. */
+    SYSCALL(false, false),
+    /** CPU bring-up: the APF MSR writes of §2.1/§2.2 "Enable (guest)". */
+    BOOT(false, false),
+    /** The idle loop: CLI, check the run queue, STI;HLT. */
+    IDLE(false, false),
+    /** Legacy (5.3–5.7) {@code async_page_fault}: CR2 in entry, reason word, dispatch (§2.1). */
+    PF_LEGACY(false, true),
+    /** ≥5.9 {@code exc_page_fault}: CR2, flags, panics, wait_schedule (§2.2). */
+    PF_INTERRUPT(false, true),
+    /** {@code do_page_fault}: a genuine guest fault. */
+    GENUINE_FAULT(false, false),
+    /** {@code kvm_async_pf_task_wait} / {@code _wait_schedule}. */
+    WAIT(false, false),
+    /** {@code kvm_async_pf_task_wake}, including wake-all. */
+    WAKE(false, false),
+    /** {@code sysvec_kvm_asyncpf_interrupt} on vector 0xF3 (§2.2). */
+    PAGE_READY_IRQ(false, true),
+    /** The local timer interrupt: accounting, preemption. */
+    TIMER_IRQ(false, true),
+    /** The reschedule IPI. */
+    RESCHED_IRQ(false, true),
+    /** The NMI handler: nmi_state, CR2 save/restore, perf sampling (§1.7, §4(vii)). */
+    NMI(false, true);
+
+    final boolean user;
+    final boolean trap;
+
+    Routine(boolean user, boolean trap) {
+        this.user = user;
+        this.trap = trap;
+    }
+}

@@ -1,0 +1,1224 @@
+package dev.vcpuemu.model.vcpu;
+
+import dev.vcpuemu.model.finding.Finding;
+import dev.vcpuemu.model.finding.FindingKind;
+import dev.vcpuemu.model.guest.GuestPageTables;
+import dev.vcpuemu.model.guest.SleeperNode;
+import dev.vcpuemu.model.guest.SleeperTable;
+import dev.vcpuemu.model.host.ApfArea;
+import dev.vcpuemu.model.host.Delivery;
+import dev.vcpuemu.model.host.HostApf;
+import dev.vcpuemu.model.host.WorkItem;
+import dev.vcpuemu.model.memory.HostMemory;
+import dev.vcpuemu.model.settings.Settings;
+import dev.vcpuemu.model.settings.Settings.GuestEra;
+import dev.vcpuemu.model.stats.Counter;
+import dev.vcpuemu.model.stats.Counters;
+
+import java.util.ArrayDeque;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.PriorityQueue;
+import java.util.Set;
+import java.util.random.RandomGenerator;
+
+/**
+ * One x86 vCPU with its guest kernel and KVM's host half: an interpreter of guest
+ * micro-operations with x86 delivery rules at micro-op boundaries (DESIGN §1.2, reference §1.8).
+ *
+ * <p>At each boundary, in this order: a pending host entry runs (the completion check of
+ * §2.1/§2.2); a blocked vCPU (synchronous fault, synthetic halt, HLT) waits; then one event is
+ * delivered by priority, exception &gt; NMI (unless blocked since the last NMI, §4(vii)) &gt;
+ * maskable interrupt (IF=1 and no STI shadow, IRR coalesces per vector); otherwise one
+ * micro-op of the top frame runs. A faulting micro-op is not retired: the trap frame is pushed
+ * and the op runs again after IRET (a precise fault). A second exception while one is pending
+ * is a double fault, a third a triple fault.
+ *
+ * <p>The guest programs (§2.1 legacy 5.3–5.7, §2.2 5.9 and later) are switches on a program
+ * counter, one micro-op per step, so the window of hazard (i) (an NMI between #PF delivery and
+ * the read of the reason/flags word) is exactly the steps before {@code READ_CLEAR_WORD}.
+ *
+ * <p>Inputs arrive as {@link #onNmi}, {@link #onWorkDone} and {@link #onRemoteWake}; an input
+ * carrying a due time takes effect at the first boundary at or after it. Outputs leave through
+ * {@link Outbox}. Time and randomness are injected; nothing here reads a clock or a thread.
+ */
+public final class Vcpu implements HostApf.CpuPort {
+
+    /** What the vCPU sends to the rest of the machine. */
+    public interface Outbox {
+        void startWork(WorkItem item);
+
+        /** A reschedule IPI to another vCPU for one of its tasks (-1: a halted waiter). */
+        void remoteWake(int cpu, int task);
+
+        void finding(Finding finding);
+    }
+
+    public static final int VECTOR_PF = 14;
+    public static final int VECTOR_DF = 8;
+    public static final int VECTOR_TIMER = 0xEC;
+    public static final int VECTOR_APF = 0xF3;
+    public static final int VECTOR_RESCHED = 0xFD;
+    public static final long USER_BASE = 0x7f00_0000_0000L;
+    public static final long PAGE = 4096;
+    public static final String PANIC_IF_OFF = "Host injected async #PF in interrupt disabled region";
+    public static final String PANIC_KERNEL_MODE = "Host injected async #PF in kernel mode";
+
+    private static final int NMI_NOT_RUNNING = 0;
+    private static final int NMI_EXECUTING = 1;
+    private static final int NMI_LATCHED = 2;
+    private static final int SYSCALL_PREEMPTIBLE = 0;
+    private static final int SYSCALL_PREEMPT_OFF = 1;
+    private static final int SYSCALL_IRQ_OFF = 2;
+
+    private record Pending(int vector, long cr2, Delivery delivery) {}
+
+    private record Timed<T>(long due, long seq, T value) {}
+
+    private final int id;
+    private final Settings settings;
+    private final RandomGenerator rng;
+    private final HostMemory memory;
+    private final SleeperTable sleepers;
+    private final Outbox out;
+    private final Counters counters = new Counters();
+    private final HostApf host;
+    private final EventRing events = new EventRing();
+    private final long opCost;
+
+    // Time.
+    private long now;
+    private long nextTick;
+    private long nextExit;
+    private long inputSeq;
+
+    // Architectural CPU state.
+    private boolean ifFlag;
+    private boolean stiShadow;
+    private long cr2;
+    private boolean nmiBlocked;
+    private boolean nmiPending;
+    private double nmiUserReadProbability;
+    private final long[] irr = new long[4];
+    private Pending pendingException;
+    private boolean hlt;
+    private boolean exitPending;
+    private long stallUntil = -1;
+    private int stallGfn;
+
+    // Guest kernel per-CPU state.
+    private boolean guestApfEnabled;
+    private int nmiState = NMI_NOT_RUNNING;
+    private long nmiCr2;
+    private int nmiNesting;
+    private int irqNesting;
+    private boolean needResched;
+    private final Task[] tasks;
+    private final Task idle;
+    private Task current;
+    private final ArrayDeque<Task> runQueue = new ArrayDeque<>();
+    private final int gfnBase;
+    private final int kernelPages;
+    private final int workingSet;
+
+    // Inputs waiting for their due time.
+    private final PriorityQueue<Timed<Double>> nmiInputs =
+            new PriorityQueue<>(Comparator.comparingLong((Timed<Double> t) -> t.due).thenComparingLong(t -> t.seq));
+    private final PriorityQueue<Timed<WorkItem>> completions =
+            new PriorityQueue<>(Comparator.comparingLong((Timed<WorkItem> t) -> t.due).thenComparingLong(t -> t.seq));
+
+    // Ground truth (DESIGN §1.6): never read by the guest model to decide anything.
+    private final Map<Integer, Delivery> notPresentAwaitingWait = new HashMap<>();
+    private final Set<Integer> pageReadyLost = new HashSet<>();
+    private boolean dead;
+    private String deathReason;
+
+    public Vcpu(int id, Settings settings, RandomGenerator rng, HostMemory memory, SleeperTable sleepers,
+                Outbox out, long startNanos) {
+        this.id = id;
+        this.settings = settings;
+        this.rng = rng;
+        this.memory = memory;
+        this.sleepers = sleepers;
+        this.out = out;
+        this.opCost = settings.engine().opCostNanos();
+        this.host = new HostApf(settings.host().era(), id, this, counters);
+        this.now = startNanos;
+        this.nextTick = startNanos + settings.guest().tickPeriodNanos();
+        this.nextExit = startNanos + settings.host().exitIntervalNanos();
+        this.kernelPages = settings.guest().kernelPages();
+        this.workingSet = settings.workload().workingSetPages();
+        this.gfnBase = id * framesPerVcpu(settings);
+
+        idle = new Task(-1, true);
+        idle.stack.push(new Frame(Routine.IDLE));
+        idle.stack.push(new Frame(Routine.BOOT));
+        current = idle;
+        int n = settings.guest().tasksPerVcpu();
+        tasks = new Task[n];
+        for (int i = 0; i < n; i++) {
+            tasks[i] = new Task(i, false);
+            startProcess(tasks[i]);
+            makeRunnable(tasks[i]);
+        }
+    }
+
+    /** Guest frames owned by each vCPU: its kernel pages, then each task's working set. */
+    public static int framesPerVcpu(Settings s) {
+        return s.guest().kernelPages() + s.guest().tasksPerVcpu() * s.workload().workingSetPages();
+    }
+
+    // ------------------------------------------------------------------ inputs
+
+    /** An NMI asserted at virtual time {@code due}. */
+    public void onNmi(long due, double userReadProbability) {
+        nmiInputs.add(new Timed<>(due, inputSeq++, userReadProbability));
+    }
+
+    /** A paging worker completed {@code item} at virtual time {@code due}. */
+    public void onWorkDone(WorkItem item, long due) {
+        completions.add(new Timed<>(due, inputSeq++, item));
+    }
+
+    /** A reschedule IPI from another vCPU that unhashed one of our waiters. */
+    public void onRemoteWake(int task) {
+        raiseIrq(VECTOR_RESCHED);
+        if (task >= 0 && tasks[task].state == Task.State.SLEEPING) {
+            makeRunnable(tasks[task]);
+        }
+    }
+
+    // ------------------------------------------------------------------ the run loop
+
+    /**
+     * Runs boundaries until virtual time reaches {@code limit}, {@code budget} boundaries were
+     * taken, or the guest died. Returns the number of boundaries taken.
+     */
+    public int run(long limit, int budget) {
+        int steps = 0;
+        while (!dead && now < limit && steps < budget) {
+            acceptInputs();
+            if (now >= nextTick) {
+                nextTick += settings.guest().tickPeriodNanos();
+                raiseIrq(VECTOR_TIMER);
+                watchdogs();
+            }
+            if (now >= nextExit) {
+                nextExit += settings.host().exitIntervalNanos();
+                exitPending = true;
+            }
+            if (stallUntil >= 0) {
+                if (now < stallUntil) {
+                    now = Math.min(stallUntil, limit);
+                    continue;
+                }
+                memory.makeResident(stallGfn);
+                stallUntil = -1;
+                exitPending = true;
+            }
+            if (exitPending) {
+                exitPending = false;
+                host.onEntry();
+            }
+            if (host.halted()) {
+                if (host.hasDone() || eventDeliverable()) {
+                    host.endSyntheticHalt();
+                    host.onEntry();
+                } else {
+                    waitForInput(limit);
+                    continue;
+                }
+            }
+            if (deliverEvent()) {
+                steps++;
+                now += opCost;
+                continue;
+            }
+            if (hlt) {
+                waitForInput(limit);
+                continue;
+            }
+            // The STI shadow covers exactly one micro-op; STI itself sets it again.
+            stiShadow = false;
+            execute();
+            counters.inc(Counter.MICRO_OPS);
+            steps++;
+            now += opCost;
+        }
+        return steps;
+    }
+
+    private void acceptInputs() {
+        while (!nmiInputs.isEmpty() && nmiInputs.peek().due <= now) {
+            nmiUserReadProbability = nmiInputs.poll().value;
+            nmiPending = true;
+        }
+        while (!completions.isEmpty() && completions.peek().due <= now) {
+            boolean kick = host.onWorkDone(completions.poll().value);
+            if (kick || hlt || host.halted()) {
+                exitPending = true;
+            }
+        }
+    }
+
+    /** Blocked with nothing deliverable: jump to the next moment something can change. */
+    private void waitForInput(long limit) {
+        long t = Math.min(limit, nextTick);
+        if (!nmiInputs.isEmpty()) {
+            t = Math.min(t, nmiInputs.peek().due);
+        }
+        if (!completions.isEmpty()) {
+            t = Math.min(t, completions.peek().due);
+        }
+        now = Math.max(now, t);
+    }
+
+    // ------------------------------------------------------------------ delivery
+
+    private boolean eventDeliverable() {
+        return pendingException != null || (nmiPending && !nmiBlocked) || (ifFlag && !stiShadow && irrAny());
+    }
+
+    private boolean deliverEvent() {
+        if (pendingException != null) {
+            Pending p = pendingException;
+            pendingException = null;
+            if (p.vector == VECTOR_DF) {
+                panic("double fault");
+                return true;
+            }
+            cr2 = p.cr2;
+            Frame f = pushTrap(settings.guest().era() == GuestEra.LEGACY ? Routine.PF_LEGACY : Routine.PF_INTERRUPT);
+            f.delivery = p.delivery;
+            events.add(now, p.delivery.isAsync() ? "deliver #PF (async) cr2" : "deliver #PF cr2", p.cr2);
+            return true;
+        }
+        if (nmiPending && !nmiBlocked) {
+            nmiPending = false;
+            nmiBlocked = true;
+            counters.inc(Counter.NMIS_DELIVERED);
+            pushTrap(Routine.NMI);
+            events.add(now, "deliver NMI", 2);
+            return true;
+        }
+        if (ifFlag && !stiShadow && irrAny()) {
+            int vector = irrHighest();
+            irr[vector >>> 6] &= ~(1L << vector);
+            Routine r = vector == VECTOR_TIMER ? Routine.TIMER_IRQ
+                    : vector == VECTOR_RESCHED ? Routine.RESCHED_IRQ : Routine.PAGE_READY_IRQ;
+            pushTrap(r);
+            events.add(now, "deliver IRQ vector", vector);
+            return true;
+        }
+        return false;
+    }
+
+    private Frame pushTrap(Routine r) {
+        Frame f = new Frame(r);
+        f.savedIf = ifFlag;
+        f.savedCpl = cpl();
+        f.interrupted = current.top();
+        current.stack.push(f);
+        ifFlag = false;
+        hlt = false;
+        return f;
+    }
+
+    private void iret() {
+        Frame f = current.stack.pop();
+        if (f.routine == Routine.NMI) {
+            nmiNesting--;
+        }
+        ifFlag = f.savedIf;
+        // Any IRET ends NMI blocking, also one returning from a #PF inside the NMI handler (§4(vii)).
+        nmiBlocked = false;
+        events.add(now, "iret from", f.routine.ordinal());
+    }
+
+    /** Raises an exception; a second one while one is pending is #DF, a third a triple fault. */
+    private void raiseException(long address, Delivery delivery) {
+        if (pendingException == null) {
+            pendingException = new Pending(VECTOR_PF, address, delivery);
+        } else if (pendingException.vector == VECTOR_DF) {
+            report(FindingKind.TRIPLE_FAULT, "#PF (" + delivery + ") while a double fault was pending: the guest is dead");
+            dead = true;
+            deathReason = "triple fault";
+        } else {
+            report(FindingKind.DOUBLE_FAULT, "#PF (" + delivery + ") while #PF (" + pendingException.delivery
+                    + ") was pending delivery");
+            pendingException = new Pending(VECTOR_DF, 0, pendingException.delivery);
+        }
+    }
+
+    private boolean irrAny() {
+        return (irr[0] | irr[1] | irr[2] | irr[3]) != 0;
+    }
+
+    private int irrHighest() {
+        for (int w = 3; w >= 0; w--) {
+            if (irr[w] != 0) {
+                return w * 64 + 63 - Long.numberOfLeadingZeros(irr[w]);
+            }
+        }
+        return -1;
+    }
+
+    // ------------------------------------------------------------------ HostApf.CpuPort
+
+    @Override
+    public long now() {
+        return now;
+    }
+
+    @Override
+    public boolean interruptAllowed() {
+        return ifFlag && !stiShadow;
+    }
+
+    @Override
+    public boolean exceptionPending() {
+        return pendingException != null;
+    }
+
+    @Override
+    public int cpl() {
+        Frame top = current.top();
+        return top == null ? 0 : top.cpl();
+    }
+
+    @Override
+    public void injectPageFault(long address, Delivery delivery) {
+        if (delivery.kind == Delivery.Kind.NOT_PRESENT) {
+            notPresentAwaitingWait.put(delivery.token, delivery);
+        }
+        events.add(now, delivery.kind == Delivery.Kind.NOT_PRESENT ? "host inject not-present token"
+                : "host inject page-ready token", delivery.token & 0xFFFFFFFFL);
+        raiseException(address, delivery);
+    }
+
+    @Override
+    public void raiseIrq(int vector) {
+        irr[vector >>> 6] |= 1L << vector;
+    }
+
+    @Override
+    public void startWork(WorkItem item) {
+        out.startWork(item);
+    }
+
+    // ------------------------------------------------------------------ micro-ops
+
+    private void execute() {
+        Frame f = current.top();
+        switch (f.routine) {
+            case USER -> user(f);
+            case SYSCALL -> syscall(f);
+            case BOOT -> boot(f);
+            case IDLE -> idleLoop(f);
+            case PF_LEGACY -> pfLegacy(f);
+            case PF_INTERRUPT -> pfInterrupt(f);
+            case GENUINE_FAULT -> genuineFault(f);
+            case WAIT -> asyncPfWait(f);
+            case WAKE -> asyncPfWake(f);
+            case PAGE_READY_IRQ -> pageReadyIrq(f);
+            case TIMER_IRQ -> timerIrq(f);
+            case RESCHED_IRQ -> reschedIrq(f);
+            case NMI -> nmi(f);
+        }
+    }
+
+    /**
+     * A memory access: guest page tables first (a genuine #PF if not present), then host
+     * residency (§2.0 if not resident). Returns true if the access retired.
+     */
+    private boolean access(long va, int gfn, boolean userPage, Frame f) {
+        if (f.fixedUp) {
+            f.fixedUp = false;
+            return true;
+        }
+        if (userPage) {
+            int page = (int) ((va - USER_BASE) / PAGE);
+            if (!current.pageTables.present(page)) {
+                counters.inc(Counter.GENUINE_PAGE_FAULTS);
+                raiseException(va, new Delivery(Delivery.Kind.GENUINE, 0, va, now));
+                return false;
+            }
+        }
+        if (memory.resident(gfn)) {
+            return true;
+        }
+        HostApf.Decision d = host.onNonResidentFault(gfn);
+        events.add(now, d == HostApf.Decision.SYNCHRONOUS ? "host sync fault gfn"
+                : d == HostApf.Decision.SYNTHETIC_HALT ? "host synthetic halt gfn" : "host async gfn", gfn);
+        if (d == HostApf.Decision.SYNCHRONOUS) {
+            stallUntil = now + settings.host().swapIn().draw(rng);
+            stallGfn = gfn;
+        }
+        return false;
+    }
+
+    private long userAddress(int page) {
+        return USER_BASE + page * PAGE;
+    }
+
+    private int userGfn(Task t, long va) {
+        return gfnBase + kernelPages + t.index * workingSet + (int) ((va - USER_BASE) / PAGE);
+    }
+
+    private int pickUserPage() {
+        var w = settings.workload();
+        if (w.pattern() == Settings.AccessPattern.HOT_COLD) {
+            int hot = Math.max(1, (int) (workingSet * w.hotFraction()));
+            if (rng.nextDouble() < w.hotProbability() || hot >= workingSet) {
+                return rng.nextInt(hot);
+            }
+            return hot + rng.nextInt(workingSet - hot);
+        }
+        return rng.nextInt(workingSet);
+    }
+
+    /** USER: pick a page (or enter a system call), access it, compute. */
+    private void user(Frame f) {
+        var w = settings.workload();
+        switch (f.pc) {
+            case 0 -> {
+                if (rng.nextDouble() < w.syscallProbability()) {
+                    Frame sys = new Frame(Routine.SYSCALL);
+                    double r = rng.nextDouble();
+                    sys.kind = r < w.irqOffFraction() ? SYSCALL_IRQ_OFF
+                            : r < w.irqOffFraction() + w.preemptOffFraction() ? SYSCALL_PREEMPT_OFF : SYSCALL_PREEMPTIBLE;
+                    sys.count = w.syscallAccesses();
+                    current.stack.push(sys);
+                    return;
+                }
+                f.addr = userAddress(pickUserPage());
+                f.count = w.computeOps();
+                f.pc = 1;
+            }
+            case 1 -> {
+                if (access(f.addr, userGfn(current, f.addr), true, f)) {
+                    f.pc = f.count > 0 ? 2 : 0;
+                }
+            }
+            default -> {
+                if (--f.count <= 0) {
+                    f.pc = 0;
+                }
+            }
+        }
+    }
+
+    /** SYSCALL: kernel accesses, in a preemptible, preempt-disabled or IRQ-disabled section. */
+    private void syscall(Frame f) {
+        switch (f.pc) {
+            case 0 -> f.pc = f.kind == SYSCALL_PREEMPTIBLE ? 2 : 1;
+            case 1 -> {
+                if (f.kind == SYSCALL_IRQ_OFF) {
+                    ifFlag = false;
+                } else {
+                    current.preemptCount++;
+                }
+                f.pc = 2;
+            }
+            case 2 -> {
+                boolean userPage = f.kind == SYSCALL_PREEMPTIBLE;
+                if (!f.addrChosen) {
+                    f.addrChosen = true;
+                    f.addr = userPage ? userAddress(pickUserPage()) : rng.nextInt(kernelPages);
+                }
+                int gfn = userPage ? userGfn(current, f.addr) : gfnBase + (int) f.addr;
+                if (access(f.addr, gfn, userPage, f)) {
+                    f.addrChosen = false;
+                    if (--f.count <= 0) {
+                        f.pc = 3;
+                    }
+                }
+            }
+            case 3 -> {
+                if (f.kind == SYSCALL_IRQ_OFF) {
+                    sti();
+                } else if (f.kind == SYSCALL_PREEMPT_OFF) {
+                    current.preemptCount--;
+                }
+                f.pc = 4;
+            }
+            default -> current.stack.pop();
+        }
+    }
+
+    /** BOOT: the guest's APF enable at CPU bring-up (§2.1 and §2.2 "Guest enable"). */
+    private void boot(Frame f) {
+        var g = settings.guest();
+        switch (f.pc) {
+            case 0 -> {
+                f.pc = 1;
+                boolean wants = g.asyncPf() && (g.era() == GuestEra.LEGACY || host.cpuidAsyncPfInt());
+                if (!wants) {
+                    f.pc = 3;
+                } else if (g.era() == GuestEra.INTERRUPT) {
+                    wrmsr(HostApf.MSR_ASYNC_PF_INT, VECTOR_APF);
+                }
+            }
+            case 1 -> {
+                long en = HostApf.EN_ENABLED;
+                if (g.era() == GuestEra.INTERRUPT) {
+                    en |= HostApf.EN_DELIVERY_AS_INT;
+                } else if (g.preempt()) {
+                    en |= HostApf.EN_SEND_ALWAYS;
+                }
+                wrmsr(HostApf.MSR_ASYNC_PF_EN, en);
+                f.pc = 2;
+            }
+            case 2 -> {
+                guestApfEnabled = true;
+                f.pc = 3;
+            }
+            default -> current.stack.pop();
+        }
+    }
+
+    private void wrmsr(long msr, long value) {
+        host.wrmsr(msr, value);
+        exitPending = true;
+    }
+
+    /** IDLE: {@code CLI; if (need_resched) schedule(); STI; HLT} forever. */
+    private void idleLoop(Frame f) {
+        switch (f.pc) {
+            case 0 -> {
+                ifFlag = false;
+                f.pc = 1;
+            }
+            case 1 -> f.pc = runQueue.isEmpty() ? 2 : 4;
+            case 2 -> {
+                sti();
+                f.pc = 3;
+            }
+            case 3 -> {
+                haltInstruction();
+                f.pc = 0;
+            }
+            default -> {
+                f.pc = 0;
+                schedule();
+            }
+        }
+    }
+
+    private void sti() {
+        if (!ifFlag) {
+            stiShadow = true;
+        }
+        ifFlag = true;
+    }
+
+    private void haltInstruction() {
+        hlt = true;
+        exitPending = true;
+        events.add(now, "hlt", current.index);
+    }
+
+    /**
+     * PF_LEGACY: the 5.3–5.7 {@code async_page_fault} path (§2.1 "Guest #PF handler", GL-b):
+     * CR2 captured in the entry code, then the reason word read and cleared, then dispatch.
+     */
+    private void pfLegacy(Frame f) {
+        switch (f.pc) {
+            case 0 -> {
+                f.addr = cr2;
+                f.pc = 1;
+            }
+            case 1 -> {
+                f.count = readAndClearWord(f);
+                f.pc = 2;
+            }
+            case 2 -> {
+                f.pc = 3;
+                int token = (int) f.addr;
+                if (f.count == ApfArea.REASON_PAGE_NOT_PRESENT) {
+                    callWait(token, false, f.savedCpl == 0);
+                } else if (f.count == ApfArea.REASON_PAGE_READY) {
+                    callWake(token);
+                } else {
+                    callGenuine(f);
+                }
+            }
+            default -> iret();
+        }
+    }
+
+    /**
+     * PF_INTERRUPT: ≥5.9 {@code exc_page_fault} (§2.2 "Guest #PF"): CR2 first, then
+     * {@code kvm_read_and_reset_apf_flags}; a non-zero value with IF=0 in the interrupted
+     * context or in kernel mode panics.
+     */
+    private void pfInterrupt(Frame f) {
+        switch (f.pc) {
+            case 0 -> {
+                f.addr = cr2;
+                f.pc = 1;
+            }
+            case 1 -> {
+                f.count = readAndClearWord(f);
+                f.pc = 2;
+            }
+            case 2 -> {
+                if (f.count == 0) {
+                    f.pc = 4;
+                    callGenuine(f);
+                } else if (!f.savedIf) {
+                    panic(PANIC_IF_OFF);
+                } else if ((f.count & ApfArea.REASON_PAGE_NOT_PRESENT) == 0) {
+                    f.pc = 4;
+                } else if (f.savedCpl != 3) {
+                    panic(PANIC_KERNEL_MODE);
+                } else {
+                    f.pc = 3;
+                }
+            }
+            case 3 -> {
+                f.pc = 4;
+                callWait((int) f.addr, true, false);
+            }
+            default -> iret();
+        }
+    }
+
+    /**
+     * The guest reads and clears the reason/flags word. Ground truth: a non-zero value written
+     * for another delivery is stolen (§4(i) step 5); an async delivery that finds 0 will be
+     * handled as a genuine fault at its token.
+     */
+    private int readAndClearWord(Frame f) {
+        if (!guestApfEnabled) {
+            return 0;
+        }
+        ApfArea area = host.area();
+        Delivery owner = area.wordOwner();
+        int v = area.readAndClearWord();
+        events.add(now, "read-and-clear APF word =", v);
+        if (v != 0 && owner != f.delivery) {
+            owner.stolen = true;
+            report(FindingKind.APF_WORD_STOLEN, "#PF handler serving " + f.delivery
+                    + (nmiNesting > 0 ? " inside an NMI handler" : "") + " consumed word " + v
+                    + " written for " + owner);
+            if (owner.kind == Delivery.Kind.NOT_PRESENT) {
+                notPresentAwaitingWait.remove(owner.token);
+            } else if (owner.kind == Delivery.Kind.PAGE_READY) {
+                pageReadyLost.add(owner.token);
+                for (Task t : tasks) {
+                    if (t.state == Task.State.SLEEPING && t.sleepToken == owner.token) {
+                        report(FindingKind.LOST_WAKEUP, "task " + t.index + " sleeps on token 0x"
+                                + Integer.toHexString(owner.token) + " whose page-ready was consumed by another handler");
+                    }
+                }
+            }
+        } else if (v == 0 && f.delivery.isAsync()) {
+            report(FindingKind.SPURIOUS_FAULT_AT_TOKEN, "handler of " + f.delivery
+                    + " found the APF word 0 and treats it as a genuine fault at 0x" + Long.toHexString(f.addr));
+        }
+        return v;
+    }
+
+    private void callGenuine(Frame trap) {
+        Frame g = new Frame(Routine.GENUINE_FAULT);
+        g.addr = trap.addr;
+        g.savedIf = trap.savedIf;
+        g.savedCpl = trap.savedCpl;
+        g.interrupted = trap.interrupted;
+        current.stack.push(g);
+    }
+
+    private void callWait(int token, boolean scheduleFlavour, boolean interruptedKernel) {
+        Frame w = new Frame(Routine.WAIT);
+        w.token = token;
+        w.bucket = SleeperTable.bucket(token);
+        w.scheduleFlavour = scheduleFlavour;
+        // 4.19 and 5.3–5.7: halt instead of schedule in the idle task, or where scheduling is
+        // impossible (PREEMPT: preempt_count > 1 with the bucket lock held; else kernel mode).
+        w.halted = !scheduleFlavour && (current.idle || (settings.guest().preempt()
+                ? current.preemptCount > 0 || nmiNesting > 0 || irqNesting > 0
+                : interruptedKernel));
+        current.stack.push(w);
+    }
+
+    private void callWake(int token) {
+        Frame w = new Frame(Routine.WAKE);
+        w.token = token;
+        w.bucket = SleeperTable.bucket(token);
+        current.stack.push(w);
+    }
+
+    /**
+     * GENUINE_FAULT: {@code do_page_fault}. A user address in the task's working set is mapped
+     * (with IRQs re-enabled if they were on), unless page faults are disabled (inside an NMI),
+     * where the exception fixup makes the access fail. Any other address: SIGSEGV for user
+     * mode, fixup for a uaccess, otherwise an oops.
+     */
+    private void genuineFault(Frame f) {
+        switch (f.pc) {
+            case 0 -> {
+                long va = f.addr;
+                boolean inWorkingSet = !current.idle && va >= USER_BASE && va < USER_BASE + workingSet * PAGE;
+                boolean uaccess = f.interrupted != null && (f.interrupted.routine == Routine.NMI
+                        || (f.interrupted.routine == Routine.SYSCALL && f.interrupted.kind == SYSCALL_PREEMPTIBLE));
+                if (inWorkingSet && nmiNesting == 0) {
+                    if (f.savedIf) {
+                        ifFlag = true;
+                    }
+                    f.count = settings.guest().mmFaultOps();
+                    f.pc = 1;
+                } else if (f.savedCpl == 3) {
+                    killCurrentTask(va);
+                } else if (uaccess) {
+                    f.interrupted.fixedUp = true;
+                    current.stack.pop();
+                } else {
+                    panic("BUG: unable to handle page fault for address: 0x" + Long.toHexString(va));
+                }
+            }
+            case 1 -> {
+                if (--f.count <= 0) {
+                    f.pc = 2;
+                }
+            }
+            case 2 -> {
+                current.pageTables.map((int) ((f.addr - USER_BASE) / PAGE));
+                f.pc = 3;
+            }
+            default -> {
+                ifFlag = false;
+                current.stack.pop();
+            }
+        }
+    }
+
+    /** SIGSEGV: the process dies and a fresh one takes its place on the same task slot. */
+    private void killCurrentTask(long va) {
+        counters.inc(Counter.TASKS_KILLED);
+        events.add(now, "SIGSEGV at", va);
+        Task t = current;
+        t.stack.clear();
+        startProcess(t);
+        ifFlag = true;
+    }
+
+    private void startProcess(Task t) {
+        t.pageTables = new GuestPageTables(workingSet, settings.workload().mappedPages());
+        t.stack.push(new Frame(Routine.USER));
+        t.savedIf = true;
+        t.preemptCount = 0;
+    }
+
+    /**
+     * WAIT: {@code kvm_async_pf_task_wait} (§2.1 "Guest wait") or, for ≥5.9,
+     * {@code kvm_async_pf_task_wait_schedule} (§2.2). Lock the bucket; a node with the token
+     * is a dummy from an earlier wake: free it and return. Otherwise insert a node and loop
+     * until it is unhashed, sleeping in the scheduler or halting with STI;HLT.
+     */
+    private void asyncPfWait(Frame f) {
+        switch (f.pc) {
+            case 0 -> {
+                if (sleepers.tryLock(f.bucket, id)) {
+                    f.pc = 1;
+                }
+            }
+            case 1 -> {
+                SleeperNode dummy = sleepers.find(f.bucket, f.token);
+                notPresentAwaitingWait.remove(f.token);
+                if (dummy != null) {
+                    sleepers.unlink(f.bucket, dummy);
+                    events.add(now, "wait found dummy token", f.token & 0xFFFFFFFFL);
+                } else {
+                    f.node = SleeperNode.waiter(f.token, id, current.index, f.halted, now);
+                    sleepers.insert(f.bucket, f.node);
+                    f.since = now;
+                    counters.inc(Counter.TASKS_SLEPT);
+                    events.add(now, f.halted ? "wait (halt) token" : "wait (sleep) token", f.token & 0xFFFFFFFFL);
+                    if (pageReadyLost.contains(f.token)) {
+                        report(FindingKind.LOST_WAKEUP, "task " + current.index + " waits on token 0x"
+                                + Integer.toHexString(f.token) + " whose page-ready was already consumed elsewhere");
+                    }
+                }
+                f.pc = 2;
+            }
+            case 2 -> {
+                sleepers.unlock(f.bucket, id);
+                if (f.node == null) {
+                    current.stack.pop();
+                } else {
+                    f.pc = 3;
+                }
+            }
+            case 3 -> {
+                if (!f.halted && !current.idle) {
+                    current.state = Task.State.SLEEPING;
+                    current.sleepSince = f.since;
+                    current.sleepToken = f.token;
+                }
+                f.pc = 4;
+            }
+            case 4 -> f.pc = f.node.hashed() ? 5 : 8;
+            case 5 -> {
+                sti();
+                f.pc = 6;
+            }
+            case 6 -> {
+                f.pc = 7;
+                if (f.halted || current.idle) {
+                    haltInstruction();
+                } else {
+                    schedule();
+                }
+            }
+            case 7 -> {
+                ifFlag = false;
+                f.pc = 3;
+            }
+            default -> {
+                current.state = Task.State.RUNNABLE;
+                current.hungReported = false;
+                counters.inc(Counter.TASKS_WOKEN);
+                events.add(now, "wait done token", f.token & 0xFFFFFFFFL);
+                current.stack.pop();
+            }
+        }
+    }
+
+    /**
+     * WAKE: {@code kvm_async_pf_task_wake} (§2.1 "Guest wake"). Wake-all walks every bucket and
+     * unhashes this CPU's nodes (a dummy unlinked this way is leaked, §4(iii)-B). Otherwise a
+     * node with the token is unhashed and woken; with none, a dummy is left for the waiter.
+     */
+    private void asyncPfWake(Frame f) {
+        boolean all = f.token == HostApf.WAKE_ALL_TOKEN;
+        switch (f.pc) {
+            case 0 -> {
+                int bucket = all ? f.count : f.bucket;
+                if (sleepers.tryLock(bucket, id)) {
+                    f.pc = 1;
+                }
+            }
+            case 1 -> {
+                if (all) {
+                    for (SleeperNode n : sleepers.nodesOf(f.count, id)) {
+                        sleepers.unlink(f.count, n);
+                        if (n.isDummy()) {
+                            report(FindingKind.DUMMY_LEAK, "wake-all unlinked the dummy for token 0x"
+                                    + Integer.toHexString(n.token) + " without freeing it");
+                        } else {
+                            wakeNode(n);
+                        }
+                    }
+                } else {
+                    SleeperNode n = sleepers.find(f.bucket, f.token);
+                    if (n != null) {
+                        sleepers.unlink(f.bucket, n);
+                        wakeNode(n);
+                    } else {
+                        sleepers.insert(f.bucket, SleeperNode.dummy(f.token, id, now));
+                        counters.inc(Counter.DUMMIES_CREATED);
+                        events.add(now, "wake left dummy token", f.token & 0xFFFFFFFFL);
+                        if (!notPresentAwaitingWait.containsKey(f.token)) {
+                            report(FindingKind.DUMMY_LEAK, "dummy for token 0x" + Integer.toHexString(f.token)
+                                    + " that no task will ever wait for");
+                        }
+                    }
+                }
+                f.pc = 2;
+            }
+            default -> {
+                sleepers.unlock(all ? f.count : f.bucket, id);
+                if (all && ++f.count < SleeperTable.BUCKETS) {
+                    f.pc = 0;
+                } else {
+                    current.stack.pop();
+                }
+            }
+        }
+    }
+
+    private void wakeNode(SleeperNode n) {
+        events.add(now, "wake token", n.token & 0xFFFFFFFFL);
+        if (n.cpu != id) {
+            out.remoteWake(n.cpu, n.task);
+        } else if (n.halted || n.task < 0) {
+            raiseIrq(VECTOR_RESCHED);
+        } else if (tasks[n.task].state == Task.State.SLEEPING) {
+            makeRunnable(tasks[n.task]);
+        }
+    }
+
+    /** PAGE_READY_IRQ: EOI; t = token; wake(t); token := 0; WRMSR ACK (§2.2, slot before ACK). */
+    private void pageReadyIrq(Frame f) {
+        switch (f.pc) {
+            case 0 -> {
+                irqNesting++;
+                f.pc = guestApfEnabled ? 1 : 4;
+            }
+            case 1 -> {
+                f.token = host.area().token();
+                events.add(now, "read token slot", f.token & 0xFFFFFFFFL);
+                f.pc = 2;
+            }
+            case 2 -> {
+                f.pc = 3;
+                callWake(f.token);
+            }
+            case 3 -> {
+                host.area().clearToken();
+                f.pc = 4;
+            }
+            case 4 -> {
+                if (guestApfEnabled) {
+                    wrmsr(HostApf.MSR_ASYNC_PF_ACK, 1);
+                }
+                f.pc = 5;
+            }
+            default -> irqExit(f);
+        }
+    }
+
+    private void timerIrq(Frame f) {
+        if (f.pc == 0) {
+            irqNesting++;
+            if (now - current.sliceStart >= settings.guest().timesliceNanos() && !runQueue.isEmpty()) {
+                needResched = true;
+            }
+            f.pc = 1;
+        } else {
+            irqExit(f);
+        }
+    }
+
+    private void reschedIrq(Frame f) {
+        if (f.pc == 0) {
+            irqNesting++;
+            needResched = true;
+            f.pc = 1;
+        } else {
+            irqExit(f);
+        }
+    }
+
+    /** {@code irq_exit}, then preemption on the way back to a preemptible context, then IRET. */
+    private void irqExit(Frame f) {
+        if (f.pc < 100) {
+            irqNesting--;
+            f.pc = 100;
+            boolean preemptible = !current.idle && nmiNesting == 0 && irqNesting == 0 && (f.savedCpl == 3
+                    || (settings.guest().preempt() && f.savedIf && current.preemptCount == 0));
+            if (needResched && preemptible && !runQueue.isEmpty()) {
+                needResched = false;
+                Task prev = current;
+                switchTo(runQueue.poll());
+                makeRunnable(prev);
+            }
+            return;
+        }
+        iret();
+    }
+
+    /**
+     * NMI: {@code exc_nmi} with {@code nmi_state} (§1.7, §4(vii)): a second NMI while one runs
+     * (possible after an IRET inside the handler) is latched and makes the first one run again.
+     * The handler saves CR2 and restores it at exit if it changed; perf may read user memory
+     * with page faults disabled, which can take a genuine guest #PF.
+     */
+    private void nmi(Frame f) {
+        switch (f.pc) {
+            case 0 -> {
+                nmiNesting++;
+                if (nmiState != NMI_NOT_RUNNING) {
+                    nmiState = NMI_LATCHED;
+                    f.pc = 4;
+                } else {
+                    nmiState = NMI_EXECUTING;
+                    nmiCr2 = cr2;
+                    f.pc = 1;
+                }
+            }
+            case 1 -> f.pc = !current.idle && rng.nextDouble() < nmiUserReadProbability ? 2 : 3;
+            case 2 -> {
+                if (!f.addrChosen) {
+                    f.addrChosen = true;
+                    f.addr = userAddress(rng.nextInt(workingSet));
+                }
+                if (access(f.addr, userGfn(current, f.addr), true, f)) {
+                    f.addrChosen = false;
+                    f.pc = 3;
+                }
+            }
+            case 3 -> {
+                if (cr2 != nmiCr2) {
+                    cr2 = nmiCr2;
+                }
+                if (nmiState == NMI_LATCHED) {
+                    nmiState = NMI_EXECUTING;
+                    f.pc = 1;
+                } else {
+                    nmiState = NMI_NOT_RUNNING;
+                    f.pc = 4;
+                }
+            }
+            default -> iret();
+        }
+    }
+
+    // ------------------------------------------------------------------ scheduler
+
+    private void makeRunnable(Task t) {
+        t.state = Task.State.RUNNABLE;
+        if (!t.onRunQueue && t != current) {
+            t.onRunQueue = true;
+            runQueue.add(t);
+        }
+        if (current.idle) {
+            needResched = true;
+        }
+    }
+
+    /** {@code schedule()}: a sleeping task leaves the CPU; a running one yields only if asked. */
+    private void schedule() {
+        if (current.state == Task.State.SLEEPING || current.idle) {
+            Task next = runQueue.poll();
+            switchTo(next == null ? idle : next);
+        } else if (needResched && !runQueue.isEmpty()) {
+            Task prev = current;
+            switchTo(runQueue.poll());
+            makeRunnable(prev);
+        }
+        needResched = false;
+    }
+
+    private void switchTo(Task next) {
+        if (next == current) {
+            return;
+        }
+        next.onRunQueue = false;
+        current.savedIf = ifFlag;
+        current = next;
+        ifFlag = next.savedIf;
+        stiShadow = false;
+        next.sliceStart = now;
+        events.add(now, "switch to task", next.index);
+    }
+
+    // ------------------------------------------------------------------ invariants
+
+    /** Hung tasks and wedged vCPUs, checked at every timer tick (virtual time). */
+    private void watchdogs() {
+        var g = settings.guest();
+        for (Task t : tasks) {
+            if (t.state == Task.State.SLEEPING && !t.hungReported && now - t.sleepSince > g.hungTaskTimeoutNanos()) {
+                t.hungReported = true;
+                report(FindingKind.HUNG_TASK, "task " + t.index + " blocked for more than "
+                        + g.hungTaskTimeoutNanos() / 1_000_000 + " ms waiting on token 0x" + Integer.toHexString(t.sleepToken));
+            }
+        }
+        for (Frame f : current.stack) {
+            if (f.routine == Routine.WAIT && f.node != null && (f.halted || current.idle) && !f.reported
+                    && now - f.since > g.wedgeTimeoutNanos()) {
+                f.reported = true;
+                boolean inNmi = current.stack.stream().anyMatch(x -> x.routine == Routine.NMI);
+                report(FindingKind.VCPU_WEDGED, "vCPU halted in the async #PF wait loop for token 0x"
+                        + Integer.toHexString(f.token) + " for more than " + g.wedgeTimeoutNanos() / 1_000_000
+                        + " ms" + (inNmi ? ", inside an NMI handler" : ""));
+            }
+        }
+    }
+
+    private void panic(String text) {
+        report(FindingKind.GUEST_PANIC, text);
+        dead = true;
+        deathReason = "guest panic: " + text;
+    }
+
+    private void report(FindingKind kind, String detail) {
+        events.add(now, kind.name(), 0);
+        out.finding(new Finding(kind, id, now, detail, events.snapshot()));
+    }
+
+    // ------------------------------------------------------------------ observation
+
+    public int id() {
+        return id;
+    }
+
+    public Counters counters() {
+        return counters;
+    }
+
+    public HostApf host() {
+        return host;
+    }
+
+    public boolean dead() {
+        return dead;
+    }
+
+    public String deathReason() {
+        return deathReason;
+    }
+
+    public long nowNanos() {
+        return now;
+    }
+
+    public boolean interruptFlag() {
+        return ifFlag;
+    }
+
+    public long cr2() {
+        return cr2;
+    }
+
+    public boolean nmiBlocked() {
+        return nmiBlocked;
+    }
+
+    public boolean halted() {
+        return hlt;
+    }
+
+    public boolean stalled() {
+        return stallUntil >= 0;
+    }
+
+    public boolean guestApfEnabled() {
+        return guestApfEnabled;
+    }
+
+    /** Tasks in uninterruptible sleep on an async #PF token. */
+    public int sleepingTasks() {
+        int n = 0;
+        for (Task t : tasks) {
+            if (t.state == Task.State.SLEEPING) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** Name of the routine at the top of the current task's stack (for tests and traces). */
+    public String currentRoutine() {
+        Frame top = current.top();
+        return top == null ? "none" : top.routine.name();
+    }
+
+    /** Program counter of the top frame (for scripted tests). */
+    public int currentPc() {
+        Frame top = current.top();
+        return top == null ? -1 : top.pc;
+    }
+
+    public int currentTask() {
+        return current.index;
+    }
+
+    public boolean irrPending(int vector) {
+        return (irr[vector >>> 6] & (1L << vector)) != 0;
+    }
+}
