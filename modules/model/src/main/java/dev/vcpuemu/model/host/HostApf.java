@@ -206,6 +206,10 @@ public final class HostApf {
             counters.inc(Counter.SYNCHRONOUS_FAULTS);
             return Decision.SYNCHRONOUS;
         }
+        // HI-c (5.17, CVE-2022-48943): the interrupt host never issues a token whose id << 12 is 0.
+        if (era == HostEra.INTERRUPT && (id << 12) == 0) {
+            id = 1;
+        }
         int token = (id++ << 12) | vcpuId;
         queued++;
         counters.inc(Counter.TOKENS_ISSUED);

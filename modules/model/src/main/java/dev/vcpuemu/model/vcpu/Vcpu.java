@@ -61,7 +61,8 @@ public final class Vcpu implements HostApf.CpuPort {
     public static final int VECTOR_TIMER = 0xEC;
     public static final int VECTOR_APF = 0xF3;
     public static final int VECTOR_RESCHED = 0xFD;
-    public static final long USER_BASE = 0x7f00_0000_0000L;
+    /** Low 32 bits chosen so that a user address only equals a token after ~800k APFs on vCPU 0. */
+    public static final long USER_BASE = 0x7fa5_c3d2_1000L;
     public static final long PAGE = 4096;
     public static final String PANIC_IF_OFF = "Host injected async #PF in interrupt disabled region";
     public static final String PANIC_KERNEL_MODE = "Host injected async #PF in kernel mode";
@@ -100,6 +101,7 @@ public final class Vcpu implements HostApf.CpuPort {
     private long cr2;
     private boolean nmiBlocked;
     private boolean nmiPending;
+    private double nmiPendingUserRead;
     private double nmiUserReadProbability;
     private final long[] irr = new long[4];
     private Pending pendingException;
@@ -240,9 +242,12 @@ public final class Vcpu implements HostApf.CpuPort {
                 waitForInput(limit);
                 continue;
             }
-            // The STI shadow covers exactly one micro-op; STI itself sets it again.
-            stiShadow = false;
+            // The STI shadow lasts through exactly the next micro-op (a fault in it still sees the shadow).
+            boolean hadShadow = stiShadow;
             execute();
+            if (hadShadow) {
+                stiShadow = false;
+            }
             counters.inc(Counter.MICRO_OPS);
             steps++;
             now += opCost;
@@ -252,7 +257,7 @@ public final class Vcpu implements HostApf.CpuPort {
 
     private void acceptInputs() {
         while (!nmiInputs.isEmpty() && nmiInputs.peek().due <= now) {
-            nmiUserReadProbability = nmiInputs.poll().value;
+            nmiPendingUserRead = nmiInputs.poll().value;
             nmiPending = true;
         }
         while (!completions.isEmpty() && completions.peek().due <= now) {
@@ -297,6 +302,8 @@ public final class Vcpu implements HostApf.CpuPort {
         }
         if (nmiPending && !nmiBlocked) {
             nmiPending = false;
+            // Taken at delivery: a latched NMI must not change what the running handler does.
+            nmiUserReadProbability = nmiPendingUserRead;
             nmiBlocked = true;
             counters.inc(Counter.NMIS_DELIVERED);
             pushTrap(Routine.NMI);
@@ -1212,6 +1219,11 @@ public final class Vcpu implements HostApf.CpuPort {
     public int currentPc() {
         Frame top = current.top();
         return top == null ? -1 : top.pc;
+    }
+
+    /** Completions received but not yet due (for conservation at the end of a run). */
+    public int queuedCompletions() {
+        return completions.size();
     }
 
     public int currentTask() {

@@ -1,0 +1,209 @@
+package dev.vcpuemu.model;
+
+import dev.vcpuemu.model.finding.Finding;
+import dev.vcpuemu.model.finding.FindingKind;
+import dev.vcpuemu.model.guest.SleeperTable;
+import dev.vcpuemu.model.host.WorkItem;
+import dev.vcpuemu.model.memory.AtomicHostMemory;
+import dev.vcpuemu.model.settings.Settings;
+import dev.vcpuemu.model.stats.Counter;
+import dev.vcpuemu.model.vcpu.Vcpu;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.function.BooleanSupplier;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * A scripted single-vCPU test rig on the pure model: one {@link Vcpu} with a seeded
+ * {@link SplittableRandom}, an {@link AtomicHostMemory} (every frame starts non-resident), one
+ * {@link SleeperTable} and a recording {@link Vcpu.Outbox}. Nothing here reads a clock or
+ * starts a thread; the test plays the paging worker and the NMI source.
+ */
+public final class Rig {
+    public static final int MAX_STEPS = 1_000_000;
+
+    public final Settings settings;
+    public final AtomicHostMemory memory;
+    public final SleeperTable sleepers;
+    public final Vcpu vcpu;
+    public final List<WorkItem> started = new ArrayList<>();
+    public final List<int[]> remoteWakes = new ArrayList<>();
+    public final List<Finding> findings = new ArrayList<>();
+    private final List<Runnable> observers = new ArrayList<>();
+    private long steps;
+
+    public Rig(Settings settings, long seed) {
+        this(settings, seed, 0);
+    }
+
+    public Rig(Settings settings, long seed, int vcpuId) {
+        this.settings = settings;
+        this.memory = new AtomicHostMemory(Math.max(settings.topology().vcpus(), vcpuId + 1)
+                * Vcpu.framesPerVcpu(settings));
+        this.sleepers = new SleeperTable();
+        Vcpu.Outbox out = new Vcpu.Outbox() {
+            @Override
+            public void startWork(WorkItem item) {
+                started.add(item);
+            }
+
+            @Override
+            public void remoteWake(int cpu, int task) {
+                remoteWakes.add(new int[] {cpu, task});
+            }
+
+            @Override
+            public void finding(Finding finding) {
+                findings.add(finding);
+            }
+        };
+        this.vcpu = new Vcpu(vcpuId, settings, new SplittableRandom(seed), memory, sleepers, out, 0);
+    }
+
+    // ------------------------------------------------------------------ frames
+
+    public int kernelGfn(int page) {
+        return vcpu.id() * Vcpu.framesPerVcpu(settings) + page;
+    }
+
+    public int userGfn(int task, int page) {
+        return vcpu.id() * Vcpu.framesPerVcpu(settings) + settings.guest().kernelPages()
+                + task * settings.workload().workingSetPages() + page;
+    }
+
+    public static long userAddress(int page) {
+        return Vcpu.USER_BASE + page * Vcpu.PAGE;
+    }
+
+    /** Makes every frame of this vCPU resident. */
+    public Rig allResident() {
+        int base = vcpu.id() * Vcpu.framesPerVcpu(settings);
+        for (int g = base; g < base + Vcpu.framesPerVcpu(settings); g++) {
+            memory.makeResident(g);
+        }
+        return this;
+    }
+
+    /** Makes every kernel frame of this vCPU resident. */
+    public Rig kernelResident() {
+        for (int p = 0; p < settings.guest().kernelPages(); p++) {
+            memory.makeResident(kernelGfn(p));
+        }
+        return this;
+    }
+
+    /** Makes every user frame of {@code task} resident. */
+    public Rig userResident(int task) {
+        for (int p = 0; p < settings.workload().workingSetPages(); p++) {
+            memory.makeResident(userGfn(task, p));
+        }
+        return this;
+    }
+
+    /** Evicts every user frame of {@code task}. */
+    public Rig evictUser(int task) {
+        for (int p = 0; p < settings.workload().workingSetPages(); p++) {
+            memory.evict(userGfn(task, p));
+        }
+        return this;
+    }
+
+    // ------------------------------------------------------------------ stepping
+
+    /** Exactly one boundary (one event delivered or one micro-op executed). */
+    public void step() {
+        if (vcpu.dead()) {
+            fail("vCPU is dead (" + vcpu.deathReason() + ") after " + steps + " steps; findings " + findings);
+        }
+        vcpu.run(Long.MAX_VALUE, 1);
+        steps++;
+        for (Runnable o : observers) {
+            o.run();
+        }
+    }
+
+    /** Runs {@code observer} after every step from now on (to record or check each boundary). */
+    public void observe(Runnable observer) {
+        observers.add(observer);
+    }
+
+    public void steps(int n) {
+        for (int i = 0; i < n; i++) {
+            step();
+        }
+    }
+
+    /** Steps until {@code cond} holds (checked before each step), at most {@link #MAX_STEPS}. */
+    public void stepUntil(String what, BooleanSupplier cond) {
+        stepUntil(what, MAX_STEPS, cond);
+    }
+
+    public void stepUntil(String what, int max, BooleanSupplier cond) {
+        for (int i = 0; i < max; i++) {
+            if (cond.getAsBoolean()) {
+                return;
+            }
+            if (vcpu.dead()) {
+                fail("vCPU died (" + vcpu.deathReason() + ") while waiting for: " + what + "; findings " + findings);
+            }
+            step();
+        }
+        if (!cond.getAsBoolean()) {
+            fail("never reached: " + what + " within " + max + " steps (routine " + vcpu.currentRoutine()
+                    + " pc " + vcpu.currentPc() + ", findings " + findings + ")");
+        }
+    }
+
+    /** True at a boundary where {@code routine} is on top of the stack with program counter {@code pc}. */
+    public boolean at(String routine, int pc) {
+        return vcpu.currentRoutine().equals(routine) && vcpu.currentPc() == pc;
+    }
+
+    public long count(Counter c) {
+        return vcpu.counters().get(c);
+    }
+
+    public long findingCount(FindingKind kind) {
+        return findings.stream().filter(f -> f.kind() == kind).count();
+    }
+
+    public List<Finding> findingsOf(FindingKind kind) {
+        return findings.stream().filter(f -> f.kind() == kind).toList();
+    }
+
+    /** Plays the paging worker: brings the frame in, then reports the completion at the next boundary. */
+    public void complete(WorkItem item) {
+        memory.makeResident(item.gfn());
+        vcpu.onWorkDone(item, vcpu.nowNanos());
+    }
+
+    public WorkItem lastStarted() {
+        if (started.isEmpty()) {
+            fail("no work item was started");
+        }
+        return started.get(started.size() - 1);
+    }
+
+    /**
+     * Runs past boot until the host's wake-all of the enable (reference §2.1, §2.2) has been
+     * delivered and fully handled, so that later scripted steps see only their own events.
+     */
+    public void settleWakeAll() {
+        boolean legacy = settings.host().era() == Settings.HostEra.LEGACY;
+        stepUntil("wake-all of the enable delivered and handled", () -> {
+            if (vcpu.counters().get(Counter.WAKE_ALLS) != 1) {
+                return false;
+            }
+            String r = vcpu.currentRoutine();
+            if (r.equals("WAKE") || r.equals("PF_LEGACY") || r.equals("PAGE_READY_IRQ") || r.equals("BOOT")) {
+                return false;
+            }
+            return legacy || (!vcpu.host().pageReadyPending() && vcpu.host().area().token() == 0);
+        });
+        assertEquals(List.of(), findings, "no finding while settling the wake-all");
+    }
+}

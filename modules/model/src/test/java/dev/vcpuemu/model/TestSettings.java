@@ -1,0 +1,153 @@
+package dev.vcpuemu.model;
+
+import dev.vcpuemu.model.settings.Settings;
+import dev.vcpuemu.model.settings.Settings.AccessPattern;
+import dev.vcpuemu.model.settings.Settings.GuestEra;
+import dev.vcpuemu.model.settings.Settings.HostEra;
+import dev.vcpuemu.model.settings.Settings.Latency;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A small fluent builder of {@link Settings} for scripted model tests. Defaults: one vCPU, two
+ * tasks, no system calls, no NMI sources, 10 ns per micro-op, a 1 ms tick and a fixed 100 µs
+ * swap-in. Every value a test relies on should be set explicitly by that test.
+ */
+public final class TestSettings {
+    private HostEra hostEra = HostEra.LEGACY;
+    private GuestEra guestEra = GuestEra.LEGACY;
+    private boolean asyncPf = true;
+    private boolean preempt = true;
+    private int vcpus = 1;
+    private int tasksPerVcpu = 2;
+    private int kernelPages = 4;
+    private long opCostNanos = 10;
+    private long tickPeriodNanos = 1_000_000;
+    private long timesliceNanos = 1_000_000;
+    private long hungTaskTimeoutNanos = 10_000_000_000L;
+    private long wedgeTimeoutNanos = 100_000_000;
+    private int mmFaultOps = 3;
+    private long exitIntervalNanos = 50_000;
+    private long swapInNanos = 100_000;
+    private int workingSetPages = 4;
+    private int mappedPages = 4;
+    private int computeOps = 2;
+    private double syscallProbability;
+    private int syscallAccesses = 1;
+    private double preemptOffFraction;
+    private double irqOffFraction;
+
+    private TestSettings() {}
+
+    /** Legacy host with legacy guest: protocol (a), reference §2.1. */
+    public static TestSettings legacy() {
+        return new TestSettings().eras(HostEra.LEGACY, GuestEra.LEGACY);
+    }
+
+    /** Interrupt host with interrupt guest: protocol (b), reference §2.2. */
+    public static TestSettings interrupt() {
+        return new TestSettings().eras(HostEra.INTERRUPT, GuestEra.INTERRUPT);
+    }
+
+    public TestSettings eras(HostEra host, GuestEra guest) {
+        this.hostEra = host;
+        this.guestEra = guest;
+        return this;
+    }
+
+    public TestSettings asyncPf(boolean v) {
+        this.asyncPf = v;
+        return this;
+    }
+
+    public TestSettings preempt(boolean v) {
+        this.preempt = v;
+        return this;
+    }
+
+    public TestSettings vcpus(int v) {
+        this.vcpus = v;
+        return this;
+    }
+
+    public TestSettings tasks(int v) {
+        this.tasksPerVcpu = v;
+        return this;
+    }
+
+    public TestSettings kernelPages(int v) {
+        this.kernelPages = v;
+        return this;
+    }
+
+    public TestSettings tick(long periodNanos) {
+        this.tickPeriodNanos = periodNanos;
+        return this;
+    }
+
+    public TestSettings timeslice(long nanos) {
+        this.timesliceNanos = nanos;
+        return this;
+    }
+
+    public TestSettings hungTaskTimeout(long nanos) {
+        this.hungTaskTimeoutNanos = nanos;
+        return this;
+    }
+
+    public TestSettings wedgeTimeout(long nanos) {
+        this.wedgeTimeoutNanos = nanos;
+        return this;
+    }
+
+    public TestSettings exitInterval(long nanos) {
+        this.exitIntervalNanos = nanos;
+        return this;
+    }
+
+    public TestSettings swapIn(long nanos) {
+        this.swapInNanos = nanos;
+        return this;
+    }
+
+    public TestSettings workingSet(int pages) {
+        this.workingSetPages = pages;
+        return this;
+    }
+
+    public TestSettings mappedPages(int pages) {
+        this.mappedPages = pages;
+        return this;
+    }
+
+    public TestSettings computeOps(int ops) {
+        this.computeOps = ops;
+        return this;
+    }
+
+    /** System calls: probability per user iteration, accesses per call, and the kind mix. */
+    public TestSettings syscalls(double probability, int accesses, double preemptOff, double irqOff) {
+        this.syscallProbability = probability;
+        this.syscallAccesses = accesses;
+        this.preemptOffFraction = preemptOff;
+        this.irqOffFraction = irqOff;
+        return this;
+    }
+
+    public Settings build() {
+        return new Settings(
+                new Settings.Run(Duration.ofSeconds(1), 1, Duration.ofSeconds(1), ""),
+                new Settings.Engine(1_000_000, opCostNanos, 100, 1, 1),
+                new Settings.Topology(vcpus),
+                new Settings.Host(hostEra, exitIntervalNanos, 1,
+                        new Latency(Latency.Distribution.FIXED, swapInNanos, swapInNanos, swapInNanos), 1.0, 0.0),
+                new Settings.Guest(guestEra, asyncPf, preempt, tasksPerVcpu, kernelPages, tickPeriodNanos,
+                        timesliceNanos, hungTaskTimeoutNanos, wedgeTimeoutNanos, mmFaultOps),
+                new Settings.Workload(workingSetPages, mappedPages, AccessPattern.UNIFORM, 0.2, 0.8, computeOps,
+                        syscallProbability, syscallAccesses, preemptOffFraction, irqOffFraction),
+                new Settings.Nmi(List.of()),
+                new Settings.Expect(List.of(), List.of(), Map.of(), false));
+    }
+}
