@@ -1,0 +1,82 @@
+package dev.vcpuemu.engine.sim;
+
+import dev.vcpuemu.model.settings.Settings;
+import dev.vcpuemu.model.stats.Counter;
+import dev.vcpuemu.model.stats.Counters;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * An NMI source (perf, watchdog; reference §1.1 actor 5): every {@code interval} (± jitter) of
+ * virtual time it asserts an NMI on each target vCPU. Each NMI carries its due time and whether
+ * the handler will read user memory with the source's probability.
+ */
+public final class NmiSource extends AbstractBehavior<NmiSource.Command> {
+
+    public sealed interface Command permits Tick, Freeze {}
+
+    public record Tick(long startNanos, long endNanos) implements Command {}
+
+    public record Freeze(ActorRef<StatsCollector.Command> replyTo) implements Command {}
+
+    public static Behavior<Command> create(Settings.NmiSource source, long seed, List<ActorRef<VcpuActor.Command>> targets,
+                                           ActorRef<TimeKeeper.Command> timeKeeper) {
+        return Behaviors.setup(ctx -> new NmiSource(ctx, source, seed, targets, timeKeeper));
+    }
+
+    private final Settings.NmiSource source;
+    private final List<ActorRef<VcpuActor.Command>> targets;
+    private final ActorRef<TimeKeeper.Command> timeKeeper;
+    private final SplittableRandom rng;
+    private final Counters counters = new Counters();
+    private long nextDue;
+    private long sent;
+    private long received;
+
+    private NmiSource(ActorContext<Command> ctx, Settings.NmiSource source, long seed,
+                      List<ActorRef<VcpuActor.Command>> targets, ActorRef<TimeKeeper.Command> timeKeeper) {
+        super(ctx);
+        this.source = source;
+        this.targets = targets;
+        this.timeKeeper = timeKeeper;
+        this.rng = Seeds.forActor(seed, "nmi-" + source.name());
+        this.nextDue = (long) (rng.nextDouble() * source.intervalNanos());
+    }
+
+    @Override
+    public Receive<Command> createReceive() {
+        return newReceiveBuilder()
+                .onMessage(Tick.class, this::onTick)
+                .onMessage(Freeze.class, this::onFreeze)
+                .build();
+    }
+
+    private Behavior<Command> onTick(Tick t) {
+        received++;
+        while (nextDue < t.endNanos()) {
+            for (ActorRef<VcpuActor.Command> target : targets) {
+                target.tell(new VcpuActor.Nmi(nextDue, source.userReadProbability()));
+                counters.inc(Counter.NMIS_SENT);
+                sent++;
+            }
+            double jitter = source.jitter() * (2 * rng.nextDouble() - 1);
+            nextDue += Math.max(1, (long) (source.intervalNanos() * (1 + jitter)));
+        }
+        sent++;
+        timeKeeper.tell(TimeKeeper.Done.QUIET);
+        return this;
+    }
+
+    private Behavior<Command> onFreeze(Freeze f) {
+        f.replyTo().tell(new StatsCollector.Frozen("nmi-" + source.name(), counters.copy(), sent, received, Map.of()));
+        return this;
+    }
+}

@@ -1,0 +1,187 @@
+package dev.vcpuemu.engine.sim;
+
+import dev.vcpuemu.engine.run.Progress;
+import dev.vcpuemu.engine.run.RunResult;
+import dev.vcpuemu.model.finding.Finding;
+import dev.vcpuemu.model.finding.FindingKind;
+import dev.vcpuemu.model.stats.Counter;
+import dev.vcpuemu.model.stats.Counters;
+import org.apache.pekko.actor.DeadLetter;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.eventstream.EventStream;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
+
+/**
+ * Collects findings as they are reported, turns progress samples into {@link Progress}, and at
+ * the end of the run gathers every participant's frozen state to check conservation exactly
+ * (DESIGN §1.6): tokens issued = delivered + suppressed + flushed + outstanding; every work
+ * item answered or pending; messages sent = messages received; no dead letters.
+ */
+public final class StatsCollector extends AbstractBehavior<StatsCollector.Command> {
+
+    public sealed interface Command permits FindingReported, ProgressSample, Finish, Frozen, DeadLetterSeen {}
+
+    public record FindingReported(Finding finding) implements Command {}
+
+    public record ProgressSample(long wallNanos, long simulatedNanos, Counters totals) implements Command {}
+
+    public record Finish(int participants, long timeKeeperSent, long timeKeeperReceived, long simulatedNanos,
+                         long wallNanos, String endReason) implements Command {}
+
+    /**
+     * One participant's final state.
+     *
+     * @param counters its counters, or null if it keeps none
+     * @param facts named quantities for the conservation check
+     */
+    public record Frozen(String who, Counters counters, long sent, long received, Map<String, Long> facts)
+            implements Command {}
+
+    public record DeadLetterSeen(DeadLetter deadLetter) implements Command {}
+
+    /** Examples kept per finding kind. */
+    static final int EXAMPLES_PER_KIND = 3;
+
+    public static Behavior<Command> create(CompletableFuture<RunResult> result, Consumer<Progress> progress) {
+        return Behaviors.setup(ctx -> new StatsCollector(ctx, result, progress));
+    }
+
+    private final CompletableFuture<RunResult> result;
+    private final Consumer<Progress> progress;
+    private final Map<FindingKind, Long> findings = new EnumMap<>(FindingKind.class);
+    private final List<Finding> examples = new ArrayList<>();
+    private final List<Frozen> frozen = new ArrayList<>();
+    private long findingCount;
+    private long received;
+    private long deadLetters;
+    private Finish finish;
+    private long lastWall;
+    private long lastMicroOps;
+    private long lastMessages;
+
+    private StatsCollector(ActorContext<Command> ctx, CompletableFuture<RunResult> result, Consumer<Progress> progress) {
+        super(ctx);
+        this.result = result;
+        this.progress = progress;
+        ctx.getSystem().eventStream().tell(new EventStream.Subscribe<>(DeadLetter.class,
+                ctx.messageAdapter(DeadLetter.class, DeadLetterSeen::new)));
+    }
+
+    @Override
+    public Receive<Command> createReceive() {
+        return newReceiveBuilder()
+                .onMessage(FindingReported.class, this::onFinding)
+                .onMessage(ProgressSample.class, this::onProgressSample)
+                .onMessage(Finish.class, this::onFinish)
+                .onMessage(Frozen.class, this::onFrozen)
+                .onMessage(DeadLetterSeen.class, this::onDeadLetter)
+                .build();
+    }
+
+    private Behavior<Command> onFinding(FindingReported f) {
+        received++;
+        findingCount++;
+        long n = findings.merge(f.finding().kind(), 1L, Long::sum);
+        if (n <= EXAMPLES_PER_KIND) {
+            examples.add(f.finding());
+        }
+        return this;
+    }
+
+    private Behavior<Command> onProgressSample(ProgressSample p) {
+        received++;
+        long microOps = p.totals().get(Counter.MICRO_OPS);
+        long messages = p.totals().get(Counter.MESSAGES);
+        double dt = (p.wallNanos() - lastWall) / 1e9;
+        Map<String, Long> counters = p.totals().toMap();
+        progress.accept(new Progress(p.wallNanos() / 1e9, p.simulatedNanos(), counters, findingCount,
+                dt > 0 ? (microOps - lastMicroOps) / dt : 0, dt > 0 ? (messages - lastMessages) / dt : 0));
+        lastWall = p.wallNanos();
+        lastMicroOps = microOps;
+        lastMessages = messages;
+        return this;
+    }
+
+    private Behavior<Command> onDeadLetter(DeadLetterSeen d) {
+        deadLetters++;
+        return this;
+    }
+
+    private Behavior<Command> onFinish(Finish f) {
+        finish = f;
+        return completeIfReady();
+    }
+
+    private Behavior<Command> onFrozen(Frozen f) {
+        frozen.add(f);
+        return completeIfReady();
+    }
+
+    private Behavior<Command> completeIfReady() {
+        if (finish == null || frozen.size() < finish.participants() || result.isDone()) {
+            return this;
+        }
+        Counters totals = new Counters();
+        Map<String, Long> facts = new HashMap<>();
+        long sent = finish.timeKeeperSent();
+        long recv = finish.timeKeeperReceived() + received;
+        for (Frozen f : frozen) {
+            if (f.counters() != null) {
+                totals.addAll(f.counters());
+            }
+            f.facts().forEach((k, v) -> facts.merge(k, v, Long::sum));
+            sent += f.sent();
+            recv += f.received();
+        }
+        Map<String, Long> counters = totals.toMap();
+        counters.put(Counter.MESSAGES.key, recv);
+        result.complete(new RunResult(finish.wallNanos() / 1e9, finish.simulatedNanos(), counters,
+                new EnumMap<>(findings), List.copyOf(examples), conservation(totals, facts, sent, recv),
+                finish.endReason()));
+        return this;
+    }
+
+    private RunResult.Conservation conservation(Counters c, Map<String, Long> facts, long sent, long received) {
+        List<String> broken = new ArrayList<>();
+        long issued = c.get(Counter.TOKENS_ISSUED);
+        long delivered = c.get(Counter.APF_PAGE_READY_INJECTED) - c.get(Counter.WAKE_ALLS);
+        long suppressed = c.get(Counter.PAGE_READY_SUPPRESSED);
+        long flushed = facts.getOrDefault("tokensFlushed", 0L);
+        long outstanding = facts.getOrDefault("tokensOutstanding", 0L);
+        String tokens = String.format("tokens: %d issued = %d delivered + %d suppressed + %d flushed + %d outstanding",
+                issued, delivered, suppressed, flushed, outstanding);
+        if (issued != delivered + suppressed + flushed + outstanding) {
+            broken.add(tokens);
+        }
+        long workSent = c.get(Counter.WORK_ITEMS_SENT);
+        long workReceived = facts.getOrDefault("workReceived", 0L);
+        long answered = facts.getOrDefault("workAnswered", 0L);
+        long pending = facts.getOrDefault("workPending", 0L);
+        long completed = c.get(Counter.WORK_ITEMS_COMPLETED);
+        long queued = facts.getOrDefault("completionsQueued", 0L);
+        String work = String.format("work items: %d sent = %d received = %d answered + %d pending; %d answered = %d completed + %d queued",
+                workSent, workReceived, answered, pending, answered, completed, queued);
+        if (workSent != workReceived || workReceived != answered + pending || answered != completed + queued) {
+            broken.add(work);
+        }
+        String messages = String.format("messages: %d sent = %d received, %d dead letters", sent, received, deadLetters);
+        if (sent != received || deadLetters != 0) {
+            broken.add(messages);
+        }
+        boolean held = broken.isEmpty();
+        return new RunResult.Conservation(held, held ? tokens + "; " + work + "; " + messages
+                : "broken: " + String.join("; ", broken));
+    }
+}

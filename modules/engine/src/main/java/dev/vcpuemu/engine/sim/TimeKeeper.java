@@ -1,0 +1,163 @@
+package dev.vcpuemu.engine.sim;
+
+import dev.vcpuemu.engine.run.RunControl;
+import dev.vcpuemu.model.stats.Counters;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+
+import java.util.List;
+
+/**
+ * Opens the quanta of virtual time (DESIGN §3). Quantum q covers [T, T+Q): every participant
+ * gets a tick, does the work due in it and answers {@link Done}; the next quantum opens when
+ * all have. The simulation is therefore self-clocked from inside its dispatcher: no Pekko
+ * timer and no message from another thread is needed to advance it, end it on time, report
+ * progress or stop it on request (the {@link RunControl} flag is polled at each boundary).
+ *
+ * <p>At the end it sends every participant a freeze request, answered to the stats collector,
+ * and tells the collector how many answers to wait for. Because each participant sent its
+ * last messages before its final {@code Done}, and the freeze requests leave after all
+ * {@code Done}s arrived, every simulation message has been received when the answers are taken.
+ */
+public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
+
+    public sealed interface Command permits Start, Done, Participants {}
+
+    public enum Start implements Command { INSTANCE }
+
+    /**
+     * A participant finished its part of the quantum.
+     *
+     * @param stats its counters when the tick asked for them, else null
+     * @param deathReason non-null when the guest died (panic, triple fault)
+     */
+    public record Done(Counters stats, String deathReason) implements Command {
+        /** The answer of participants with nothing to report. */
+        public static final Done QUIET = new Done(null, null);
+    }
+
+    /** Everything the time-keeper ticks; sent once by the machine before {@link Start}. */
+    public record Participants(List<ActorRef<VcpuActor.Command>> vcpus,
+                               List<ActorRef<PagingWorker.Command>> workers,
+                               ActorRef<Reclaimer.Command> reclaimer,
+                               List<ActorRef<NmiSource.Command>> nmiSources) implements Command {
+        int size() {
+            return vcpus.size() + workers.size() + 1 + nmiSources.size();
+        }
+    }
+
+    public static Behavior<Command> create(long quantumNanos, RunControl control, ActorRef<StatsCollector.Command> collector) {
+        return Behaviors.setup(ctx -> new TimeKeeper(ctx, quantumNanos, control, collector));
+    }
+
+    private final long quantum;
+    private final RunControl control;
+    private final ActorRef<StatsCollector.Command> collector;
+    private Participants participants;
+    private long start;
+    private long end;
+    private int outstanding;
+    private boolean wantStats;
+    private long nextProgressNanos;
+    private Counters sample = new Counters();
+    private String deathReason;
+    private long sent;
+    private long received;
+
+    private TimeKeeper(ActorContext<Command> ctx, long quantum, RunControl control, ActorRef<StatsCollector.Command> collector) {
+        super(ctx);
+        this.quantum = quantum;
+        this.control = control;
+        this.collector = collector;
+    }
+
+    @Override
+    public Receive<Command> createReceive() {
+        return newReceiveBuilder()
+                .onMessage(Participants.class, this::onParticipants)
+                .onMessageEquals(Start.INSTANCE, this::onStart)
+                .onMessage(Done.class, this::onDone)
+                .build();
+    }
+
+    private Behavior<Command> onParticipants(Participants p) {
+        received++;
+        participants = p;
+        return this;
+    }
+
+    private Behavior<Command> onStart() {
+        received++;
+        control.start();
+        nextProgressNanos = control.progressIntervalNanos();
+        openQuantum();
+        return this;
+    }
+
+    private Behavior<Command> onDone(Done d) {
+        received++;
+        if (d.stats() != null) {
+            sample.addAll(d.stats());
+        }
+        if (d.deathReason() != null && deathReason == null) {
+            deathReason = d.deathReason();
+        }
+        if (--outstanding == 0) {
+            if (wantStats) {
+                sent++;
+                collector.tell(new StatsCollector.ProgressSample(control.elapsedNanos(), end, sample));
+                sample = new Counters();
+            }
+            start = end;
+            openQuantum();
+        }
+        return this;
+    }
+
+    private void openQuantum() {
+        String endReason = deathReason != null ? deathReason
+                : control.stopRequested() ? "stopped"
+                : control.deadlinePassed() ? "duration" : null;
+        if (endReason != null) {
+            finish(endReason);
+            return;
+        }
+        long elapsed = control.elapsedNanos();
+        wantStats = elapsed >= nextProgressNanos;
+        if (wantStats) {
+            nextProgressNanos = elapsed + control.progressIntervalNanos();
+        }
+        end = start + quantum;
+        outstanding = participants.size();
+        sent += outstanding;
+        for (ActorRef<VcpuActor.Command> v : participants.vcpus()) {
+            v.tell(new VcpuActor.Tick(end, wantStats));
+        }
+        for (ActorRef<PagingWorker.Command> w : participants.workers()) {
+            w.tell(new PagingWorker.Tick(end));
+        }
+        participants.reclaimer().tell(new Reclaimer.Tick(start, end));
+        for (ActorRef<NmiSource.Command> n : participants.nmiSources()) {
+            n.tell(new NmiSource.Tick(start, end));
+        }
+    }
+
+    /** Freeze requests and the collector's own end message are not simulation traffic: not counted. */
+    private void finish(String endReason) {
+        for (ActorRef<VcpuActor.Command> v : participants.vcpus()) {
+            v.tell(new VcpuActor.Freeze(collector));
+        }
+        for (ActorRef<PagingWorker.Command> w : participants.workers()) {
+            w.tell(new PagingWorker.Freeze(collector));
+        }
+        participants.reclaimer().tell(new Reclaimer.Freeze(collector));
+        for (ActorRef<NmiSource.Command> n : participants.nmiSources()) {
+            n.tell(new NmiSource.Freeze(collector));
+        }
+        collector.tell(new StatsCollector.Finish(participants.size(), sent, received, start, control.elapsedNanos(), endReason));
+    }
+}

@@ -1,0 +1,182 @@
+package dev.vcpuemu.engine.sim;
+
+import dev.vcpuemu.model.finding.Finding;
+import dev.vcpuemu.model.guest.SleeperTable;
+import dev.vcpuemu.model.host.WorkItem;
+import dev.vcpuemu.model.memory.HostMemory;
+import dev.vcpuemu.model.settings.Settings;
+import dev.vcpuemu.model.stats.Counter;
+import dev.vcpuemu.model.stats.Counters;
+import dev.vcpuemu.model.vcpu.Vcpu;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A vCPU: the guest CPU, its kernel and KVM's host half, as one actor because in KVM the host
+ * half runs on the vCPU's own thread (DESIGN §1.3). A thin shell around the pure {@link Vcpu}.
+ *
+ * <p>Protocol. A {@link Tick} opens a quantum up to a virtual end time; the vCPU runs its
+ * micro-ops in slices of {@code micro-ops-per-step} boundaries, each slice one {@link Step}
+ * message to itself, so NMIs ({@link Nmi}), completions ({@link WorkDone}) and IPIs
+ * ({@link RemoteWake}) land between slices in real mailbox order; when its clock reaches the
+ * end (or the guest died) it reports {@link TimeKeeper.Done}.
+ */
+public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
+
+    public sealed interface Command permits Wire, Tick, Step, Nmi, WorkDone, RemoteWake, Freeze {}
+
+    /** The other vCPUs, indexed by vCPU id; sent once before the first quantum. */
+    public record Wire(List<ActorRef<Command>> peers) implements Command {}
+
+    public record Tick(long endNanos, boolean wantStats) implements Command {}
+
+    public enum Step implements Command { INSTANCE }
+
+    /** An NMI asserted at virtual time {@code dueNanos}. */
+    public record Nmi(long dueNanos, double userReadProbability) implements Command {}
+
+    /** A paging worker brought the page of {@code item} in at virtual time {@code dueNanos}. */
+    public record WorkDone(WorkItem item, long dueNanos) implements Command {}
+
+    /** A reschedule IPI for one of this vCPU's tasks (-1: a halted waiter). */
+    public record RemoteWake(int task) implements Command {}
+
+    public record Freeze(ActorRef<StatsCollector.Command> replyTo) implements Command {}
+
+    public static Behavior<Command> create(int id, Settings settings, HostMemory memory, SleeperTable sleepers,
+                                           List<ActorRef<PagingWorker.Command>> workers,
+                                           ActorRef<TimeKeeper.Command> timeKeeper,
+                                           ActorRef<StatsCollector.Command> collector) {
+        return Behaviors.setup(ctx -> new VcpuActor(ctx, id, settings, memory, sleepers, workers, timeKeeper, collector));
+    }
+
+    private final Vcpu vcpu;
+    private final List<ActorRef<PagingWorker.Command>> workers;
+    private final ActorRef<TimeKeeper.Command> timeKeeper;
+    private final ActorRef<StatsCollector.Command> collector;
+    private final int stepBudget;
+    private List<ActorRef<Command>> peers = List.of();
+    private long quantumEnd;
+    private boolean wantStats;
+    private long sent;
+    private long received;
+
+    private VcpuActor(ActorContext<Command> ctx, int id, Settings settings, HostMemory memory, SleeperTable sleepers,
+                      List<ActorRef<PagingWorker.Command>> workers, ActorRef<TimeKeeper.Command> timeKeeper,
+                      ActorRef<StatsCollector.Command> collector) {
+        super(ctx);
+        this.workers = workers;
+        this.timeKeeper = timeKeeper;
+        this.collector = collector;
+        this.stepBudget = settings.engine().microOpsPerStep();
+        this.vcpu = new Vcpu(id, settings, Seeds.forActor(settings.run().seed(), "vcpu-" + id), memory, sleepers,
+                new Outbox(), 0);
+    }
+
+    @Override
+    public Receive<Command> createReceive() {
+        return newReceiveBuilder()
+                .onMessage(Wire.class, this::onWire)
+                .onMessage(Tick.class, this::onTick)
+                .onMessageEquals(Step.INSTANCE, this::onStep)
+                .onMessage(Nmi.class, this::onNmi)
+                .onMessage(WorkDone.class, this::onWorkDone)
+                .onMessage(RemoteWake.class, this::onRemoteWake)
+                .onMessage(Freeze.class, this::onFreeze)
+                .build();
+    }
+
+    private Behavior<Command> onWire(Wire w) {
+        received++;
+        peers = w.peers();
+        return this;
+    }
+
+    private Behavior<Command> onTick(Tick t) {
+        received++;
+        quantumEnd = t.endNanos();
+        wantStats = t.wantStats();
+        return runSlice();
+    }
+
+    private Behavior<Command> onStep() {
+        received++;
+        return runSlice();
+    }
+
+    private Behavior<Command> runSlice() {
+        vcpu.run(quantumEnd, stepBudget);
+        sent++;
+        if (vcpu.dead() || vcpu.nowNanos() >= quantumEnd) {
+            timeKeeper.tell(new TimeKeeper.Done(wantStats ? statsCopy() : null, vcpu.deathReason()));
+        } else {
+            getContext().getSelf().tell(Step.INSTANCE);
+        }
+        return this;
+    }
+
+    private Counters statsCopy() {
+        Counters c = vcpu.counters().copy();
+        c.add(Counter.MESSAGES, received);
+        return c;
+    }
+
+    private Behavior<Command> onNmi(Nmi n) {
+        received++;
+        vcpu.onNmi(n.dueNanos(), n.userReadProbability());
+        return this;
+    }
+
+    private Behavior<Command> onWorkDone(WorkDone w) {
+        received++;
+        vcpu.onWorkDone(w.item(), w.dueNanos());
+        return this;
+    }
+
+    private Behavior<Command> onRemoteWake(RemoteWake r) {
+        received++;
+        vcpu.onRemoteWake(r.task());
+        return this;
+    }
+
+    private Behavior<Command> onFreeze(Freeze f) {
+        var host = vcpu.host();
+        f.replyTo().tell(new StatsCollector.Frozen("vcpu-" + vcpu.id(), statsCopy(), sent, received, Map.of(
+                "tokensOutstanding", host.outstandingTokens(),
+                "tokensFlushed", host.flushed(),
+                "completionsQueued", (long) vcpu.queuedCompletions())));
+        return this;
+    }
+
+    /** Routes a work item to a worker by a mix of its token: spreads one vCPU's items over the pool. */
+    static int route(int token, int workers) {
+        return Integer.remainderUnsigned(token * 0x9E3779B9, workers);
+    }
+
+    private final class Outbox implements Vcpu.Outbox {
+        @Override
+        public void startWork(WorkItem item) {
+            sent++;
+            workers.get(route(item.token(), workers.size())).tell(new PagingWorker.Start(item, getContext().getSelf()));
+        }
+
+        @Override
+        public void remoteWake(int cpu, int task) {
+            sent++;
+            peers.get(cpu).tell(new RemoteWake(task));
+        }
+
+        @Override
+        public void finding(Finding finding) {
+            sent++;
+            collector.tell(new StatsCollector.FindingReported(finding));
+        }
+    }
+}
