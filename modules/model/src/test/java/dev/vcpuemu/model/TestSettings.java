@@ -38,6 +38,13 @@ public final class TestSettings {
     private int syscallAccesses = 1;
     private double preemptOffFraction;
     private double irqOffFraction;
+    private long quantumNanos = 1_000_000;
+    private int microOpsPerStep = 100;
+    private int pagingWorkers = 1;
+    private double residentLimit = 1.0;
+    private double evictPerMilli;
+    private List<Settings.NmiSource> nmiSources = List.of();
+    private Duration duration = Duration.ofSeconds(1);
 
     private TestSettings() {}
 
@@ -136,18 +143,45 @@ public final class TestSettings {
         return this;
     }
 
+    /** Engine pacing for actor tests: quantum length and boundaries per step message. */
+    public TestSettings engine(long quantumNanos, int microOpsPerStep) {
+        this.quantumNanos = quantumNanos;
+        this.microOpsPerStep = microOpsPerStep;
+        return this;
+    }
+
+    /** Host memory pressure: paging workers, resident fraction, evictions per virtual ms. */
+    public TestSettings hostMemory(int pagingWorkers, double residentLimit, double evictPerMilli) {
+        this.pagingWorkers = pagingWorkers;
+        this.residentLimit = residentLimit;
+        this.evictPerMilli = evictPerMilli;
+        return this;
+    }
+
+    public TestSettings nmiSources(List<Settings.NmiSource> sources) {
+        this.nmiSources = List.copyOf(sources);
+        return this;
+    }
+
+    /** Wall-clock duration of a concurrent run. */
+    public TestSettings duration(Duration d) {
+        this.duration = d;
+        return this;
+    }
+
     public Settings build() {
         return new Settings(
-                new Settings.Run(Duration.ofSeconds(1), 1, Duration.ofSeconds(1), ""),
-                new Settings.Engine(1_000_000, opCostNanos, 100, 1, 1),
+                new Settings.Run(duration, 1, Duration.ofMillis(200), ""),
+                new Settings.Engine(quantumNanos, opCostNanos, microOpsPerStep, 5, 0),
                 new Settings.Topology(vcpus),
-                new Settings.Host(hostEra, exitIntervalNanos, 1,
-                        new Latency(Latency.Distribution.FIXED, swapInNanos, swapInNanos, swapInNanos), 1.0, 0.0),
+                new Settings.Host(hostEra, exitIntervalNanos, pagingWorkers,
+                        new Latency(Latency.Distribution.FIXED, swapInNanos, swapInNanos, swapInNanos),
+                        residentLimit, evictPerMilli),
                 new Settings.Guest(guestEra, asyncPf, preempt, tasksPerVcpu, kernelPages, tickPeriodNanos,
                         timesliceNanos, hungTaskTimeoutNanos, wedgeTimeoutNanos, mmFaultOps),
                 new Settings.Workload(workingSetPages, mappedPages, AccessPattern.UNIFORM, 0.2, 0.8, computeOps,
                         syscallProbability, syscallAccesses, preemptOffFraction, irqOffFraction),
-                new Settings.Nmi(List.of()),
+                new Settings.Nmi(nmiSources),
                 new Settings.Expect(List.of(), List.of(), Map.of(), false));
     }
 }

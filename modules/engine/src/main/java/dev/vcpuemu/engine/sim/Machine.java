@@ -63,7 +63,10 @@ public final class Machine {
                 nmiSources.add(ctx.spawn(NmiSource.create(source, settings.run().seed(), targets, timeKeeper),
                         "nmi-" + source.name(), sim));
             }
-            timeKeeper.tell(new TimeKeeper.Participants(peers, List.copyOf(workers), reclaimer, List.copyOf(nmiSources)));
+            // Wire messages, this one and Start.
+            int setupMessages = peers.size() + 2;
+            timeKeeper.tell(new TimeKeeper.Participants(peers, List.copyOf(workers), reclaimer, List.copyOf(nmiSources),
+                    setupMessages));
             timeKeeper.tell(TimeKeeper.Start.INSTANCE);
             return Behaviors.empty();
         });

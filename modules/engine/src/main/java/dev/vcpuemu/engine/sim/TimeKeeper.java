@@ -40,11 +40,16 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
         public static final Done QUIET = new Done(null, null);
     }
 
-    /** Everything the time-keeper ticks; sent once by the machine before {@link Start}. */
+    /**
+     * Everything the time-keeper ticks; sent once by the machine before {@link Start}.
+     *
+     * @param setupMessages messages the machine sent while wiring (counted as the time-keeper's)
+     */
     public record Participants(List<ActorRef<VcpuActor.Command>> vcpus,
                                List<ActorRef<PagingWorker.Command>> workers,
                                ActorRef<Reclaimer.Command> reclaimer,
-                               List<ActorRef<NmiSource.Command>> nmiSources) implements Command {
+                               List<ActorRef<NmiSource.Command>> nmiSources,
+                               int setupMessages) implements Command {
         int size() {
             return vcpus.size() + workers.size() + 1 + nmiSources.size();
         }
@@ -86,6 +91,7 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
 
     private Behavior<Command> onParticipants(Participants p) {
         received++;
+        sent += p.setupMessages();
         participants = p;
         return this;
     }

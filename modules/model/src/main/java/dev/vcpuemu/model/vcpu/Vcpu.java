@@ -117,6 +117,8 @@ public final class Vcpu implements HostApf.CpuPort {
     private int nmiNesting;
     private int irqNesting;
     private boolean needResched;
+    private boolean tasksStarted;
+    private long idleHalts;
     private final Task[] tasks;
     private final Task idle;
     private Task current;
@@ -163,7 +165,6 @@ public final class Vcpu implements HostApf.CpuPort {
         for (int i = 0; i < n; i++) {
             tasks[i] = new Task(i, false);
             startProcess(tasks[i]);
-            makeRunnable(tasks[i]);
         }
     }
 
@@ -598,13 +599,25 @@ public final class Vcpu implements HostApf.CpuPort {
                 ifFlag = false;
                 f.pc = 1;
             }
-            case 1 -> f.pc = runQueue.isEmpty() ? 2 : 4;
+            case 1 -> {
+                // The workload starts once the CPU has been up and idle with IRQs on (one HLT
+                // exit), as in Linux where APF is enabled at bring-up long before user tasks
+                // run: by then the enable's wake-all has been delivered.
+                if (!tasksStarted && idleHalts > 0) {
+                    tasksStarted = true;
+                    for (Task t : tasks) {
+                        makeRunnable(t);
+                    }
+                }
+                f.pc = runQueue.isEmpty() ? 2 : 4;
+            }
             case 2 -> {
                 sti();
                 f.pc = 3;
             }
             case 3 -> {
                 haltInstruction();
+                idleHalts++;
                 f.pc = 0;
             }
             default -> {

@@ -1,0 +1,263 @@
+package dev.vcpuemu.app.config;
+
+import dev.vcpuemu.model.finding.FindingKind;
+import dev.vcpuemu.model.settings.Settings;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class SettingsLoaderTest {
+    private final SettingsLoader loader = new SettingsLoader();
+
+    @TempDir
+    Path dir;
+
+    // ------------------------------------------------------------------ helpers
+
+    private Path file(String name, String... lines) throws IOException {
+        Path p = dir.resolve(name);
+        Files.writeString(p, String.join("\n", lines) + "\n");
+        return p;
+    }
+
+    private String problem(Path file, String... sets) {
+        ConfigProblem e = assertThrows(ConfigProblem.class,
+                () -> loader.load(Optional.ofNullable(file), List.of(sets)));
+        String m = e.getMessage();
+        assertFalse(m.contains("\n") || m.contains("\r"), "one line: " + m);
+        return m;
+    }
+
+    private Settings load(Path file, String... sets) throws ConfigProblem {
+        return loader.load(Optional.ofNullable(file), List.of(sets)).settings();
+    }
+
+    /** The project's conf/ directory: -Dvcpuemu.conf, else the nearest conf/ above the working directory. */
+    static Path confDir() {
+        String prop = System.getProperty("vcpuemu.conf");
+        if (prop != null && Files.isRegularFile(Paths.get(prop, "default.conf"))) {
+            return Paths.get(prop);
+        }
+        for (Path d = Paths.get("").toAbsolutePath(); d != null; d = d.getParent()) {
+            if (Files.isRegularFile(d.resolve("conf").resolve("default.conf"))) {
+                return d.resolve("conf");
+            }
+        }
+        throw new IllegalStateException("no conf/default.conf above " + Paths.get("").toAbsolutePath());
+    }
+
+    // ------------------------------------------------------------------ defaults
+
+    @Test
+    void defaultConfEqualsEmbeddedDefault() throws ConfigProblem {
+        Path defaultConf = confDir().resolve("default.conf");
+        LoadedSettings embedded = loader.load(Optional.empty(), List.of());
+        LoadedSettings spelled = loader.load(Optional.of(defaultConf), List.of());
+        assertEquals(embedded.settings(), spelled.settings());
+        assertEquals(SettingsLoader.EMBEDDED, embedded.source());
+        assertEquals(defaultConf.toString(), spelled.source());
+    }
+
+    @Test
+    void embeddedDefaultIsTheDocumentedTopology() throws ConfigProblem {
+        LoadedSettings l = loader.loadDefault();
+        Settings s = l.settings();
+        assertEquals(new Settings.Run(Duration.ofSeconds(10), 42, Duration.ofSeconds(1), "vcpu-emu-report.json"), s.run());
+        assertEquals(new Settings.Engine(20_000, 5, 64, 5, 0), s.engine());
+        assertEquals(4, s.topology().vcpus());
+        assertEquals(new Settings.Host(Settings.HostEra.INTERRUPT, 100_000, 4,
+                new Settings.Latency(Settings.Latency.Distribution.EXPONENTIAL, 200_000, 20_000, 2_000_000),
+                0.6, 50), s.host());
+        assertEquals(new Settings.Guest(Settings.GuestEra.INTERRUPT, true, true, 3, 64, 1_000_000, 4_000_000,
+                50_000_000, 20_000_000, 20), s.guest());
+        assertEquals(new Settings.Workload(256, 192, Settings.AccessPattern.HOT_COLD, 0.2, 0.8, 8, 0.02, 4, 0.3, 0.2),
+                s.workload());
+        assertEquals(List.of(new Settings.NmiSource("perf", List.of(), 100_000, 0.5, 0.0)), s.nmi().sources());
+        assertEquals(new Settings.Expect(List.of(), List.of(), Map.of(), true), s.expect());
+        // Pekko's reference is in the resolved configuration: an ActorSystem can be built from it.
+        assertTrue(l.config().hasPath("pekko.actor.default-dispatcher.throughput"));
+    }
+
+    // ------------------------------------------------------------------ overrides
+
+    @Test
+    void setOverridesFileValue() throws Exception {
+        Path f = file("eight.conf",
+                "vcpu-emu.topology.vcpus = 8",
+                "vcpu-emu.host.era = interrupt");
+        assertEquals(8, load(f).topology().vcpus());
+        Settings s = load(f, "topology.vcpus=16", "vcpu-emu.host.era=legacy", "topology.vcpus=2");
+        assertEquals(2, s.topology().vcpus(), "the last --set wins");
+        assertEquals(Settings.HostEra.LEGACY, s.host().era());
+        LoadedSettings l = loader.load(Optional.of(f), List.of("topology.vcpus=16"));
+        assertEquals(16, l.config().getInt("vcpu-emu.topology.vcpus"));
+        assertEquals(List.of("topology.vcpus=16"), l.sets());
+    }
+
+    @Test
+    void fileOverridesDefaultsAndReadsEveryShape() throws Exception {
+        Path f = file("full.conf",
+                "vcpu-emu {",
+                "  host.swap-in-latency { distribution = uniform, min = 1us, max = 3us }",
+                "  workload.pattern = uniform",
+                "  guest.async-pf = off",
+                "  nmi.sources = [ { name = watchdog, targets = [0, 3], interval = 1ms } ]",
+                "  expect { present = [LOST_WAKEUP], absent = [guest-panic], detail-contains { HUNG_TASK = \"token\" } }",
+                "}");
+        Settings s = load(f);
+        assertEquals(Settings.Latency.Distribution.UNIFORM, s.host().swapIn().distribution());
+        assertEquals(Settings.AccessPattern.UNIFORM, s.workload().pattern());
+        assertFalse(s.guest().asyncPf());
+        assertEquals(List.of(new Settings.NmiSource("watchdog", List.of(0, 3), 1_000_000, 0.0, 0.0)), s.nmi().sources());
+        assertEquals(List.of(FindingKind.LOST_WAKEUP), s.expect().present());
+        assertEquals(List.of(FindingKind.GUEST_PANIC), s.expect().absent());
+        assertEquals(Map.of(FindingKind.HUNG_TASK, "token"), s.expect().detailContains());
+    }
+
+    // ------------------------------------------------------------------ bad input, one kind per test
+
+    @Test
+    void unknownKeyWithSuggestion() throws Exception {
+        Path f = file("bad.conf",
+                "vcpu-emu {",
+                "  topology {",
+                "    vcpus = 4",
+                "  }",
+                "  # a typo follows",
+                "  topology {",
+                "    vcpu = 8",
+                "  }",
+                "}");
+        assertEquals(f + ":7: vcpu-emu.topology.vcpu: unknown key (did you mean vcpu-emu.topology.vcpus?)", problem(f));
+    }
+
+    @Test
+    void misplacedAndTopLevelKeys() throws Exception {
+        Path f = file("misplaced.conf", "vcpu-emu.host.vcpus = 8");
+        assertEquals(f + ":1: vcpu-emu.host.vcpus: unknown key (did you mean vcpu-emu.topology.vcpus?)", problem(f));
+        Path g = file("noroot.conf", "", "topology { vcpus = 8 }");
+        assertEquals(g + ":2: topology: unknown top-level key (did you mean vcpu-emu.topology?)", problem(g));
+        Path h = file("nmi.conf", "vcpu-emu.nmi.sources = [", "  { name = a, interval = 1ms,", "    jiter = 0.1 } ]");
+        assertEquals(h + ":3: vcpu-emu.nmi.sources[0].jiter: unknown key (did you mean vcpu-emu.nmi.sources[0].jitter?)",
+                problem(h));
+        Path k = file("kind.conf", "vcpu-emu.expect.detail-contains { LOST_WAKEUPS = x }");
+        assertEquals(k + ":1: vcpu-emu.expect.detail-contains.LOST_WAKEUPS: unknown finding kind (did you mean LOST_WAKEUP?)",
+                problem(k));
+        Path p = file("present.conf", "vcpu-emu.expect.present = [HUNG]");
+        assertEquals(p + ":1: vcpu-emu.expect.present[0]: unknown finding kind \"HUNG\" (did you mean HUNG_TASK?)",
+                problem(p));
+    }
+
+    @Test
+    void wrongType() throws Exception {
+        Path f = file("bad.conf",
+                "vcpu-emu {",
+                "  topology {",
+                "    vcpus = \"four\"",
+                "  }",
+                "}");
+        assertEquals(f + ":3: vcpu-emu.topology.vcpus: expected a number but got a string (\"four\")", problem(f));
+        Path g = file("unitless.conf", "vcpu-emu.engine.quantum = 20");
+        assertEquals(g + ":1: vcpu-emu.engine.quantum: expected a duration with a unit (ns, us, ms, s, m, h, d; "
+                + "e.g. 20us) but got a number (20)", problem(g));
+        Path h = file("block.conf", "vcpu-emu.host.memory = 5");
+        assertEquals(h + ":1: vcpu-emu.host.memory: expected an object but got a number (5)", problem(h));
+    }
+
+    @Test
+    void impossibleTopology() throws Exception {
+        Path f = file("bad.conf", "vcpu-emu {", "  topology {", "    vcpus = 0", "  }", "}");
+        assertEquals(f + ":3: vcpu-emu.topology.vcpus: must be between 1 and 4095, got 0", problem(f));
+        Path g = file("many.conf", "vcpu-emu.topology.vcpus = 4096");
+        assertEquals(g + ":1: vcpu-emu.topology.vcpus: must be between 1 and 4095, got 4096", problem(g));
+        Path h = file("target.conf", "vcpu-emu.nmi.sources = [ { name = w, targets = [4], interval = 1ms } ]");
+        assertEquals(h + ":1: vcpu-emu.nmi.sources[0].targets[0]: must be a vCPU id between 0 and 3 (vcpus is 4), got 4",
+                problem(h));
+        Path m = file("mapped.conf", "vcpu-emu.workload.working-set-pages = 100");
+        assertEquals(m + ":1: vcpu-emu.workload.working-set-pages: must be at least vcpu-emu.workload.mapped-pages (192), got 100",
+                problem(m));
+    }
+
+    @Test
+    void missingFile() {
+        Path f = Paths.get("conf", "missing.conf");
+        assertEquals("conf/missing.conf: cannot read topology file: no such file".replace('/', java.io.File.separatorChar),
+                problem(f));
+    }
+
+    @Test
+    void badEnumValue() throws Exception {
+        Path f = file("bad.conf", "vcpu-emu {", "  host.era = modern", "}");
+        assertEquals(f + ":2: vcpu-emu.host.era: must be legacy or interrupt, got modern", problem(f));
+        Path g = file("typo.conf", "vcpu-emu.host.swap-in-latency.distribution = exponental");
+        assertEquals(g + ":1: vcpu-emu.host.swap-in-latency.distribution: must be fixed, uniform or exponential, "
+                + "got exponental (did you mean exponential?)", problem(g));
+    }
+
+    @Test
+    void outOfRangeProbability() throws Exception {
+        Path f = file("bad.conf", "vcpu-emu {", "  workload {", "    hot-probability = 1.5", "  }", "}");
+        assertEquals(f + ":3: vcpu-emu.workload.hot-probability: must be between 0 and 1, got 1.5", problem(f));
+        Path g = file("sum.conf", "vcpu-emu.workload.irq-off-fraction = 0.8");
+        assertEquals(g + ":1: vcpu-emu.workload.irq-off-fraction: must be at most 1 - "
+                + "vcpu-emu.workload.preempt-off-fraction (0.3), got 0.8", problem(g));
+        Path h = file("resident.conf", "vcpu-emu.host.memory.resident-limit = 0");
+        assertEquals(h + ":1: vcpu-emu.host.memory.resident-limit: must be greater than 0 and at most 1, got 0",
+                problem(h));
+    }
+
+    @Test
+    void badSet() throws Exception {
+        assertEquals("--set topology.vcpus=0: vcpu-emu.topology.vcpus: must be between 1 and 4095, got 0",
+                problem(null, "topology.vcpus=0"));
+        assertEquals("--set topology.vcpu=8: vcpu-emu.topology.vcpu: unknown key (did you mean vcpu-emu.topology.vcpus?)",
+                problem(null, "topology.vcpu=8"));
+        assertEquals("--set vcpu-emu.host.era=new: vcpu-emu.host.era: must be legacy or interrupt, got new",
+                problem(null, "vcpu-emu.host.era=new"));
+        assertEquals("--set topology.vcpus: expected key=value", problem(null, "topology.vcpus"));
+        assertEquals("--set topology.vcpus=1, run.seed=2: vcpu-emu.topology.vcpus: the value must be a single "
+                + "HOCON value (quote it if it holds ',', '#' or '//')", problem(null, "topology.vcpus=1, run.seed=2"));
+        // a --set is checked even when a file is given, and located at the --set, not the file
+        Path f = file("ok.conf", "vcpu-emu.topology.vcpus = 8");
+        assertEquals("--set guest.timeslice=0ms: vcpu-emu.guest.timeslice: must be at least 1ns, got 0ms",
+                problem(f, "guest.timeslice=0ms"));
+    }
+
+    @Test
+    void hoconSyntaxError() throws Exception {
+        Path f = file("bad.conf",
+                "vcpu-emu {",
+                "  topology {",
+                "    vcpus = 4",
+                "  }",
+                "  run.seed = }",
+                "}");
+        assertEquals(f + ":5: Expecting a value but got wrong token: '}' (if you intended '}' to be part of a key or "
+                + "string value, try enclosing the key or value in double quotes, or you may be able to rename the "
+                + "file .properties rather than .conf)", problem(f));
+        assertEquals("--set nmi.sources=[1,: List should have had new element after a comma, instead had token: end of "
+                + "file (if you want the comma or end of file to be part of a string value, then double-quote it)",
+                problem(null, "nmi.sources=[1,"));
+    }
+
+    @Test
+    void unresolvedSubstitution() throws Exception {
+        Path f = file("subst.conf", "vcpu-emu {", "  guest.timeslice = ${vcpu-emu.guest.tick-perod}", "}");
+        assertEquals(f + ":2: Could not resolve substitution to a value: ${vcpu-emu.guest.tick-perod}", problem(f));
+        Path g = file("subst-ok.conf", "vcpu-emu.guest.timeslice = ${vcpu-emu.guest.tick-period}");
+        assertEquals(1_000_000, load(g).guest().timesliceNanos());
+    }
+}

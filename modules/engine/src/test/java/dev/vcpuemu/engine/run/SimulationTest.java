@@ -1,0 +1,56 @@
+package dev.vcpuemu.engine.run;
+
+import com.typesafe.config.ConfigFactory;
+import dev.vcpuemu.model.TestSettings;
+import dev.vcpuemu.model.settings.Settings;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Whole concurrent runs: they end on their own clock, report progress and stop on request
+ * with every core busy (DESIGN §3), and conservation holds exactly at the end.
+ */
+class SimulationTest {
+
+    private static Settings busy(Duration duration) {
+        return TestSettings.legacy().vcpus(4).tasks(3).workingSet(64).mappedPages(48)
+                .syscalls(0.02, 2, 0.3, 0.2)
+                .engine(20_000, 64).hostMemory(2, 0.6, 50).swapIn(50_000)
+                .nmiSources(List.of(new Settings.NmiSource("perf", List.of(), 50_000, 0.5, 0.0)))
+                .duration(duration).build();
+    }
+
+    @Test
+    void runEndsAtItsDurationWithProgressAndConservation() throws Exception {
+        List<Progress> progress = new CopyOnWriteArrayList<>();
+        Settings s = busy(Duration.ofSeconds(2));
+        RunResult r = Simulation.run(s, ConfigFactory.load(),
+                RunControl.wallClock(s.run().duration(), s.run().progressInterval()), progress::add);
+
+        assertEquals("duration", r.endReason());
+        assertTrue(r.conservation().held(), r.conservation().detail());
+        assertTrue(r.counters().get("microOps") > 0);
+        assertTrue(r.counters().get("apfNotPresentInjected") > 0, "host overcommit produces async faults");
+        assertTrue(r.counters().get("nmisDelivered") > 0);
+        assertTrue(r.simulatedNanos() > 0);
+        assertTrue(r.findings().isEmpty(), "NMIs that never read user memory cannot steal the APF word: " + r.findingExamples());
+        assertTrue(progress.size() >= 1, "progress is reported while every core is busy");
+    }
+
+    @Test
+    void stopRequestFromAnotherThreadEndsASaturatedRun() throws Exception {
+        Settings s = busy(Duration.ofMinutes(10));
+        RunControl control = RunControl.wallClock(s.run().duration(), s.run().progressInterval());
+        RunResult r = Simulation.run(s, ConfigFactory.load(), control, p -> control.requestStop());
+
+        assertEquals("stopped", r.endReason());
+        assertTrue(r.conservation().held(), r.conservation().detail());
+        assertTrue(r.wallSeconds() < 600);
+    }
+}
