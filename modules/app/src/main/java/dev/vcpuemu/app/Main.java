@@ -1,0 +1,44 @@
+package dev.vcpuemu.app;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * {@code vcpu-emu}: the command line (DESIGN §4). Exit codes: 0 the run completed and every
+ * expectation held, 1 an expectation failed, 2 bad input, 3 the emulator itself failed.
+ */
+@Command(name = "vcpu-emu", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "Actor-based emulator of x86 vCPUs under KVM asynchronous page faults.",
+        subcommands = {RunCommand.class, ValidateCommand.class})
+public final class Main {
+    public static final int OK = 0;
+    public static final int EXPECTATION_FAILED = 1;
+    public static final int BAD_INPUT = 2;
+    public static final int EMULATOR_FAILURE = 3;
+
+    public static void main(String[] args) {
+        System.exit(execute(args));
+    }
+
+    static int execute(String... args) {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            cmd.getErr().println("vcpu-emu: emulator failure: " + e);
+            e.printStackTrace(cmd.getErr());
+            return EMULATOR_FAILURE;
+        });
+        return cli.execute(args);
+    }
+
+    static String version() {
+        String v = Main.class.getPackage().getImplementationVersion();
+        return v == null ? "development" : v;
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"vcpu-emu " + version()};
+        }
+    }
+}

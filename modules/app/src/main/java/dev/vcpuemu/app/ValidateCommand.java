@@ -1,0 +1,48 @@
+package dev.vcpuemu.app;
+
+import dev.vcpuemu.app.config.ConfigProblem;
+import dev.vcpuemu.app.config.LoadedSettings;
+import dev.vcpuemu.app.config.SettingsLoader;
+import dev.vcpuemu.model.settings.Settings;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+
+/** {@code validate TOPOLOGY}: loads and checks a topology without running it. */
+@Command(name = "validate", description = "Check a topology file without running it.")
+final class ValidateCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "TOPOLOGY", description = "HOCON topology file.")
+    Path topology;
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override any configuration key (repeatable).")
+    List<String> sets = new ArrayList<>();
+
+    @Override
+    public Integer call() {
+        try {
+            LoadedSettings loaded = new SettingsLoader().load(Optional.of(topology), sets);
+            spec.commandLine().getOut().println(loaded.source() + ": valid (" + describe(loaded.settings()) + ")");
+            return Main.OK;
+        } catch (ConfigProblem p) {
+            spec.commandLine().getErr().println(p.getMessage());
+            return Main.BAD_INPUT;
+        }
+    }
+
+    static String describe(Settings s) {
+        return s.topology().vcpus() + " vCPUs, host " + s.host().era().name().toLowerCase() + ", guest "
+                + s.guest().era().name().toLowerCase() + (s.guest().asyncPf() ? "" : " (APF disabled)") + ", "
+                + s.nmi().sources().size() + " NMI source(s), seed " + s.run().seed();
+    }
+}

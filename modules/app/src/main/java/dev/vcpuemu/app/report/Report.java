@@ -1,0 +1,104 @@
+package dev.vcpuemu.app.report;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.vcpuemu.engine.run.RunResult;
+import dev.vcpuemu.model.finding.Finding;
+import dev.vcpuemu.model.finding.FindingKind;
+import dev.vcpuemu.model.settings.Settings;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+
+/**
+ * The JSON report of DESIGN §4. Its field names are a stable contract: add fields freely,
+ * never rename these. It is written to a temporary file beside the target and moved over it,
+ * so an interrupted write never leaves half a report in place of a good one.
+ */
+public final class Report {
+    public static final int SCHEMA = 1;
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private Report() {
+    }
+
+    public static ObjectNode build(String command, String version, String source, Settings s, RunResult r,
+                                   Expectations e) {
+        ObjectNode root = JSON.createObjectNode();
+        root.put("schema", SCHEMA);
+        root.put("version", version);
+        root.put("command", command);
+        root.put("engine", "concurrent");
+        root.put("seed", s.run().seed());
+
+        ObjectNode topology = root.putObject("topology");
+        topology.put("file", source);
+        topology.put("vcpus", s.topology().vcpus());
+        topology.put("hostEra", s.host().era().name().toLowerCase());
+        topology.put("guestEra", s.guest().era().name().toLowerCase());
+        topology.put("asyncPf", s.guest().asyncPf());
+        topology.put("preempt", s.guest().preempt());
+        topology.put("tasksPerVcpu", s.guest().tasksPerVcpu());
+        topology.put("pagingWorkers", s.host().pagingWorkers());
+        topology.put("nmiSources", s.nmi().sources().size());
+        topology.put("quantumNanos", s.engine().quantumNanos());
+        topology.put("microOpsPerStep", s.engine().microOpsPerStep());
+        topology.put("mailboxThroughput", s.engine().mailboxThroughput());
+
+        root.put("wallSeconds", r.wallSeconds());
+        root.put("simulatedSeconds", r.simulatedNanos() / 1e9);
+        root.put("endReason", r.endReason());
+        ObjectNode counters = root.putObject("counters");
+        r.counters().forEach(counters::put);
+        long microOps = r.counters().getOrDefault("microOps", 0L);
+        long messages = r.counters().getOrDefault("messages", 0L);
+        root.put("microOpsPerSecond", r.wallSeconds() > 0 ? microOps / r.wallSeconds() : 0);
+        root.put("messagesPerSecond", r.wallSeconds() > 0 ? messages / r.wallSeconds() : 0);
+
+        ObjectNode findings = root.putObject("findings");
+        for (FindingKind k : FindingKind.values()) {
+            findings.put(k.name(), r.findings().getOrDefault(k, 0L));
+        }
+        ArrayNode examples = root.putArray("findingExamples");
+        for (Finding f : r.findingExamples()) {
+            ObjectNode x = examples.addObject();
+            x.put("kind", f.kind().name());
+            x.put("vcpu", f.vcpu());
+            x.put("atNanos", f.atNanos());
+            x.put("detail", f.detail());
+            ArrayNode events = x.putArray("events");
+            f.events().forEach(events::add);
+        }
+        ObjectNode conservation = root.putObject("conservation");
+        conservation.put("held", r.conservation().held());
+        conservation.put("detail", r.conservation().detail());
+
+        ObjectNode expectations = root.putObject("expectations");
+        expectations.put("met", e.met());
+        ArrayNode checks = expectations.putArray("checks");
+        for (Expectations.Check c : e.checks()) {
+            ObjectNode x = checks.addObject();
+            x.put("expect", c.expect());
+            x.put("actual", c.actual());
+            x.put("met", c.met());
+        }
+        // Only the deterministic engine has a reproducible trace to hash.
+        root.putNull("traceHash");
+        return root;
+    }
+
+    public static void write(Path target, ObjectNode report) throws IOException {
+        Path dir = target.toAbsolutePath().getParent();
+        Path tmp = Files.createTempFile(dir, target.getFileName().toString(), ".tmp");
+        try {
+            JSON.writeValue(tmp.toFile(), report);
+            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+}

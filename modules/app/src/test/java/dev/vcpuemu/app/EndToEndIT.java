@@ -1,0 +1,182 @@
+package dev.vcpuemu.app;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The shaded jar, run as a user runs it (a child JVM), on every topology in {@code conf/} and
+ * on each kind of bad input. Runs on the concurrent engine: the assertions are those that hold
+ * with overwhelming probability within the run's bound.
+ */
+class EndToEndIT {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Path JAR = Path.of(System.getProperty("vcpuemu.jar", "target/vcpu-emu.jar"));
+    private static final Path CONF = Path.of(System.getProperty("vcpuemu.conf", "../../conf"));
+
+    @TempDir
+    Path tmp;
+
+    private record Outcome(int exit, String out, String err) {}
+
+    private Outcome run(String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-jar", JAR.toString()));
+        cmd.addAll(List.of(args));
+        Path out = tmp.resolve("stdout.txt");
+        Path err = tmp.resolve("stderr.txt");
+        Process p = new ProcessBuilder(cmd).directory(tmp.toFile())
+                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "the run ends on its own: " + cmd);
+        return new Outcome(p.exitValue(), Files.readString(out), Files.readString(err));
+    }
+
+    private JsonNode report(Path file) throws IOException {
+        return JSON.readTree(file.toFile());
+    }
+
+    private static void assertContract(JsonNode r) {
+        for (String field : List.of("schema", "command", "engine", "seed", "topology", "wallSeconds", "simulatedSeconds",
+                "counters", "findings", "findingExamples", "conservation", "expectations", "traceHash")) {
+            assertTrue(r.has(field), "report field " + field);
+        }
+        for (String counter : List.of("microOps", "genuinePageFaults", "apfNotPresentInjected", "apfPageReadyInjected",
+                "syntheticHalts", "synchronousFaults", "nmisDelivered", "tasksSlept", "tasksWoken", "messages")) {
+            assertTrue(r.get("counters").has(counter), "counter " + counter);
+        }
+        for (String t : List.of("file", "vcpus", "hostEra", "guestEra")) {
+            assertTrue(r.get("topology").has(t), "topology." + t);
+        }
+        assertEquals(1, r.get("schema").asInt());
+        assertEquals("run", r.get("command").asText());
+        assertEquals("concurrent", r.get("engine").asText());
+        assertTrue(r.get("counters").get("microOps").asLong() > 0);
+        assertTrue(r.get("conservation").get("held").asBoolean(), r.get("conservation").toString());
+    }
+
+    @Test
+    void defaultTopologyRunsCleanly() throws Exception {
+        Path rep = tmp.resolve("default.json");
+        Outcome o = run("run", "--duration", "3s", "--report", rep.toString());
+        assertEquals(0, o.exit(), o.err());
+        assertTrue(o.out().contains("Expectations: met"), o.out());
+        assertTrue(o.err().contains("uops/s"), "progress lines on stderr: " + o.err());
+        JsonNode r = report(rep);
+        assertContract(r);
+        assertEquals("(embedded default)", r.get("topology").get("file").asText());
+        assertEquals(4, r.get("topology").get("vcpus").asInt());
+        assertTrue(r.get("counters").get("apfNotPresentInjected").asLong() > 0);
+    }
+
+    @Test
+    void defaultConfFileIsTheEmbeddedDefault() throws Exception {
+        Path rep = tmp.resolve("default-conf.json");
+        Outcome o = run("run", CONF.resolve("default.conf").toString(), "--duration", "2s", "--report", rep.toString());
+        assertEquals(0, o.exit(), o.err());
+        JsonNode r = report(rep);
+        assertContract(r);
+        assertEquals("interrupt", r.get("topology").get("hostEra").asText());
+    }
+
+    @Test
+    void legacyNmiStormStealsTheApfWord() throws Exception {
+        Path rep = tmp.resolve("legacy.json");
+        Outcome o = run("run", CONF.resolve("legacy-nmi-storm.conf").toString(), "--report", rep.toString());
+        assertEquals(0, o.exit(), o.out() + o.err());
+        JsonNode r = report(rep);
+        assertContract(r);
+        assertEquals("legacy", r.get("topology").get("hostEra").asText());
+        assertTrue(r.get("findings").get("APF_WORD_STOLEN").asLong() > 0, r.get("findings").toString());
+        assertTrue(r.get("expectations").get("met").asBoolean());
+    }
+
+    @Test
+    void interruptNmiStormPanicsTheGuest() throws Exception {
+        Path rep = tmp.resolve("interrupt.json");
+        Outcome o = run("run", CONF.resolve("interrupt-nmi-storm.conf").toString(), "--report", rep.toString());
+        assertEquals(0, o.exit(), o.out() + o.err());
+        JsonNode r = report(rep);
+        assertContract(r);
+        assertTrue(r.get("findings").get("GUEST_PANIC").asLong() > 0);
+        boolean text = false;
+        for (JsonNode f : r.get("findingExamples")) {
+            text |= f.get("kind").asText().equals("GUEST_PANIC")
+                    && f.get("detail").asText().contains("Host injected async #PF in interrupt disabled region");
+            assertFalse(f.get("events").isEmpty(), "each example carries the vCPU's last events");
+        }
+        assertTrue(text, r.get("findingExamples").toString());
+        assertTrue(r.get("endReason").asText().startsWith("guest panic"));
+    }
+
+    @Test
+    void noNmiRunHasNoFindingAndConservationHolds() throws Exception {
+        Path rep = tmp.resolve("no-nmi.json");
+        Outcome o = run("run", CONF.resolve("no-nmi.conf").toString(), "--duration", "3s", "--report", rep.toString());
+        assertEquals(0, o.exit(), o.out() + o.err());
+        JsonNode r = report(rep);
+        assertContract(r);
+        r.get("findings").fields().forEachRemaining(f -> assertEquals(0, f.getValue().asLong(), f.getKey()));
+        assertTrue(r.get("counters").get("nmisDelivered").asLong() > 0);
+    }
+
+    @Test
+    void failedExpectationExitsOne() throws Exception {
+        Path rep = tmp.resolve("expect.json");
+        Outcome o = run("run", CONF.resolve("no-nmi.conf").toString(), "--duration", "1s", "--report", rep.toString(),
+                "--set", "expect.present=[APF_WORD_STOLEN]");
+        assertEquals(1, o.exit(), o.out() + o.err());
+        assertFalse(report(rep).get("expectations").get("met").asBoolean());
+    }
+
+    /** Each kind of bad input: one line naming file, line and key; exit 2; the earlier report untouched. */
+    @Test
+    void badInputIsOneLineExitTwoAndNothingOverwritten() throws Exception {
+        Path rep = tmp.resolve("good.json");
+        assertEquals(0, run("run", CONF.resolve("no-nmi.conf").toString(), "--duration", "1s", "--report", rep.toString()).exit());
+        byte[] good = Files.readAllBytes(rep);
+
+        Path unknown = tmp.resolve("unknown.conf");
+        Files.writeString(unknown, "vcpu-emu {\n  topology {\n    vcpu = 4\n  }\n}\n");
+        Path wrongType = tmp.resolve("wrong-type.conf");
+        Files.writeString(wrongType, "vcpu-emu.topology.vcpus = four\n");
+        Path zero = tmp.resolve("zero.conf");
+        Files.writeString(zero, "vcpu-emu {\n  topology.vcpus = 0\n}\n");
+
+        assertBadInput(rep, good, unknown.toString() + ":3: vcpu-emu.topology.vcpu: unknown key", "run", unknown.toString());
+        assertBadInput(rep, good, wrongType.toString() + ":1: vcpu-emu.topology.vcpus: expected a number", "run", wrongType.toString());
+        assertBadInput(rep, good, zero.toString() + ":2: vcpu-emu.topology.vcpus: must be between 1 and 4095, got 0", "run", zero.toString());
+        Path missing = tmp.resolve("missing.conf");
+        assertBadInput(rep, good, missing + ": cannot read topology file: no such file", "run", missing.toString());
+        assertBadInput(rep, good, "--set topology.vcpus=0: vcpu-emu.topology.vcpus: must be between 1 and 4095, got 0",
+                "run", "--set", "topology.vcpus=0");
+        assertBadInput(rep, good, zero.toString() + ":2: vcpu-emu.topology.vcpus:", "validate", zero.toString());
+    }
+
+    private void assertBadInput(Path rep, byte[] good, String expected, String... args) throws Exception {
+        List<String> all = new ArrayList<>(List.of(args));
+        if (args[0].equals("run")) {
+            all.addAll(List.of("--report", rep.toString()));
+        }
+        Outcome o = run(all.toArray(String[]::new));
+        assertEquals(2, o.exit(), o.out() + o.err());
+        String err = o.err().strip();
+        assertEquals(1, err.lines().count(), "one line: " + err);
+        assertTrue(err.startsWith(expected), "expected '" + expected + "' but got '" + err + "'");
+        assertArrayEquals(good, Files.readAllBytes(rep), "the earlier report is untouched");
+        assertEquals(new String(good, StandardCharsets.UTF_8), Files.readString(rep));
+    }
+}
