@@ -8,7 +8,7 @@ import java.util.Map;
 
 /**
  * Every setting of a run, read once from HOCON ({@code vcpu-emu { ... }}) and validated by
- * the engine's loader. Times inside the simulation are virtual nanoseconds; {@link Run#duration}
+ * the application's loader. Times inside the simulation are virtual nanoseconds; {@link Run#duration}
  * is wall-clock time for the concurrent engine. Each nested record mirrors one block of
  * {@code reference.conf}, where every key is documented.
  */
