@@ -70,6 +70,8 @@ public final class Vcpu implements HostApf.CpuPort {
     private static final int NMI_NOT_RUNNING = 0;
     private static final int NMI_EXECUTING = 1;
     private static final int NMI_LATCHED = 2;
+    /** The last step of every interrupt routine: irq_exit (and preemption) is done, IRET next. */
+    private static final int PC_IRQ_IRET = 100;
     private static final int SYSCALL_PREEMPTIBLE = 0;
     private static final int SYSCALL_PREEMPT_OFF = 1;
     private static final int SYSCALL_IRQ_OFF = 2;
@@ -1025,9 +1027,9 @@ public final class Vcpu implements HostApf.CpuPort {
 
     /** {@code irq_exit}, then preemption on the way back to a preemptible context, then IRET. */
     private void irqExit(Frame f) {
-        if (f.pc < 100) {
+        if (f.pc != PC_IRQ_IRET) {
             irqNesting--;
-            f.pc = 100;
+            f.pc = PC_IRQ_IRET;
             boolean preemptible = !current.idle && nmiNesting == 0 && irqNesting == 0 && (f.savedCpl == 3
                     || (settings.guest().preempt() && f.savedIf && current.preemptCount == 0));
             if (needResched && preemptible && !runQueue.isEmpty()) {
