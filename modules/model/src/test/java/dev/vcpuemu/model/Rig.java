@@ -2,6 +2,7 @@ package dev.vcpuemu.model;
 
 import dev.vcpuemu.model.finding.Finding;
 import dev.vcpuemu.model.finding.FindingKind;
+import dev.vcpuemu.model.guest.SleeperNode;
 import dev.vcpuemu.model.guest.SleeperTable;
 import dev.vcpuemu.model.host.WorkItem;
 import dev.vcpuemu.model.memory.AtomicHostMemory;
@@ -15,6 +16,8 @@ import java.util.SplittableRandom;
 import java.util.function.BooleanSupplier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
@@ -173,6 +176,30 @@ public final class Rig {
 
     public List<Finding> findingsOf(FindingKind kind) {
         return findings.stream().filter(f -> f.kind() == kind).toList();
+    }
+
+    /**
+     * Sleepers left from before an enable (kexec, migration; reference §4(v)): a halted one and a
+     * task on this CPU (0), and a task on CPU 1.
+     */
+    public record PreEnableSleepers(SleeperNode haltedHere, SleeperNode taskHere, SleeperNode elsewhere) {
+        /** Wake-all woke exactly this CPU's sleepers and created no dummy (§5 behaviour 8). */
+        public void assertOnlyThisCpuWoken(Rig rig) {
+            assertFalse(haltedHere.hashed(), "this CPU's halted sleeper woken");
+            assertFalse(taskHere.hashed(), "this CPU's task sleeper woken");
+            assertTrue(elsewhere.hashed(), "another CPU's sleeper untouched");
+            assertEquals(1, rig.sleepers.size());
+            assertEquals(0, rig.count(Counter.DUMMIES_CREATED), "no dummy for the wake-all");
+        }
+    }
+
+    public PreEnableSleepers plantPreEnableSleepers() {
+        PreEnableSleepers p = new PreEnableSleepers(SleeperNode.waiter(0x5000, 0, -1, true, 0),
+                SleeperNode.waiter(0x6000, 0, 1, false, 0), SleeperNode.waiter(0x7001, 1, 0, false, 0));
+        for (SleeperNode n : List.of(p.haltedHere(), p.taskHere(), p.elsewhere())) {
+            sleepers.insert(SleeperTable.bucket(n.token), n);
+        }
+        return p;
     }
 
     /** Plays the paging worker: brings the frame in, then reports the completion at the next boundary. */

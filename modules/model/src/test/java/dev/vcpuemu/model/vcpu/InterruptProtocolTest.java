@@ -2,8 +2,6 @@ package dev.vcpuemu.model.vcpu;
 
 import dev.vcpuemu.model.Rig;
 import dev.vcpuemu.model.TestSettings;
-import dev.vcpuemu.model.guest.SleeperNode;
-import dev.vcpuemu.model.guest.SleeperTable;
 import dev.vcpuemu.model.host.HostApf;
 import dev.vcpuemu.model.host.WorkItem;
 import dev.vcpuemu.model.stats.Counter;
@@ -81,12 +79,7 @@ class InterruptProtocolTest {
         // reference §5 behaviour 8, §2.2 "Host enable", §4(v)
         Rig rig = new Rig(TestSettings.interrupt().tasks(2).build(), 22);
         rig.allResident();
-        SleeperNode haltedHere = SleeperNode.waiter(0x5000, 0, -1, true, 0);
-        SleeperNode taskHere = SleeperNode.waiter(0x6000, 0, 1, false, 0);
-        SleeperNode elsewhere = SleeperNode.waiter(0x7001, 1, 0, false, 0);
-        for (SleeperNode n : List.of(haltedHere, taskHere, elsewhere)) {
-            rig.sleepers.insert(SleeperTable.bucket(n.token), n);
-        }
+        Rig.PreEnableSleepers before = rig.plantPreEnableSleepers();
         List<Integer> irqs = recordPageReadyIrqs(rig);
         rig.stepUntil("wake-all IRQ raised", () -> rig.vcpu.irrPending(Vcpu.VECTOR_APF));
         assertEquals(HostApf.WAKE_ALL_TOKEN, rig.vcpu.host().area().token(), "T = 0xFFFFFFFF");
@@ -95,11 +88,7 @@ class InterruptProtocolTest {
         rig.settleWakeAll();
 
         assertEquals(List.of(HostApf.WAKE_ALL_TOKEN), irqs);
-        assertFalse(haltedHere.hashed());
-        assertFalse(taskHere.hashed());
-        assertTrue(elsewhere.hashed(), "another CPU's sleeper untouched");
-        assertEquals(1, rig.sleepers.size());
-        assertEquals(0, rig.count(Counter.DUMMIES_CREATED), "no dummy for the wake-all");
+        before.assertOnlyThisCpuWoken(rig);
         assertEquals(0, rig.vcpu.host().area().token());
         assertFalse(rig.vcpu.host().pageReadyPending(), "acknowledged");
         assertEquals(List.of(), rig.findings);

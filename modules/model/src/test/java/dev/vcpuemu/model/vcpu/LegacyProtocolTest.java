@@ -2,8 +2,6 @@ package dev.vcpuemu.model.vcpu;
 
 import dev.vcpuemu.model.Rig;
 import dev.vcpuemu.model.TestSettings;
-import dev.vcpuemu.model.guest.SleeperNode;
-import dev.vcpuemu.model.guest.SleeperTable;
 import dev.vcpuemu.model.host.HostApf;
 import dev.vcpuemu.model.host.WorkItem;
 import dev.vcpuemu.model.stats.Counter;
@@ -83,13 +81,7 @@ class LegacyProtocolTest {
         // reference §5 behaviour 8, §2.1 "Enable (host)", §4(v)
         Rig rig = new Rig(TestSettings.legacy().tasks(2).build(), 12);
         rig.allResident();
-        // Sleepers left from before the enable (kexec, migration): two on this CPU, one on CPU 1.
-        SleeperNode haltedHere = SleeperNode.waiter(0x5000, 0, -1, true, 0);
-        SleeperNode taskHere = SleeperNode.waiter(0x6000, 0, 1, false, 0);
-        SleeperNode elsewhere = SleeperNode.waiter(0x7001, 1, 0, false, 0);
-        for (SleeperNode n : List.of(haltedHere, taskHere, elsewhere)) {
-            rig.sleepers.insert(SleeperTable.bucket(n.token), n);
-        }
+        Rig.PreEnableSleepers before = rig.plantPreEnableSleepers();
         List<PfDelivery> async = recordAsyncPf(rig, "PF_LEGACY");
         rig.settleWakeAll();
 
@@ -97,11 +89,7 @@ class LegacyProtocolTest {
         assertEquals(HostApf.WAKE_ALL_TOKEN & 0xFFFFFFFFL, async.get(0).cr2(), "CR2 = 0xFFFFFFFF");
         assertEquals(2, async.get(0).word(), "R = 2");
         assertEquals(1, rig.count(Counter.APF_PAGE_READY_INJECTED));
-        assertFalse(haltedHere.hashed(), "this CPU's halted sleeper woken");
-        assertFalse(taskHere.hashed(), "this CPU's task sleeper woken");
-        assertTrue(elsewhere.hashed(), "another CPU's sleeper untouched");
-        assertEquals(1, rig.sleepers.size());
-        assertEquals(0, rig.count(Counter.DUMMIES_CREATED), "no dummy for the wake-all");
+        before.assertOnlyThisCpuWoken(rig);
         assertTrue(rig.remoteWakes.isEmpty());
         assertEquals(List.of(), rig.findings);
     }
