@@ -11,6 +11,7 @@ import dev.vcpuemu.engine.run.RunResult;
 import dev.vcpuemu.engine.run.Simulation;
 import dev.vcpuemu.model.settings.Settings;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -49,14 +50,14 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
     @Option(names = "--report", paramLabel = "FILE", description = "JSON report file (run.report; empty: none).")
     String report;
 
-    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override any configuration key (repeatable).")
-    List<String> sets = new ArrayList<>();
+    @Mixin
+    SetOptions setOptions;
 
     @Override
     public Integer call() throws InterruptedException {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        List<String> all = new ArrayList<>(sets);
+        List<String> all = new ArrayList<>(setOptions.sets);
         if (duration != null) {
             all.add("run.duration=" + duration);
         }

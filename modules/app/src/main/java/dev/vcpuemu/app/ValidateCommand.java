@@ -5,14 +5,12 @@ import dev.vcpuemu.app.config.LoadedSettings;
 import dev.vcpuemu.app.config.SettingsLoader;
 import dev.vcpuemu.model.settings.Settings;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 
@@ -25,13 +23,13 @@ final class ValidateCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "TOPOLOGY", description = "HOCON topology file.")
     Path topology;
 
-    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override any configuration key (repeatable).")
-    List<String> sets = new ArrayList<>();
+    @Mixin
+    SetOptions setOptions;
 
     @Override
     public Integer call() {
         try {
-            LoadedSettings loaded = new SettingsLoader().load(Optional.of(topology), sets);
+            LoadedSettings loaded = new SettingsLoader().load(Optional.of(topology), setOptions.sets);
             spec.commandLine().getOut().println(loaded.source() + ": valid (" + describe(loaded.settings()) + ")");
             return Main.OK;
         } catch (ConfigProblem p) {
