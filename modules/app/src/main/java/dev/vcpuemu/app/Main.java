@@ -3,13 +3,16 @@ package dev.vcpuemu.app;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
+import java.net.URISyntaxException;
+import java.nio.file.Path;
+
 /**
  * {@code vcpu-emu}: the command line (DESIGN §4). Exit codes: 0 the run completed and every
  * expectation held, 1 an expectation failed, 2 bad input, 3 the emulator itself failed.
  */
 @Command(name = "vcpu-emu", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Actor-based emulator of x86 vCPUs under KVM asynchronous page faults.",
-        subcommands = {RunCommand.class, ValidateCommand.class})
+        subcommands = {RunCommand.class, ExploreCommand.class, ReplayCommand.class, ValidateCommand.class})
 public final class Main {
     public static final int OK = 0;
     public static final int EXPECTATION_FAILED = 1;
@@ -33,6 +36,21 @@ public final class Main {
     static String version() {
         String v = Main.class.getPackage().getImplementationVersion();
         return v == null ? "development" : v;
+    }
+
+    /** How this program was started, for printed commands: {@code java -jar PATH} when run from the jar. */
+    static String invocation() {
+        try {
+            Path jar = Path.of(Main.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            if (jar.toString().endsWith(".jar")) {
+                Path cwd = Path.of("").toAbsolutePath();
+                Path shown = jar.startsWith(cwd) ? cwd.relativize(jar) : jar;
+                return "java -jar " + ExploreCommand.quote(shown.toString());
+            }
+        } catch (URISyntaxException | RuntimeException e) {
+            // Fall through to the plain name.
+        }
+        return "vcpu-emu";
     }
 
     static final class Version implements CommandLine.IVersionProvider {

@@ -3,8 +3,10 @@ package dev.vcpuemu.app;
 import dev.vcpuemu.app.config.ConfigProblem;
 import dev.vcpuemu.app.config.LoadedSettings;
 import dev.vcpuemu.app.config.SettingsLoader;
+import dev.vcpuemu.app.det.ChromeTrace;
+import dev.vcpuemu.app.det.DeterministicRunner;
+import dev.vcpuemu.app.det.StrategySpec;
 import dev.vcpuemu.app.report.Expectations;
-import dev.vcpuemu.app.report.Report;
 import dev.vcpuemu.app.report.Summary;
 import dev.vcpuemu.engine.run.RunControl;
 import dev.vcpuemu.engine.run.RunResult;
@@ -19,7 +21,6 @@ import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,7 +30,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * {@code run [TOPOLOGY]}: one concurrent run. Options are applied as the last {@code --set}s,
+ * {@code run [TOPOLOGY]}: one run, concurrent by default, deterministic on request. Options are applied as the last {@code --set}s,
  * so they win over the file. Ctrl-C or SIGTERM stops the run at the next quantum and the
  * report is still written before the JVM exits.
  */
@@ -41,7 +42,13 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
     @Parameters(index = "0", arity = "0..1", paramLabel = "TOPOLOGY", description = "HOCON topology file.")
     Path topology;
 
-    @Option(names = "--duration", paramLabel = "D", description = "Wall-clock duration, e.g. 10s (run.duration).")
+    @Option(names = "--engine", paramLabel = "concurrent|deterministic", defaultValue = "concurrent",
+            description = "concurrent: real threads, --duration is wall-clock time; deterministic: one seeded "
+                    + "thread, --duration is simulated time, same seed same trace. Default: ${DEFAULT-VALUE}.")
+    Engine engine;
+
+    @Option(names = "--duration", paramLabel = "D",
+            description = "Duration, e.g. 10s (run.duration): wall-clock for the concurrent engine, simulated for the deterministic one.")
     String duration;
 
     @Option(names = "--seed", paramLabel = "S", description = "Run seed (run.seed).")
@@ -50,11 +57,20 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
     @Option(names = "--report", paramLabel = "FILE", description = "JSON report file (run.report; empty: none).")
     String report;
 
+    @Option(names = "--trace", paramLabel = "FILE",
+            description = "Deterministic engine: write every vCPU event as Chrome trace JSON (opens in Perfetto).")
+    Path trace;
+
+    @Mixin
+    StrategyOptions strategyOptions;
+
     @Mixin
     SetOptions setOptions;
 
+    enum Engine { concurrent, deterministic }
+
     @Override
-    public Integer call() throws InterruptedException {
+    public Integer call() throws InterruptedException, IOException {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         List<String> all = new ArrayList<>(setOptions.sets);
@@ -75,18 +91,28 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
             return Main.BAD_INPUT;
         }
         Settings s = loaded.settings();
-        Path reportPath = s.run().report().isEmpty() ? null : Path.of(s.run().report());
-        if (reportPath != null) {
-            Path dir = reportPath.toAbsolutePath().getParent();
-            if (dir == null || !Files.isDirectory(dir) || !Files.isWritable(dir)) {
-                err.println(loaded.source() + ": vcpu-emu.run.report: cannot write a report into " + dir);
-                return Main.BAD_INPUT;
-            }
+        String problem = strategyOptions.problem();
+        if (problem == null && trace != null && engine == Engine.concurrent) {
+            problem = "--trace: only the deterministic engine writes a trace (add --engine deterministic)";
+        }
+        if (problem != null) {
+            err.println(problem);
+            return Main.BAD_INPUT;
+        }
+        Path reportPath;
+        try {
+            reportPath = Conclusion.reportPath(loaded, err);
+        } catch (Conclusion.BadInput b) {
+            return Main.BAD_INPUT;
         }
 
-        out.printf("vcpu-emu %s: %s, %s, %s wall%n", Main.version(), loaded.source(), ValidateCommand.describe(s),
-                s.run().duration());
+        out.printf("vcpu-emu %s: %s, %s, %s %s, %s engine%n", Main.version(), loaded.source(),
+                ValidateCommand.describe(s), s.run().duration(), engine == Engine.concurrent ? "wall" : "simulated",
+                engine);
         out.flush();
+        if (engine == Engine.deterministic) {
+            return deterministic(loaded, reportPath, out, err);
+        }
         RunControl control = RunControl.wallClock(s.run().duration(), s.run().progressInterval());
         CountDownLatch reported = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
@@ -111,21 +137,8 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
                 return Main.EMULATOR_FAILURE;
             }
             Expectations e = Expectations.judge(s.expect(), r);
-            if (reportPath != null) {
-                try {
-                    Report.write(reportPath, Report.build("run", Main.version(), loaded.source(), s, r, e));
-                } catch (IOException io) {
-                    err.println("vcpu-emu: cannot write report " + reportPath + ": " + io.getMessage());
-                    return Main.EMULATOR_FAILURE;
-                }
-            }
-            Summary.print(out, r, e, reportPath == null ? null : reportPath.toString());
-            out.flush();
-            if (!r.conservation().held()) {
-                err.println("vcpu-emu: emulator failure: conservation broken: " + r.conservation().detail());
-                return Main.EMULATOR_FAILURE;
-            }
-            return e.met() ? Main.OK : Main.EXPECTATION_FAILED;
+            Integer failure = Conclusion.conclude("run", "concurrent", loaded, r, e, reportPath, out, err);
+            return failure != null ? failure : e.met() ? Main.OK : Main.EXPECTATION_FAILED;
         } finally {
             reported.countDown();
             try {
@@ -134,5 +147,36 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
                 // The JVM is already exiting because of a signal; the hook is running.
             }
         }
+    }
+
+    /**
+     * {@code run --engine deterministic}: to its simulated duration, on one seeded thread.
+     * A stop signal is still honoured (the run then ends at a quantum boundary, no longer
+     * reproducible, and says "stopped").
+     */
+    private int deterministic(LoadedSettings loaded, Path reportPath, PrintWriter out, PrintWriter err)
+            throws InterruptedException, IOException {
+        Settings s = loaded.settings();
+        ChromeTrace traceFile = trace == null ? null : new ChromeTrace(trace);
+        RunResult r;
+        try {
+            r = DeterministicRunner.run(loaded, strategyOptions.spec(StrategySpec.DEFAULT_HORIZON), null,
+                    strategyOptions.maxStepsOrUnbounded(), null, null, traceFile, p -> {
+                        err.println(Summary.progressLine(p));
+                        err.flush();
+                    });
+        } catch (RuntimeException | InterruptedException ex) {
+            if (traceFile != null) {
+                traceFile.abandon();
+            }
+            throw ex;
+        }
+        if (traceFile != null) {
+            traceFile.close();
+            out.println("Trace: " + trace + " (" + traceFile.events() + " events)");
+        }
+        Expectations e = Expectations.judge(s.expect(), r);
+        Integer failure = Conclusion.conclude("run", "deterministic", loaded, r, e, reportPath, out, err);
+        return failure != null ? failure : e.met() ? Main.OK : Main.EXPECTATION_FAILED;
     }
 }

@@ -45,6 +45,7 @@ public final class TestSettings {
     private double evictPerMilli;
     private List<Settings.NmiSource> nmiSources = List.of();
     private Duration duration = Duration.ofSeconds(1);
+    private long seed = 1;
 
     private TestSettings() {}
 
@@ -169,9 +170,14 @@ public final class TestSettings {
         return this;
     }
 
+    public TestSettings seed(long seed) {
+        this.seed = seed;
+        return this;
+    }
+
     public Settings build() {
         return new Settings(
-                new Settings.Run(duration, 1, Duration.ofMillis(200), ""),
+                new Settings.Run(duration, seed, Duration.ofMillis(200), ""),
                 new Settings.Engine(quantumNanos, opCostNanos, microOpsPerStep, 5, 0),
                 new Settings.Topology(vcpus),
                 new Settings.Host(hostEra, exitIntervalNanos, pagingWorkers,

@@ -73,8 +73,8 @@ final class SettingsReader {
         long seed = integer(s.get("seed"), s.path("seed"), Long.MIN_VALUE, Long.MAX_VALUE);
         Duration progress = wallDuration(s, "progress-interval");
         String report = string(s.get("report"), s.path("report"));
-        if (report.isBlank()) {
-            throw problem(s.get("report"), s.path("report"), "must not be empty");
+        if (report.isBlank() && !report.isEmpty()) {
+            throw problem(s.get("report"), s.path("report"), "must be a path, or \"\" for no report");
         }
         return new Settings.Run(duration, seed, progress, report);
     }

@@ -26,13 +26,14 @@ public final class Report {
     private Report() {
     }
 
-    public static ObjectNode build(String command, String version, String source, Settings s, RunResult r,
-                                   Expectations e) {
+    /** @param engine "concurrent" or "deterministic" */
+    public static ObjectNode build(String command, String engine, String version, String source, Settings s,
+                                   RunResult r, Expectations e) {
         ObjectNode root = JSON.createObjectNode();
         root.put("schema", SCHEMA);
         root.put("version", version);
         root.put("command", command);
-        root.put("engine", "concurrent");
+        root.put("engine", engine);
         root.put("seed", s.run().seed());
 
         ObjectNode topology = root.putObject("topology");
@@ -86,8 +87,11 @@ public final class Report {
             x.put("actual", c.actual());
             x.put("met", c.met());
         }
-        // Only the deterministic engine has a reproducible trace to hash.
-        root.putNull("traceHash");
+        // Only the deterministic engine has a reproducible trace to hash (null otherwise).
+        root.put("traceHash", r.traceHash());
+        if (r.schedulingSteps() >= 0) {
+            root.put("schedulingSteps", r.schedulingSteps());
+        }
         return root;
     }
 

@@ -43,6 +43,9 @@ public final class Summary {
                     .map(Finding::detail).orElse("");
             out.printf("  %-28s %,18d   e.g. %s%n", f.getKey(), f.getValue(), example);
         }
+        if (r.traceHash() != null) {
+            out.printf("Trace hash: %s after %,d scheduling steps%n", r.traceHash(), r.schedulingSteps());
+        }
         out.printf("Conservation: %s (%s)%n", r.conservation().held() ? "held" : "BROKEN", r.conservation().detail());
         out.println("Expectations: " + (e.met() ? "met" : "NOT MET"));
         for (Expectations.Check c : e.checks()) {

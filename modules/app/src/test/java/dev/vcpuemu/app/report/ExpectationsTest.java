@@ -17,7 +17,8 @@ class ExpectationsTest {
     private static final String IF_OFF = "Host injected async #PF in interrupt disabled region";
 
     private static RunResult result(Map<FindingKind, Long> findings, List<Finding> examples, boolean conserved) {
-        return new RunResult(1, 1, Map.of(), findings, examples, new RunResult.Conservation(conserved, ""), "duration");
+        return new RunResult(1, 1, Map.of(), findings, examples, new RunResult.Conservation(conserved, ""), "duration",
+                null, -1);
     }
 
     private static Settings.Expect expect(List<FindingKind> present, List<FindingKind> absent,

@@ -1,29 +1,79 @@
 package dev.vcpuemu.engine.run;
 
+import dev.vcpuemu.model.finding.FindingKind;
+
 import java.time.Duration;
+import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.LongSupplier;
+import java.util.function.Predicate;
 
 /**
- * How a concurrent run is bounded and stopped. The time-keeper polls it once per quantum from
+ * How a run is bounded and stopped. The time-keeper asks it at every quantum boundary, from
  * inside the simulation dispatcher: under saturation Pekko does not run work submitted from
  * other threads (DESIGN §3), so a stop request is a flag, never a message.
+ *
+ * <p>A concurrent run is bounded in wall-clock time and samples progress by the wall clock. A
+ * deterministic run must be bounded deterministically (DESIGN §3): its duration and progress
+ * interval are virtual time, and it may also be bounded by a number of scheduling steps. In
+ * both, a finding kind chosen by the caller (explore's "unexpected finding") ends the run at
+ * the next boundary.
  */
 public final class RunControl {
+    /** End reasons the time-keeper reports besides a guest's death. */
+    public static final String DURATION = "duration";
+    public static final String STOPPED = "stopped";
+    public static final String QUIESCENT = "quiescent";
+    public static final String STEP_BUDGET = "step budget";
+    public static final String FINDING_PREFIX = "finding: ";
+
     private final LongSupplier wallClock;
-    private final Duration duration;
-    private final Duration progressInterval;
+    private final boolean virtual;
+    private final long durationNanos;
+    private final long progressIntervalNanos;
     private final AtomicBoolean stopRequested = new AtomicBoolean();
     private volatile long startNanos;
+    private Predicate<FindingKind> stopOn = k -> false;
+    private LongSupplier steps = () -> 0;
+    private long maxSteps = Long.MAX_VALUE;
+    private volatile FindingKind stoppingFinding;
 
-    public RunControl(LongSupplier wallClock, Duration duration, Duration progressInterval) {
+    private RunControl(LongSupplier wallClock, boolean virtual, Duration duration, Duration progressInterval) {
         this.wallClock = wallClock;
-        this.duration = duration;
-        this.progressInterval = progressInterval;
+        this.virtual = virtual;
+        this.durationNanos = duration.toNanos();
+        this.progressIntervalNanos = progressInterval.toNanos();
     }
 
+    /** Concurrent engine: {@code duration} and {@code progressInterval} are wall-clock time. */
     public static RunControl wallClock(Duration duration, Duration progressInterval) {
-        return new RunControl(System::nanoTime, duration, progressInterval);
+        return new RunControl(System::nanoTime, false, duration, progressInterval);
+    }
+
+    /** Deterministic engines: {@code duration} and {@code progressInterval} are virtual time. */
+    public static RunControl virtualTime(Duration duration, Duration progressInterval) {
+        return new RunControl(System::nanoTime, true, duration, progressInterval);
+    }
+
+    /** Ends the run at the first boundary after a finding of a kind {@code stopOn} accepts. */
+    public RunControl stopOnFinding(Predicate<FindingKind> stopOn) {
+        this.stopOn = Objects.requireNonNull(stopOn);
+        return this;
+    }
+
+    /** Ends a deterministic run at the first boundary after {@code maxSteps} scheduling steps. */
+    public RunControl stepBudget(long maxSteps) {
+        this.maxSteps = maxSteps;
+        return this;
+    }
+
+    /** The deterministic engine's count of scheduling steps, read by the time-keeper on its thread. */
+    void countSteps(LongSupplier steps) {
+        this.steps = steps;
+    }
+
+    public boolean virtual() {
+        return virtual;
     }
 
     public void start() {
@@ -34,16 +84,43 @@ public final class RunControl {
         return wallClock.getAsLong() - startNanos;
     }
 
-    public boolean deadlinePassed() {
-        return elapsedNanos() >= duration.toNanos();
+    /** The measure progress is sampled by: virtual nanoseconds, or elapsed wall nanoseconds. */
+    public long progressClock(long virtualNanos) {
+        return virtual ? virtualNanos : elapsedNanos();
     }
 
     public long progressIntervalNanos() {
-        return progressInterval.toNanos();
+        return progressIntervalNanos;
     }
 
     public Duration duration() {
-        return duration;
+        return Duration.ofNanos(durationNanos);
+    }
+
+    /** Called by the stats collector for every finding. */
+    public void findingReported(FindingKind kind) {
+        if (stoppingFinding == null && stopOn.test(kind)) {
+            stoppingFinding = kind;
+        }
+    }
+
+    /**
+     * Why the run must end before opening the quantum that starts at {@code virtualNanos}, or
+     * null to go on.
+     */
+    public String endReason(long virtualNanos) {
+        FindingKind f = stoppingFinding;
+        if (f != null) {
+            return FINDING_PREFIX + f.name();
+        }
+        if (stopRequested.get()) {
+            return STOPPED;
+        }
+        if (steps.getAsLong() >= maxSteps) {
+            return STEP_BUDGET;
+        }
+        boolean over = virtual ? virtualNanos >= durationNanos : elapsedNanos() >= durationNanos;
+        return over ? DURATION : null;
     }
 
     /** Asks the run to stop at the end of the current quantum; safe from any thread. */

@@ -2,8 +2,14 @@ package dev.vcpuemu.engine.run;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import dev.vcpuemu.engine.det.Schedule;
+import dev.vcpuemu.engine.det.SeededExecutor;
+import dev.vcpuemu.engine.det.SeededExecutorConfigurator;
+import dev.vcpuemu.engine.det.Strategy;
+import dev.vcpuemu.engine.det.Trace;
 import dev.vcpuemu.engine.sim.Machine;
 import dev.vcpuemu.model.settings.Settings;
+import dev.vcpuemu.model.vcpu.EventSink;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -13,47 +19,106 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
 /**
- * Runs one simulation on the concurrent engine: an actor system whose simulation actors live
- * on their own dispatcher (DESIGN §3), sized from {@code vcpu-emu.engine}. Pekko's JVM
- * shutdown hook is switched off: the application decides what a signal means (stop the run,
- * write the report), so nothing is lost when a run is interrupted.
+ * Runs one simulation: an actor system whose simulation actors live on their own dispatcher
+ * (DESIGN §3), sized from {@code vcpu-emu.engine}. Pekko's JVM shutdown hook is switched off:
+ * the application decides what a signal means (stop the run, write the report), so nothing is
+ * lost when a run is interrupted.
+ *
+ * <p>Both engines run the very same actors. The concurrent engine puts them on a fork-join
+ * dispatcher over all cores; the deterministic engine on a {@link SeededExecutor} whose one
+ * thread picks the next ready mailbox by a {@link Strategy}, with a {@link Trace} hashing
+ * every delivered event.
  */
 public final class Simulation {
-    /** How long past its duration a run may take to wind down before it counts as hung. */
+    /** How long past its duration a concurrent run may take to wind down before it counts as hung. */
     public static final Duration GRACE = Duration.ofSeconds(30);
+
+    private static final AtomicLong RUNS = new AtomicLong();
 
     private Simulation() {
     }
 
+    /** A concurrent run. */
     public static RunResult run(Settings settings, Config config, RunControl control, Consumer<Progress> progress)
             throws InterruptedException, TimeoutException {
         CompletableFuture<RunResult> result = new CompletableFuture<>();
-        ActorSystem<Void> system = ActorSystem.create(
-                Behaviors.setup(ctx -> {
-                    ctx.spawn(Machine.create(settings, control, result, progress), "machine",
-                            DispatcherSelector.fromConfig(Machine.DISPATCHER));
-                    return Behaviors.empty();
-                }),
-                "vcpu-emu", engineConfig(settings).withFallback(config));
+        ActorSystem<Void> system = start(settings, concurrentDispatcher(settings).withFallback(config), control,
+                result, progress, null);
         try {
             return result.get(control.duration().plus(GRACE).toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
             throw new IllegalStateException("simulation failed", e.getCause());
         } finally {
-            system.terminate();
-            try {
-                system.getWhenTerminated().toCompletableFuture().get(10, TimeUnit.SECONDS);
-            } catch (ExecutionException | TimeoutException e) {
-                // The result is already in hand; a slow shutdown does not change it.
-            }
+            terminate(system);
         }
     }
 
-    /** The simulation dispatcher and the shutdown settings, derived from the typed settings. */
-    static Config engineConfig(Settings settings) {
+    /**
+     * A deterministic run: {@code control} must bound it in virtual time (or steps), since its
+     * wall time depends on the machine. The result carries the trace hash and the number of
+     * scheduling steps.
+     *
+     * @param record every scheduling choice up to the result is appended here, or null
+     * @param events also told every vCPU event (a trace file), or null
+     */
+    public static RunResult runDeterministic(Settings settings, Config config, RunControl control,
+                                             Consumer<Progress> progress, Strategy strategy, Schedule record,
+                                             EventSink events) throws InterruptedException {
+        String key = "run-" + RUNS.incrementAndGet();
+        SeededExecutor executor = new SeededExecutor("vcpu-emu-deterministic-" + key, strategy, record);
+        control.countSteps(executor::steps);
+        Trace trace = new Trace(events);
+        CompletableFuture<RunResult> result = new CompletableFuture<>();
+        // Runs on the executor's thread the moment the collector completes the result: the
+        // hash and the step count are those of the run, not of the shutdown that follows.
+        CompletableFuture<RunResult> traced = result.thenApply(r -> {
+            executor.stopRecording();
+            return r.withTrace(trace.hex(), executor.steps());
+        });
+        SeededExecutorConfigurator.register(key, executor);
+        ActorSystem<Void> system = null;
+        try {
+            system = start(settings, deterministicDispatcher(key, settings).withFallback(config), control, result,
+                    progress, trace);
+            return traced.get();
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("simulation failed", e.getCause());
+        } finally {
+            if (system != null) {
+                terminate(system);
+            }
+            executor.shutdown();
+            SeededExecutorConfigurator.unregister(key);
+        }
+    }
+
+    private static ActorSystem<Void> start(Settings settings, Config config, RunControl control,
+                                           CompletableFuture<RunResult> result, Consumer<Progress> progress,
+                                           Trace trace) {
+        return ActorSystem.create(
+                Behaviors.setup(ctx -> {
+                    ctx.spawn(Machine.create(settings, control, result, progress, trace), "machine",
+                            DispatcherSelector.fromConfig(Machine.DISPATCHER));
+                    return Behaviors.empty();
+                }),
+                "vcpu-emu", config);
+    }
+
+    private static void terminate(ActorSystem<Void> system) throws InterruptedException {
+        system.terminate();
+        try {
+            system.getWhenTerminated().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+            // The result is already in hand; a slow shutdown does not change it.
+        }
+    }
+
+    /** The concurrent simulation dispatcher and the shutdown settings, derived from the typed settings. */
+    static Config concurrentDispatcher(Settings settings) {
         var e = settings.engine();
         int parallelism = e.parallelism() > 0 ? e.parallelism() : Runtime.getRuntime().availableProcessors();
         return ConfigFactory.parseString(String.join("\n",
@@ -63,9 +128,26 @@ public final class Simulation {
                 "  fork-join-executor { parallelism-min = " + parallelism + ", parallelism-max = " + parallelism
                         + ", parallelism-factor = 1.0 }",
                 "  throughput = " + e.mailboxThroughput(),
-                "}",
-                "pekko.jvm-shutdown-hooks = off",
-                "pekko.coordinated-shutdown.run-by-jvm-shutdown-hook = off",
-                "pekko.coordinated-shutdown.exit-jvm = off"));
+                "}")).withFallback(SHUTDOWN);
     }
+
+    /**
+     * The deterministic simulation dispatcher: the run's seeded executor, the same mailbox
+     * throughput (part of the replay key), no throughput deadline (it would read the wall clock).
+     */
+    static Config deterministicDispatcher(String key, Settings settings) {
+        return ConfigFactory.parseString(String.join("\n",
+                Machine.DISPATCHER + " {",
+                "  type = Dispatcher",
+                "  executor = \"" + SeededExecutorConfigurator.class.getName() + "\"",
+                "  " + SeededExecutorConfigurator.KEY + " = \"" + key + "\"",
+                "  throughput = " + settings.engine().mailboxThroughput(),
+                "  throughput-deadline-time = 0ms",
+                "}")).withFallback(SHUTDOWN);
+    }
+
+    private static final Config SHUTDOWN = ConfigFactory.parseString(String.join("\n",
+            "pekko.jvm-shutdown-hooks = off",
+            "pekko.coordinated-shutdown.run-by-jvm-shutdown-hook = off",
+            "pekko.coordinated-shutdown.exit-jvm = off"));
 }

@@ -23,7 +23,7 @@ public final class NmiSource extends AbstractBehavior<NmiSource.Command> {
 
     public sealed interface Command permits Tick, Freeze {}
 
-    public record Tick(long startNanos, long endNanos) implements Command {}
+    public record Tick(long endNanos) implements Command {}
 
     public record Freeze(ActorRef<StatsCollector.Command> replyTo) implements Command {}
 
@@ -61,6 +61,7 @@ public final class NmiSource extends AbstractBehavior<NmiSource.Command> {
 
     private Behavior<Command> onTick(Tick t) {
         received++;
+        boolean fired = nextDue < t.endNanos();
         while (nextDue < t.endNanos()) {
             for (ActorRef<VcpuActor.Command> target : targets) {
                 target.tell(new VcpuActor.Nmi(nextDue, source.userReadProbability()));
@@ -71,7 +72,7 @@ public final class NmiSource extends AbstractBehavior<NmiSource.Command> {
             nextDue += Math.max(1, (long) (source.intervalNanos() * (1 + jitter)));
         }
         sent++;
-        timeKeeper.tell(TimeKeeper.Done.QUIET);
+        timeKeeper.tell(TimeKeeper.Done.of(fired ? t.endNanos() : nextDue, false));
         return this;
     }
 

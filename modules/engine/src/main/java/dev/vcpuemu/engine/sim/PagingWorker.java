@@ -79,7 +79,9 @@ public final class PagingWorker extends AbstractBehavior<PagingWorker.Command> {
 
     private Behavior<Command> onTick(Tick t) {
         received++;
+        boolean answered = false;
         while (!jobs.isEmpty() && jobs.peek().due() < t.endNanos()) {
+            answered = true;
             Job j = jobs.poll();
             memory.makeResident(j.item().gfn());
             j.replyTo().tell(new VcpuActor.WorkDone(j.item(), j.due()));
@@ -87,7 +89,8 @@ public final class PagingWorker extends AbstractBehavior<PagingWorker.Command> {
             sent++;
         }
         sent++;
-        timeKeeper.tell(TimeKeeper.Done.QUIET);
+        long nextDue = answered ? t.endNanos() : jobs.isEmpty() ? Long.MAX_VALUE : jobs.peek().due();
+        timeKeeper.tell(TimeKeeper.Done.of(nextDue, !answered && jobs.isEmpty()));
         return this;
     }
 

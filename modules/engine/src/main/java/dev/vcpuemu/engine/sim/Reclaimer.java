@@ -23,7 +23,7 @@ public final class Reclaimer extends AbstractBehavior<Reclaimer.Command> {
 
     public sealed interface Command permits Tick, Freeze {}
 
-    public record Tick(long startNanos, long endNanos) implements Command {}
+    public record Tick(long endNanos) implements Command {}
 
     public record Freeze(ActorRef<StatsCollector.Command> replyTo) implements Command {}
 
@@ -40,6 +40,7 @@ public final class Reclaimer extends AbstractBehavior<Reclaimer.Command> {
     private final double evictPerNano;
     private final Counters counters = new Counters();
     private double carry;
+    private long evictedUpTo;
     private long sent;
     private long received;
 
@@ -62,7 +63,10 @@ public final class Reclaimer extends AbstractBehavior<Reclaimer.Command> {
 
     private Behavior<Command> onTick(Tick t) {
         received++;
-        carry += evictPerNano * (t.endNanos() - t.startNanos());
+        // From where the last tick ended, not from this one's start: quanta the time-keeper
+        // jumped over (nothing due on any vCPU) still had their churn.
+        carry += evictPerNano * (t.endNanos() - evictedUpTo);
+        evictedUpTo = t.endNanos();
         int churn = (int) carry;
         carry -= churn;
         while (churn-- > 0) {
@@ -74,7 +78,7 @@ public final class Reclaimer extends AbstractBehavior<Reclaimer.Command> {
             }
         }
         sent++;
-        timeKeeper.tell(TimeKeeper.Done.QUIET);
+        timeKeeper.tell(TimeKeeper.Done.PASSIVE);
         return this;
     }
 

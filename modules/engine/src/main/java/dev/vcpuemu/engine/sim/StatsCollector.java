@@ -1,6 +1,7 @@
 package dev.vcpuemu.engine.sim;
 
 import dev.vcpuemu.engine.run.Progress;
+import dev.vcpuemu.engine.run.RunControl;
 import dev.vcpuemu.engine.run.RunResult;
 import dev.vcpuemu.model.finding.Finding;
 import dev.vcpuemu.model.finding.FindingKind;
@@ -54,12 +55,14 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
     /** Examples kept per finding kind. */
     static final int EXAMPLES_PER_KIND = 3;
 
-    public static Behavior<Command> create(CompletableFuture<RunResult> result, Consumer<Progress> progress) {
-        return Behaviors.setup(ctx -> new StatsCollector(ctx, result, progress));
+    public static Behavior<Command> create(CompletableFuture<RunResult> result, Consumer<Progress> progress,
+                                           RunControl control) {
+        return Behaviors.setup(ctx -> new StatsCollector(ctx, result, progress, control));
     }
 
     private final CompletableFuture<RunResult> result;
     private final Consumer<Progress> progress;
+    private final RunControl control;
     private final Map<FindingKind, Long> findings = new EnumMap<>(FindingKind.class);
     private final List<Finding> examples = new ArrayList<>();
     private final List<Frozen> frozen = new ArrayList<>();
@@ -71,10 +74,12 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
     private long lastMicroOps;
     private long lastMessages;
 
-    private StatsCollector(ActorContext<Command> ctx, CompletableFuture<RunResult> result, Consumer<Progress> progress) {
+    private StatsCollector(ActorContext<Command> ctx, CompletableFuture<RunResult> result, Consumer<Progress> progress,
+                           RunControl control) {
         super(ctx);
         this.result = result;
         this.progress = progress;
+        this.control = control;
         ctx.getSystem().eventStream().tell(new EventStream.Subscribe<>(DeadLetter.class,
                 ctx.messageAdapter(DeadLetter.class, DeadLetterSeen::new)));
     }
@@ -94,6 +99,7 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
         received++;
         findingCount++;
         long n = findings.merge(f.finding().kind(), 1L, Long::sum);
+        control.findingReported(f.finding().kind());
         if (n <= EXAMPLES_PER_KIND) {
             examples.add(f.finding());
         }
@@ -149,7 +155,7 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
         counters.put(Counter.MESSAGES.key, recv);
         result.complete(new RunResult(finish.wallNanos() / 1e9, finish.simulatedNanos(), counters,
                 new EnumMap<>(findings), List.copyOf(examples), conservation(totals, facts, sent, recv),
-                finish.endReason()));
+                finish.endReason(), null, -1));
         return this;
     }
 

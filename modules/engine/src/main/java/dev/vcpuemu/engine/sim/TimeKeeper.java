@@ -34,10 +34,20 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
      *
      * @param stats its counters when the tick asked for them, else null
      * @param deathReason non-null when the guest died (panic, triple fault)
+     * @param nextDueNanos the earliest virtual time at which it has anything to do; the end of
+     *                     the quantum if it sent a message to another participant in it (the
+     *                     receiver may have answered its own tick before that message arrived)
+     * @param quiescent nothing will ever happen at this participant without outside input
+     *                  (periodic timer ticks aside)
      */
-    public record Done(Counters stats, String deathReason) implements Command {
-        /** The answer of participants with nothing to report. */
-        public static final Done QUIET = new Done(null, null);
+    public record Done(Counters stats, String deathReason, long nextDueNanos, boolean quiescent) implements Command {
+        /** The answer of a participant that never causes events by itself (the reclaimer). */
+        public static final Done PASSIVE = new Done(null, null, Long.MAX_VALUE, true);
+
+        /** The answer of a participant that has no counters to report. */
+        public static Done of(long nextDueNanos, boolean quiescent) {
+            return new Done(null, null, nextDueNanos, quiescent);
+        }
     }
 
     /**
@@ -70,6 +80,8 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
     private long nextProgressNanos;
     private Counters sample = new Counters();
     private String deathReason;
+    private long minNextDue;
+    private boolean allQuiescent;
     private long sent;
     private long received;
 
@@ -112,32 +124,47 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
         if (d.deathReason() != null && deathReason == null) {
             deathReason = d.deathReason();
         }
+        minNextDue = Math.min(minNextDue, d.nextDueNanos());
+        allQuiescent &= d.quiescent();
         if (--outstanding == 0) {
             if (wantStats) {
                 sent++;
                 collector.tell(new StatsCollector.ProgressSample(control.elapsedNanos(), end, sample));
                 sample = new Counters();
             }
-            start = end;
+            start = nextStart();
             openQuantum();
         }
         return this;
     }
 
+    /**
+     * Where the next quantum starts: right after this one, or, when nobody has anything due
+     * before a later quantum, at that quantum (time jumps over empty quanta, on the same grid).
+     */
+    private long nextStart() {
+        if (minNextDue <= end || minNextDue == Long.MAX_VALUE) {
+            return end;
+        }
+        return end + (minNextDue - end) / quantum * quantum;
+    }
+
     private void openQuantum() {
         String endReason = deathReason != null ? deathReason
-                : control.stopRequested() ? "stopped"
-                : control.deadlinePassed() ? "duration" : null;
+                : allQuiescent ? RunControl.QUIESCENT
+                : control.endReason(start);
         if (endReason != null) {
             finish(endReason);
             return;
         }
-        long elapsed = control.elapsedNanos();
-        wantStats = elapsed >= nextProgressNanos;
+        long clock = control.progressClock(start);
+        wantStats = clock >= nextProgressNanos;
         if (wantStats) {
-            nextProgressNanos = elapsed + control.progressIntervalNanos();
+            nextProgressNanos = clock + control.progressIntervalNanos();
         }
         end = start + quantum;
+        minNextDue = Long.MAX_VALUE;
+        allQuiescent = true;
         outstanding = participants.size();
         sent += outstanding;
         for (ActorRef<VcpuActor.Command> v : participants.vcpus()) {
@@ -146,15 +173,22 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
         for (ActorRef<PagingWorker.Command> w : participants.workers()) {
             w.tell(new PagingWorker.Tick(end));
         }
-        participants.reclaimer().tell(new Reclaimer.Tick(start, end));
+        participants.reclaimer().tell(new Reclaimer.Tick(end));
         for (ActorRef<NmiSource.Command> n : participants.nmiSources()) {
-            n.tell(new NmiSource.Tick(start, end));
+            n.tell(new NmiSource.Tick(end));
         }
     }
 
-    /** Freeze requests and the collector's own end message are not simulation traffic: not counted. */
+    /**
+     * Freeze requests and the collector's own end message are not simulation traffic: not
+     * counted. A quiescent machine first asks each vCPU to report the tasks left asleep: each
+     * vCPU's findings reach the collector before its frozen state, as both come from it.
+     */
     private void finish(String endReason) {
         for (ActorRef<VcpuActor.Command> v : participants.vcpus()) {
+            if (endReason.equals(RunControl.QUIESCENT)) {
+                v.tell(VcpuActor.Quiesced.INSTANCE);
+            }
             v.tell(new VcpuActor.Freeze(collector));
         }
         for (ActorRef<PagingWorker.Command> w : participants.workers()) {

@@ -7,6 +7,7 @@ import dev.vcpuemu.model.memory.HostMemory;
 import dev.vcpuemu.model.settings.Settings;
 import dev.vcpuemu.model.stats.Counter;
 import dev.vcpuemu.model.stats.Counters;
+import dev.vcpuemu.model.vcpu.EventSink;
 import dev.vcpuemu.model.vcpu.Vcpu;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -30,7 +31,7 @@ import java.util.Map;
  */
 public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
 
-    public sealed interface Command permits Wire, Tick, Step, Nmi, WorkDone, RemoteWake, Freeze {}
+    public sealed interface Command permits Wire, Tick, Step, Nmi, WorkDone, RemoteWake, Quiesced, Freeze {}
 
     /** The other vCPUs, indexed by vCPU id; sent once before the first quantum. */
     public record Wire(List<ActorRef<Command>> peers) implements Command {}
@@ -48,13 +49,20 @@ public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
     /** A reschedule IPI for one of this vCPU's tasks (-1: a halted waiter). */
     public record RemoteWake(int task) implements Command {}
 
+    /**
+     * The whole machine is quiescent (no participant has anything due, ever): report the tasks
+     * left asleep as lost wakeups (DESIGN §1.6, reference §4(v)).
+     */
+    public enum Quiesced implements Command { INSTANCE }
+
     public record Freeze(ActorRef<StatsCollector.Command> replyTo) implements Command {}
 
     public static Behavior<Command> create(int id, Settings settings, HostMemory memory, SleeperTable sleepers,
                                            List<ActorRef<PagingWorker.Command>> workers,
                                            ActorRef<TimeKeeper.Command> timeKeeper,
-                                           ActorRef<StatsCollector.Command> collector) {
-        return Behaviors.setup(ctx -> new VcpuActor(ctx, id, settings, memory, sleepers, workers, timeKeeper, collector));
+                                           ActorRef<StatsCollector.Command> collector, EventSink events) {
+        return Behaviors.setup(ctx -> new VcpuActor(ctx, id, settings, memory, sleepers, workers, timeKeeper, collector,
+                events));
     }
 
     private final Vcpu vcpu;
@@ -65,12 +73,13 @@ public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
     private List<ActorRef<Command>> peers = List.of();
     private long quantumEnd;
     private boolean wantStats;
+    private boolean sentThisQuantum;
     private long sent;
     private long received;
 
     private VcpuActor(ActorContext<Command> ctx, int id, Settings settings, HostMemory memory, SleeperTable sleepers,
                       List<ActorRef<PagingWorker.Command>> workers, ActorRef<TimeKeeper.Command> timeKeeper,
-                      ActorRef<StatsCollector.Command> collector) {
+                      ActorRef<StatsCollector.Command> collector, EventSink events) {
         super(ctx);
         this.workers = workers;
         this.timeKeeper = timeKeeper;
@@ -78,6 +87,9 @@ public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
         this.stepBudget = settings.engine().microOpsPerStep();
         this.vcpu = new Vcpu(id, settings, Seeds.forActor(settings.run().seed(), "vcpu-" + id), memory, sleepers,
                 new Outbox(), 0);
+        if (events != null) {
+            vcpu.eventSink(events);
+        }
     }
 
     @Override
@@ -89,6 +101,7 @@ public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
                 .onMessage(Nmi.class, this::onNmi)
                 .onMessage(WorkDone.class, this::onWorkDone)
                 .onMessage(RemoteWake.class, this::onRemoteWake)
+                .onMessageEquals(Quiesced.INSTANCE, this::onQuiesced)
                 .onMessage(Freeze.class, this::onFreeze)
                 .build();
     }
@@ -103,6 +116,7 @@ public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
         received++;
         quantumEnd = t.endNanos();
         wantStats = t.wantStats();
+        sentThisQuantum = false;
         return runSlice();
     }
 
@@ -115,7 +129,11 @@ public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
         vcpu.run(quantumEnd, stepBudget);
         sent++;
         if (vcpu.dead() || vcpu.nowNanos() >= quantumEnd) {
-            timeKeeper.tell(new TimeKeeper.Done(wantStats ? statsCopy() : null, vcpu.deathReason()));
+            // Work items and IPIs sent in this quantum may reach their receivers after those
+            // answered their tick: nothing may be skipped until the next quantum has run.
+            long nextDue = sentThisQuantum ? quantumEnd : vcpu.nextDueNanos();
+            timeKeeper.tell(new TimeKeeper.Done(wantStats ? statsCopy() : null, vcpu.deathReason(), nextDue,
+                    !sentThisQuantum && vcpu.quiescent()));
         } else {
             getContext().getSelf().tell(Step.INSTANCE);
         }
@@ -146,6 +164,11 @@ public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
         return this;
     }
 
+    private Behavior<Command> onQuiesced() {
+        vcpu.reportLostWakeups();
+        return this;
+    }
+
     private Behavior<Command> onFreeze(Freeze f) {
         var host = vcpu.host();
         f.replyTo().tell(new StatsCollector.Frozen("vcpu-" + vcpu.id(), statsCopy(), sent, received, Map.of(
@@ -164,12 +187,14 @@ public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
         @Override
         public void startWork(WorkItem item) {
             sent++;
+            sentThisQuantum = true;
             workers.get(route(item.token(), workers.size())).tell(new PagingWorker.Start(item, getContext().getSelf()));
         }
 
         @Override
         public void remoteWake(int cpu, int task) {
             sent++;
+            sentThisQuantum = true;
             peers.get(cpu).tell(new RemoteWake(task));
         }
 

@@ -81,6 +81,8 @@ public final class HostApf {
     private boolean halted;
     private long flushed;
     private long outstandingAtWorkers;
+    private long lastFlushNanos = -1;
+    private int idAtLastFlush;
 
     public HostApf(HostEra era, int vcpuId, CpuPort cpu, Counters counters) {
         this.era = era;
@@ -140,6 +142,24 @@ public final class HostApf {
     }
 
     /**
+     * What the host knows of a token (ground truth for findings): still queued on the done
+     * list, flushed by a disable, or neither (at a paging worker, or already delivered).
+     */
+    public String tokenFate(int token) {
+        for (WorkItem i : done) {
+            if (i.token() == token && !i.wakeAll()) {
+                return "completed, its page-ready still queued on the host's done list";
+            }
+        }
+        if (lastFlushNanos >= 0 && (token >>> 12) < idAtLastFlush) {
+            return "issued before the guest disabled APF at " + lastFlushNanos + " ns, which flushed the host's queue"
+                    + " (reference §2.5, §4(v))";
+        }
+        return outstandingAtWorkers > 0 ? "not on the host's done list (at a paging worker, or already delivered)"
+                : "its page-ready was already delivered";
+    }
+
+    /**
      * A guest WRMSR to one of the APF MSRs. Returns false for a write the host refuses (#GP).
      * Only the checks the modelled eras need are made here; the reserved-bit matrix of
      * behaviour 30 belongs to the fidelity work.
@@ -181,6 +201,8 @@ public final class HostApf {
 
     /** Disable: every completed item is freed and in-flight ones will be dropped (§2.5). */
     private void flush() {
+        lastFlushNanos = cpu.now();
+        idAtLastFlush = id;
         flushed += done.stream().filter(i -> !i.wakeAll()).count();
         done.clear();
         gfns.clear();

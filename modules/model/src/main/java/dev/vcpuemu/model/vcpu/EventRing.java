@@ -11,8 +11,19 @@ final class EventRing {
     private final long[] arg = new long[SIZE];
     private int next;
     private int count;
+    private EventSink sink;
+    private int vcpu;
+
+    /** Also passes every event to {@code sink}, as vCPU {@code vcpu}'s. */
+    void sink(EventSink sink, int vcpu) {
+        this.sink = sink;
+        this.vcpu = vcpu;
+    }
 
     void add(long atNanos, String event, long argument) {
+        if (sink != null) {
+            sink.event(vcpu, atNanos, event, argument);
+        }
         time[next] = atNanos;
         what[next] = event;
         arg[next] = argument;

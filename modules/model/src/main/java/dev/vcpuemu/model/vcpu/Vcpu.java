@@ -1213,6 +1213,69 @@ public final class Vcpu implements HostApf.CpuPort {
         return guestApfEnabled;
     }
 
+    /** Passes every event of this vCPU to {@code sink} as well (the deterministic engine's trace). */
+    public void eventSink(EventSink sink) {
+        events.sink(sink, id);
+    }
+
+    /**
+     * Nothing can ever change on this vCPU without outside input (a completion, an NMI, an
+     * IPI): the guest is dead, or the vCPU is halted (HLT, or the host's synthetic halt) with
+     * nothing deliverable and nothing queued. Periodic timer ticks are not counted, as a
+     * NOHZ idle kernel stops them; the engine ends a run when every participant is quiescent.
+     */
+    public boolean quiescent() {
+        if (dead) {
+            return true;
+        }
+        return (hlt || host.halted()) && stallUntil < 0 && !exitPending && nmiInputs.isEmpty()
+                && completions.isEmpty() && !host.hasDone() && !eventDeliverable();
+    }
+
+    /**
+     * The earliest virtual time at which this vCPU does anything: now if it is running, else
+     * the first of its queued inputs, the end of a stall and the next timer tick. The engine
+     * skips quanta in which no participant has anything due.
+     */
+    public long nextDueNanos() {
+        if (dead) {
+            return Long.MAX_VALUE;
+        }
+        if (!(hlt || host.halted()) || exitPending || host.hasDone() || eventDeliverable()) {
+            return now;
+        }
+        long t = stallUntil >= 0 ? stallUntil : nextTick;
+        if (!nmiInputs.isEmpty()) {
+            t = Math.min(t, nmiInputs.peek().due);
+        }
+        if (!completions.isEmpty()) {
+            t = Math.min(t, completions.peek().due);
+        }
+        return Math.max(now, t);
+    }
+
+    /**
+     * The machine is quiescent: every task still asleep will sleep forever. One LOST_WAKEUP
+     * per such task, naming its token and what became of it (ground truth, DESIGN §1.6).
+     */
+    public void reportLostWakeups() {
+        for (Task t : tasks) {
+            if (t.state == Task.State.SLEEPING) {
+                report(FindingKind.LOST_WAKEUP, "quiescent: task " + t.index + " of vCPU " + id
+                        + " sleeps on token 0x" + Integer.toHexString(t.sleepToken) + " forever: "
+                        + tokenFate(t.sleepToken) + "; nothing will wake it");
+            }
+        }
+    }
+
+    /** What became of a token a task sleeps on, from ground truth the guest cannot see. */
+    private String tokenFate(int token) {
+        if (pageReadyLost.contains(token)) {
+            return "its page-ready was consumed by another handler (reference §4(i))";
+        }
+        return host.tokenFate(token);
+    }
+
     /** Tasks in uninterruptible sleep on an async #PF token. */
     public int sleepingTasks() {
         int n = 0;

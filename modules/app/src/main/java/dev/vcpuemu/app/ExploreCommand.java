@@ -1,0 +1,326 @@
+package dev.vcpuemu.app;
+
+import dev.vcpuemu.app.config.ConfigProblem;
+import dev.vcpuemu.app.config.LoadedSettings;
+import dev.vcpuemu.app.config.SettingsLoader;
+import dev.vcpuemu.app.det.ChromeTrace;
+import dev.vcpuemu.app.det.DeterministicRunner;
+import dev.vcpuemu.app.det.Shrinker;
+import dev.vcpuemu.app.det.StopRule;
+import dev.vcpuemu.app.det.StrategySpec;
+import dev.vcpuemu.app.report.Expectations;
+import dev.vcpuemu.app.report.Report;
+import dev.vcpuemu.engine.det.Schedule;
+import dev.vcpuemu.engine.run.RunResult;
+import dev.vcpuemu.model.finding.FindingKind;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Collectors;
+
+/**
+ * {@code explore TOPOLOGY --runs N}: many deterministic runs side by side, seeds base, base+1,
+ * …, each on its own seeded thread (DESIGN §3). Stops at the first failing run (the first
+ * finding of {@code --find KIND}, else an unexpected finding or an unmet expectation), re-runs
+ * it to record its schedule and trace and to check that the replay gives the same hash,
+ * writes report, schedule and trace, and prints the command that replays it. With
+ * {@code --shrink} the failing run is then reduced. Exit code 1 when a failing run was found,
+ * 0 when none was within the runs or time given.
+ */
+@Command(name = "explore", description = "Search seeds and schedules for a failing run; print the command that replays it.")
+final class ExploreCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "TOPOLOGY", description = "HOCON topology file.")
+    Path topology;
+
+    @Option(names = "--runs", paramLabel = "N", required = true, description = "How many runs (seeds) to try at most.")
+    long runs;
+
+    @Option(names = "--find", paramLabel = "KIND", description = "Search for this finding kind instead of unexpected ones.")
+    FindingKind find;
+
+    @Option(names = "--seed", paramLabel = "S", description = "First seed (default: the topology's run.seed).")
+    Long baseSeed;
+
+    @Option(names = "--parallelism", paramLabel = "P", description = "Runs at once (default: the number of cores).")
+    Integer parallelism;
+
+    @Option(names = "--time-limit", paramLabel = "T", description = "Stop launching runs after T of wall time, e.g. 5m.")
+    String timeLimit;
+
+    @Option(names = "--duration", paramLabel = "D", description = "Simulated duration of each run (run.duration).")
+    String duration;
+
+    @Option(names = "--out", paramLabel = "DIR", defaultValue = "explore-out",
+            description = "Where the failing run's report, schedule and trace go. Default: ${DEFAULT-VALUE}.")
+    Path out;
+
+    @Option(names = "--shrink", description = "Reduce the failing run (topology, then schedule) and write the smallest found.")
+    boolean shrink;
+
+    @Option(names = "--shrink-time", paramLabel = "T", defaultValue = "2m",
+            description = "Wall time shrinking may take. Default: ${DEFAULT-VALUE}.")
+    String shrinkTime;
+
+    @Mixin
+    StrategyOptions strategyOptions;
+
+    @Mixin
+    SetOptions setOptions;
+
+    private record Failure(long seed, RunResult result) {}
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter o = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        List<String> sets = new ArrayList<>(setOptions.sets);
+        if (duration != null) {
+            sets.add("run.duration=" + duration);
+        }
+        sets.add("run.report=\"\"");
+        DeterministicRunner runner = new DeterministicRunner(Optional.of(topology), sets);
+        LoadedSettings base;
+        Duration limit;
+        Duration shrinkLimit;
+        try {
+            base = new SettingsLoader().load(Optional.of(topology), sets);
+            limit = timeLimit == null ? null : parseDuration("--time-limit", timeLimit);
+            shrinkLimit = parseDuration("--shrink-time", shrinkTime);
+        } catch (ConfigProblem p) {
+            err.println(p.getMessage());
+            return Main.BAD_INPUT;
+        }
+        String problem = strategyOptions.problem();
+        if (problem == null && runs < 1) {
+            problem = "--runs: must be at least 1, got " + runs;
+        }
+        if (problem == null && parallelism != null && parallelism < 1) {
+            problem = "--parallelism: must be at least 1, got " + parallelism;
+        }
+        if (problem != null) {
+            err.println(problem);
+            return Main.BAD_INPUT;
+        }
+        long first = baseSeed != null ? baseSeed : base.settings().run().seed();
+        StopRule stop = find != null ? StopRule.find(find) : StopRule.unexpected(base.settings().expect());
+        int threads = parallelism != null ? parallelism : Runtime.getRuntime().availableProcessors();
+        long maxSteps = strategyOptions.maxStepsOrUnbounded();
+
+        StrategySpec strategy = strategyOptions.spec(StrategySpec.DEFAULT_HORIZON);
+        if (strategy.kind() == StrategySpec.Kind.pct && strategyOptions.pctHorizon == null) {
+            RunResult calibration = DeterministicRunner.run(runner.load(first, List.of()), StrategySpec.random(), stop,
+                    maxSteps, null, null, null, p -> { });
+            strategy = strategy.withHorizon(Math.max(1000, calibration.schedulingSteps()));
+            o.printf("explore: PCT horizon %d steps (measured on one run)%n", strategy.pctHorizon());
+        }
+        o.printf("vcpu-emu %s: explore %s, %s, %d runs from seed %d, %d at once, %s simulated each, strategy %s, stop at %s%n",
+                Main.version(), topology, ValidateCommand.describe(base.settings()).replaceAll(", seed -?\\d+$", ""),
+                runs, first, threads, base.settings().run().duration(), strategy.describe(), stop.describe());
+        o.flush();
+
+        AtomicLong next = new AtomicLong();
+        AtomicLong done = new AtomicLong();
+        AtomicBoolean stopLaunching = new AtomicBoolean();
+        Map<FindingKind, AtomicLong> findings = new EnumMap<>(FindingKind.class);
+        for (FindingKind k : FindingKind.values()) {
+            findings.put(k, new AtomicLong());
+        }
+        ConcurrentSkipListMap<Long, Failure> failures = new ConcurrentSkipListMap<>();
+        long started = System.nanoTime();
+        long deadline = limit == null ? Long.MAX_VALUE : started + limit.toNanos();
+        StrategySpec chosen = strategy;
+        long firstSeed = first;
+
+        ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "explore-progress");
+            t.setDaemon(true);
+            return t;
+        });
+        ticker.scheduleAtFixedRate(() -> {
+            err.println(progressLine(done.get(), runs, started, findings, failures.size()));
+            err.flush();
+        }, 1, 1, TimeUnit.SECONDS);
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        List<Future<?>> workers = new ArrayList<>();
+        for (int w = 0; w < threads; w++) {
+            workers.add(pool.submit(() -> {
+                while (!stopLaunching.get() && System.nanoTime() < deadline) {
+                    long i = next.getAndIncrement();
+                    if (i >= runs) {
+                        return null;
+                    }
+                    long seed = firstSeed + i;
+                    RunResult r = DeterministicRunner.run(runner.load(seed, List.of()), chosen, stop, maxSteps,
+                            null, null, null, p -> { });
+                    r.findings().forEach((k, n) -> findings.get(k).addAndGet(n));
+                    if (stop.failed(r)) {
+                        failures.put(i, new Failure(seed, r));
+                        stopLaunching.set(true);
+                    }
+                    done.incrementAndGet();
+                }
+                return null;
+            }));
+        }
+        try {
+            for (Future<?> f : workers) {
+                f.get();
+            }
+        } finally {
+            pool.shutdownNow();
+            ticker.shutdownNow();
+        }
+        double wall = (System.nanoTime() - started) / 1e9;
+        o.println(progressLine(done.get(), runs, started, findings, failures.size()));
+        if (failures.isEmpty()) {
+            o.printf("explore: no failing run in %d runs (%.1f s, %.2f runs/s)%n", done.get(), wall, done.get() / wall);
+            return Main.OK;
+        }
+        // The lowest failing run index among those that finished: independent of which thread was first.
+        Failure failure = failures.firstEntry().getValue();
+        return reportFailure(runner, base, chosen, stop, maxSteps, failure, wall, done.get(), shrinkLimit, o, err);
+    }
+
+    private int reportFailure(DeterministicRunner runner, LoadedSettings base, StrategySpec strategy, StopRule stop,
+                              long maxSteps, Failure failure, double wall, long runsDone, Duration shrinkLimit,
+                              PrintWriter o, PrintWriter err) throws Exception {
+        RunResult r = failure.result();
+        o.printf("explore: run with seed %d fails after %.1f s (%d runs, %.2f runs/s): %s at %.6f ms simulated, %d steps%n",
+                failure.seed(), wall, runsDone, runsDone / wall, r.endReason(), r.simulatedNanos() / 1e6,
+                r.schedulingSteps());
+        r.findingExamples().stream().findFirst().ifPresent(f ->
+                o.printf("  first finding: %s on vCPU %d at %d ns: %s%n", f.kind(), f.vcpu(), f.atNanos(), f.detail()));
+
+        Files.createDirectories(out);
+        Path schedulePath = out.resolve("schedule.gz");
+        Path tracePath = out.resolve("trace.json");
+        Path reportPath = out.resolve("report.json");
+        LoadedSettings loaded = runner.load(failure.seed(), List.of());
+        Schedule schedule = new Schedule();
+        RunResult again;
+        try (ChromeTrace trace = new ChromeTrace(tracePath)) {
+            again = DeterministicRunner.run(loaded, strategy, stop, maxSteps, null, schedule, trace, p -> { });
+        }
+        schedule.write(schedulePath);
+        Report.write(reportPath, Report.build("explore", "deterministic", Main.version(), loaded.source(),
+                loaded.settings(), again, Expectations.judge(loaded.settings().expect(), again)));
+        boolean same = again.traceHash().equals(r.traceHash());
+        o.printf("  re-run: trace hash %s %s%n", again.traceHash(), same ? "(same as the explore run)"
+                : "DIFFERS from the explore run's " + r.traceHash());
+        o.printf("  wrote %s, %s (%d steps), %s%n", reportPath, schedulePath, schedule.size(), tracePath);
+        String replay = Main.invocation() + " replay " + quote(topology.toString()) + " --seed " + failure.seed()
+                + strategy.args() + stop.args() + setArgs(runner.sets()) + maxStepsArg(maxSteps);
+        o.println("Replay it with:");
+        o.println("  " + replay);
+        o.println("or follow the recorded schedule:");
+        o.println("  " + replay + " --schedule " + quote(schedulePath.toString()));
+        o.flush();
+        if (!same) {
+            err.println("vcpu-emu: emulator failure: the failing run did not reproduce its trace hash");
+            return Main.EMULATOR_FAILURE;
+        }
+        if (shrink) {
+            FindingKind kind = stop.culprit(r);
+            if (kind == null) {
+                o.println("shrink: the run fails by a missing expected finding, not by a finding: nothing to shrink");
+            } else {
+                shrink(runner, strategy, kind, maxSteps, failure.seed(), again, schedule, shrinkLimit, o);
+            }
+        }
+        return Main.EXPECTATION_FAILED;
+    }
+
+    private void shrink(DeterministicRunner runner, StrategySpec strategy, FindingKind kind, long maxSteps, long seed,
+                        RunResult original, Schedule originalSchedule, Duration budget, PrintWriter o) throws Exception {
+        LoadedSettings before = runner.load(seed, List.of());
+        Shrinker.Result s = new Shrinker(runner, strategy, kind, maxSteps, budget.toNanos(), o).shrink(List.of(), seed);
+        LoadedSettings after = runner.load(s.seed(), s.sets());
+        Path schedulePath = out.resolve("shrunk-schedule.gz");
+        s.schedule().write(schedulePath);
+        Report.write(out.resolve("shrunk-report.json"), Report.build("explore", "deterministic", Main.version(),
+                after.source(), after.settings(), s.run(), Expectations.judge(after.settings().expect(), s.run())));
+        o.printf("shrink (%d test runs): %s%n", s.tests(), kind);
+        o.printf("  original: %d vCPUs x %d tasks, %d NMI source(s), %d steps, %d non-default choices%n",
+                before.settings().topology().vcpus(), before.settings().guest().tasksPerVcpu(),
+                before.settings().nmi().sources().size(), originalSchedule.size(), originalSchedule.deviations());
+        o.printf("  shrunk:   %d vCPUs x %d tasks, %d NMI source(s), %d steps, %d non-default choices%n",
+                after.settings().topology().vcpus(), after.settings().guest().tasksPerVcpu(),
+                after.settings().nmi().sources().size(), s.schedule().size(), s.schedule().deviations());
+        List<String> all = new ArrayList<>(runner.sets());
+        all.addAll(s.sets());
+        o.println("Replay the shrunk run with:");
+        o.println("  " + Main.invocation() + " replay " + quote(topology.toString()) + " --seed " + s.seed()
+                + StopRule.find(kind).args() + setArgs(all) + maxStepsArg(maxSteps) + " --schedule "
+                + quote(schedulePath.toString()));
+        o.flush();
+    }
+
+    private static String progressLine(long done, long runs, long started, Map<FindingKind, AtomicLong> findings,
+                                       int failing) {
+        double s = (System.nanoTime() - started) / 1e9;
+        Map<FindingKind, Long> seen = new TreeMap<>();
+        findings.forEach((k, v) -> {
+            if (v.get() > 0) {
+                seen.put(k, v.get());
+            }
+        });
+        return String.format("explore: %d/%d runs, %.1f s, %.2f runs/s, failing %d, findings %s", done, runs, s,
+                done / Math.max(1e-9, s), failing, seen.isEmpty() ? "none" : seen.entrySet().stream()
+                        .map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining(" ")));
+    }
+
+    private static String setArgs(List<String> sets) {
+        StringBuilder b = new StringBuilder();
+        for (String s : sets) {
+            if (!s.equals("run.report=\"\"")) {
+                b.append(" --set ").append(quote(s));
+            }
+        }
+        return b.toString();
+    }
+
+    private static String maxStepsArg(long maxSteps) {
+        return maxSteps == Long.MAX_VALUE ? "" : " --max-steps " + maxSteps;
+    }
+
+    /** POSIX shell quoting, only where needed. */
+    static String quote(String s) {
+        return s.matches("[A-Za-z0-9_./:=@%+,-]+") ? s : "'" + s.replace("'", "'\\''") + "'";
+    }
+
+    private static Duration parseDuration(String option, String text) throws ConfigProblem {
+        try {
+            return Duration.ofNanos(com.typesafe.config.ConfigFactory.parseString("d=" + text).getDuration("d").toNanos());
+        } catch (com.typesafe.config.ConfigException | DateTimeParseException e) {
+            throw new ConfigProblem(option, null, "expected a duration such as 30s or 5m, got \"" + text + "\"");
+        }
+    }
+}

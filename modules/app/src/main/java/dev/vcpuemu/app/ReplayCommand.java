@@ -1,0 +1,150 @@
+package dev.vcpuemu.app;
+
+import dev.vcpuemu.app.config.ConfigProblem;
+import dev.vcpuemu.app.config.LoadedSettings;
+import dev.vcpuemu.app.det.ChromeTrace;
+import dev.vcpuemu.app.det.DeterministicRunner;
+import dev.vcpuemu.app.det.StopRule;
+import dev.vcpuemu.app.det.StrategySpec;
+import dev.vcpuemu.app.report.Expectations;
+import dev.vcpuemu.engine.det.Schedule;
+import dev.vcpuemu.engine.run.RunResult;
+import dev.vcpuemu.model.finding.FindingKind;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code replay TOPOLOGY --seed S [--schedule FILE] [--trace FILE]}: one deterministic run,
+ * stopped where explore stops (the first finding of {@code --find KIND}, else the first
+ * unexpected one), so the printed replay command of explore gives the same findings, vCPU,
+ * virtual time and trace hash. With a schedule file the recorded choices are followed instead
+ * of the strategy's generator. Exit code 1 when the run fails by that rule (the failure was
+ * reproduced), 0 when it does not.
+ */
+@Command(name = "replay", description = "Re-run one seed deterministically, optionally following a recorded schedule.")
+final class ReplayCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "TOPOLOGY", description = "HOCON topology file.")
+    Path topology;
+
+    @Option(names = "--seed", paramLabel = "S", required = true, description = "Run seed to replay.")
+    long seed;
+
+    @Option(names = "--schedule", paramLabel = "FILE", description = "Follow the scheduling choices recorded in FILE.")
+    Path schedule;
+
+    @Option(names = "--schedule-out", paramLabel = "FILE", description = "Record this run's scheduling choices to FILE.")
+    Path scheduleOut;
+
+    @Option(names = "--trace", paramLabel = "FILE", description = "Write every vCPU event as Chrome trace JSON.")
+    Path trace;
+
+    @Option(names = "--find", paramLabel = "KIND", description = "Stop at the first finding of KIND (as explore --find).")
+    FindingKind find;
+
+    @Option(names = "--duration", paramLabel = "D", description = "Simulated duration (run.duration).")
+    String duration;
+
+    @Option(names = "--report", paramLabel = "FILE", description = "JSON report file (run.report; empty: none).")
+    String report;
+
+    @Mixin
+    StrategyOptions strategyOptions;
+
+    @Mixin
+    SetOptions setOptions;
+
+    @Override
+    public Integer call() throws InterruptedException, IOException {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        List<String> extra = new ArrayList<>();
+        if (duration != null) {
+            extra.add("run.duration=" + duration);
+        }
+        if (report != null) {
+            extra.add("run.report=\"" + report.replace("\\", "\\\\").replace("\"", "\\\"") + "\"");
+        }
+        DeterministicRunner runner = new DeterministicRunner(Optional.of(topology), setOptions.sets);
+        LoadedSettings loaded;
+        Path reportPath;
+        Schedule choices = null;
+        try {
+            loaded = runner.load(seed, extra);
+            reportPath = Conclusion.reportPath(loaded, err);
+        } catch (ConfigProblem p) {
+            err.println(p.getMessage());
+            return Main.BAD_INPUT;
+        } catch (Conclusion.BadInput b) {
+            return Main.BAD_INPUT;
+        }
+        String problem = strategyOptions.problem();
+        if (problem != null) {
+            err.println(problem);
+            return Main.BAD_INPUT;
+        }
+        if (schedule != null) {
+            if (!Files.isRegularFile(schedule)) {
+                err.println(schedule + ": --schedule: no such file");
+                return Main.BAD_INPUT;
+            }
+            try {
+                choices = Schedule.read(schedule);
+            } catch (IOException e) {
+                err.println(schedule + ": --schedule: " + e.getMessage());
+                return Main.BAD_INPUT;
+            }
+        }
+        StopRule stop = find != null ? StopRule.find(find) : StopRule.unexpected(loaded.settings().expect());
+        StrategySpec strategy = strategyOptions.spec(StrategySpec.DEFAULT_HORIZON);
+        out.printf("vcpu-emu %s: replay %s, %s, %s simulated, %s, stop at %s%n", Main.version(), loaded.source(),
+                ValidateCommand.describe(loaded.settings()), loaded.settings().run().duration(),
+                choices != null ? "schedule " + schedule + " (" + choices.size() + " steps)" : "strategy " + strategy.describe(),
+                stop.describe());
+        out.flush();
+
+        Schedule record = scheduleOut == null ? null : new Schedule();
+        ChromeTrace traceFile = trace == null ? null : new ChromeTrace(trace);
+        RunResult r;
+        try {
+            r = DeterministicRunner.run(loaded, strategy, stop, strategyOptions.maxStepsOrUnbounded(), choices, record,
+                    traceFile, p -> { });
+        } catch (RuntimeException | InterruptedException ex) {
+            if (traceFile != null) {
+                traceFile.abandon();
+            }
+            throw ex;
+        }
+        if (traceFile != null) {
+            traceFile.close();
+            out.println("Trace: " + trace + " (" + traceFile.events() + " events)");
+        }
+        if (record != null) {
+            record.write(scheduleOut);
+            out.println("Schedule: " + scheduleOut + " (" + record.size() + " steps)");
+        }
+        Expectations e = Expectations.judge(loaded.settings().expect(), r);
+        Integer failure = Conclusion.conclude("replay", "deterministic", loaded, r, e, reportPath, out, err);
+        if (failure != null) {
+            return failure;
+        }
+        boolean failed = stop.failed(r);
+        out.println(failed ? "Reproduced: the run fails (" + r.endReason() + ")" : "The run does not fail by that rule");
+        return failed ? Main.EXPECTATION_FAILED : Main.OK;
+    }
+}

@@ -1,0 +1,71 @@
+package dev.vcpuemu.app.det;
+
+import dev.vcpuemu.app.config.ConfigProblem;
+import dev.vcpuemu.app.config.LoadedSettings;
+import dev.vcpuemu.app.config.SettingsLoader;
+import dev.vcpuemu.engine.det.Schedule;
+import dev.vcpuemu.engine.run.Progress;
+import dev.vcpuemu.engine.run.RunControl;
+import dev.vcpuemu.engine.run.RunResult;
+import dev.vcpuemu.engine.run.Simulation;
+import dev.vcpuemu.model.vcpu.EventSink;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Consumer;
+
+/**
+ * Deterministic runs of one topology, as explore, replay, shrink and {@code run --engine
+ * deterministic} make them. A run is named by the topology file, its {@code --set} overrides
+ * (the seed is one of them) and the strategy: exactly what a printed replay command repeats.
+ * The duration is virtual time; progress is sampled every tenth of it.
+ */
+public final class DeterministicRunner {
+    private final SettingsLoader loader = new SettingsLoader();
+    private final Optional<Path> topology;
+    private final List<String> sets;
+
+    public DeterministicRunner(Optional<Path> topology, List<String> sets) {
+        this.topology = topology;
+        this.sets = List.copyOf(sets);
+    }
+
+    public Optional<Path> topology() {
+        return topology;
+    }
+
+    public List<String> sets() {
+        return sets;
+    }
+
+    /** The topology with the runner's overrides, then {@code extra}, then the seed. */
+    public LoadedSettings load(long seed, List<String> extra) throws ConfigProblem {
+        List<String> all = new ArrayList<>(sets);
+        all.addAll(extra);
+        all.add("run.seed=" + seed);
+        return loader.load(topology, all);
+    }
+
+    /**
+     * One run.
+     *
+     * @param stop   ends the run at a finding, or null to run to the duration
+     * @param replay the choices to follow instead of the strategy, or null
+     * @param record where to append every choice, or null
+     * @param events where to pass every vCPU event (a trace file), or null
+     */
+    public static RunResult run(LoadedSettings loaded, StrategySpec strategy, StopRule stop, long maxSteps,
+                                Schedule replay, Schedule record, EventSink events, Consumer<Progress> progress)
+            throws InterruptedException {
+        var s = loaded.settings();
+        RunControl control = RunControl.virtualTime(s.run().duration(), s.run().duration().dividedBy(10))
+                .stepBudget(maxSteps);
+        if (stop != null) {
+            control.stopOnFinding(stop.stopsOn());
+        }
+        return Simulation.runDeterministic(s, loaded.config(), control, progress,
+                strategy.create(s.run().seed(), replay), record, events);
+    }
+}

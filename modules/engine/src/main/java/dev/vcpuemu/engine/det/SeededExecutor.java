@@ -1,0 +1,129 @@
+package dev.vcpuemu.engine.det;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.AbstractExecutorService;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The executor of the deterministic engine's simulation dispatcher (DESIGN §3): one thread
+ * that repeatedly lets a {@link Strategy} pick one of the ready mailboxes and runs it. Pekko
+ * submits an actor's mailbox here whenever it has messages to process; with a mailbox
+ * throughput of t, running it processes up to t messages and resubmits it if more are left.
+ *
+ * <p>Why this is deterministic: during a run every submission comes from this thread (the
+ * actors only send to each other, and the machine guardian spawns the topology from here), so
+ * the ready list evolves as a function of the choices alone. Submissions from other threads
+ * (Pekko creating the machine guardian, termination at the end) go to an inbox that is only
+ * taken in when nothing is ready, i.e. before and after the simulation, never in its middle.
+ */
+public final class SeededExecutor extends AbstractExecutorService {
+    private final Strategy strategy;
+    private Schedule record;
+    private final List<Runnable> ready = new ArrayList<>();
+    private final ConcurrentLinkedQueue<Runnable> inbox = new ConcurrentLinkedQueue<>();
+    private final Thread driver;
+    private volatile boolean shutdown;
+    private volatile boolean terminated;
+    private long steps;
+
+    /**
+     * @param record where every choice is appended, or null not to record
+     */
+    public SeededExecutor(String name, Strategy strategy, Schedule record) {
+        this.strategy = strategy;
+        this.record = record;
+        this.driver = new Thread(this::drive, name);
+        driver.setDaemon(true);
+        driver.start();
+    }
+
+    /** Ends recording: the steps after a run's result (actor system shutdown) are not part of its schedule. */
+    public void stopRecording() {
+        record = null;
+    }
+
+    /** Scheduling steps taken so far: mailbox runs chosen by the strategy. Read on the driver thread. */
+    public long steps() {
+        return steps;
+    }
+
+    public Strategy strategy() {
+        return strategy;
+    }
+
+    @Override
+    public void execute(Runnable task) {
+        if (Thread.currentThread() == driver) {
+            ready.add(task);
+        } else {
+            inbox.add(task);
+            LockSupport.unpark(driver);
+        }
+    }
+
+    private void drive() {
+        while (true) {
+            if (ready.isEmpty()) {
+                Runnable r = inbox.poll();
+                if (r != null) {
+                    ready.add(r);
+                    continue;
+                }
+                if (shutdown) {
+                    break;
+                }
+                LockSupport.park(this);
+                continue;
+            }
+            int i = ready.size() == 1 ? 0 : strategy.choose(ready, steps);
+            if (record != null) {
+                record.add(i);
+            }
+            steps++;
+            Runnable r = ready.get(i);
+            int last = ready.size() - 1;
+            // Swap-remove: O(1), and the order it leaves is still a function of the choices.
+            ready.set(i, ready.get(last));
+            ready.remove(last);
+            try {
+                r.run();
+            } catch (Throwable t) {
+                // Pekko's mailbox handles actor failures itself; anything escaping is a bug of
+                // the emulator, reported on stderr rather than killing the only thread.
+                t.printStackTrace();
+            }
+        }
+        terminated = true;
+    }
+
+    @Override
+    public void shutdown() {
+        shutdown = true;
+        LockSupport.unpark(driver);
+    }
+
+    @Override
+    public List<Runnable> shutdownNow() {
+        shutdown();
+        return List.of();
+    }
+
+    @Override
+    public boolean isShutdown() {
+        return shutdown;
+    }
+
+    @Override
+    public boolean isTerminated() {
+        return terminated;
+    }
+
+    @Override
+    public boolean awaitTermination(long timeout, TimeUnit unit) throws InterruptedException {
+        driver.join(unit.toMillis(timeout));
+        return terminated;
+    }
+}

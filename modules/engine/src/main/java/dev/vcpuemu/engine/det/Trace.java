@@ -1,0 +1,64 @@
+package dev.vcpuemu.engine.det;
+
+import dev.vcpuemu.model.vcpu.EventSink;
+
+/**
+ * The trace of a deterministic run, kept as a running 64-bit hash of every delivered event in
+ * order: each message an actor receives (which actor, which message type) and each event of
+ * the vCPU models (deliveries, injections, waits, wakes, task switches, findings, with their
+ * virtual times and arguments). Equal hashes mean, with overwhelming probability, equal runs;
+ * the report's {@code traceHash}.
+ *
+ * <p>Only safe on one thread: the deterministic engine runs every simulation actor on one.
+ * The vCPU events can also be passed on to a listener (a trace file writer).
+ */
+public final class Trace implements EventSink {
+    private static final long MULTIPLIER = 0x9E3779B97F4A7C15L;
+
+    private final EventSink listener;
+    private long hash = 0x243F6A8885A308D3L;
+    private long messages;
+    private long events;
+
+    /** @param listener also told every vCPU event, or null */
+    public Trace(EventSink listener) {
+        this.listener = listener;
+    }
+
+    /** Actor number {@code actor} (a stable index the machine assigns) received {@code message}. */
+    public void message(int actor, Object message) {
+        messages++;
+        mix(actor);
+        mix(message.getClass().getName().hashCode());
+    }
+
+    @Override
+    public void event(int vcpu, long atNanos, String what, long arg) {
+        events++;
+        mix(vcpu);
+        mix(atNanos);
+        mix(what.hashCode());
+        mix(arg);
+        if (listener != null) {
+            listener.event(vcpu, atNanos, what, arg);
+        }
+    }
+
+    private void mix(long v) {
+        long h = (hash ^ v) * MULTIPLIER;
+        hash = h ^ (h >>> 29);
+    }
+
+    public long messages() {
+        return messages;
+    }
+
+    public long events() {
+        return events;
+    }
+
+    /** The hash as 16 hex digits. */
+    public String hex() {
+        return String.format("%016x", hash);
+    }
+}

@@ -1,0 +1,125 @@
+package dev.vcpuemu.engine.det;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import dev.vcpuemu.engine.run.RunControl;
+import dev.vcpuemu.engine.run.RunResult;
+import dev.vcpuemu.engine.run.Simulation;
+import dev.vcpuemu.model.TestSettings;
+import dev.vcpuemu.model.finding.FindingKind;
+import dev.vcpuemu.model.settings.Settings;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The deterministic engine (DESIGN §3): the concurrent engine's actors on one seeded thread.
+ * Same settings, seed and strategy give the same trace hash; recorded choices replay a run
+ * without the generator; the run is bounded in simulated time, by steps or by a finding.
+ */
+class DeterministicEngineTest {
+    private static final Config CONFIG = ConfigFactory.load();
+
+    /** Four vCPUs under overcommit and an NMI load that never reads user memory. */
+    private static Settings busy(long seed) {
+        return TestSettings.legacy().vcpus(4).tasks(3).workingSet(64).mappedPages(48)
+                .syscalls(0.02, 2, 0.3, 0.2)
+                .engine(20_000, 64).hostMemory(2, 0.6, 50).swapIn(50_000)
+                .nmiSources(List.of(new Settings.NmiSource("perf", List.of(), 50_000, 0.5, 0.0)))
+                .duration(Duration.ofMillis(2)).seed(seed).build();
+    }
+
+    private static RunResult run(Settings s, Strategy strategy, Schedule record) throws InterruptedException {
+        RunControl control = RunControl.virtualTime(s.run().duration(), s.run().duration());
+        return Simulation.runDeterministic(s, CONFIG, control, p -> { }, strategy, record, null);
+    }
+
+    @Test
+    void oneSeedOneHashAndTheDurationIsSimulatedTime() throws Exception {
+        Set<String> hashes = new HashSet<>();
+        RunResult first = null;
+        for (int i = 0; i < 3; i++) {
+            RunResult r = run(busy(7), Strategy.uniform(7), null);
+            hashes.add(r.traceHash());
+            first = first == null ? r : first;
+            assertEquals(first.counters(), r.counters(), "the same run counts the same events");
+            assertEquals(first.schedulingSteps(), r.schedulingSteps());
+        }
+        assertEquals(1, hashes.size(), "one seed, one trace: " + hashes);
+        assertEquals(RunControl.DURATION, first.endReason());
+        assertEquals(2_000_000, first.simulatedNanos(), "ends at the first quantum boundary at or past 2 ms simulated");
+        assertTrue(first.counters().get("apfNotPresentInjected") > 0, "the run did real work");
+        assertTrue(first.conservation().held(), first.conservation().detail());
+    }
+
+    @Test
+    void differentSeedsGiveDifferentHashes() throws Exception {
+        Set<String> hashes = new HashSet<>();
+        for (long seed = 1; seed <= 4; seed++) {
+            hashes.add(run(busy(seed), Strategy.uniform(seed), null).traceHash());
+        }
+        assertEquals(4, hashes.size());
+    }
+
+    @Test
+    void theScheduleAloneDecidesTheInterleaving() throws Exception {
+        // Same model seed, two schedule generators: the mailbox order alone changes the trace.
+        String a = run(busy(3), Strategy.uniform(100), null).traceHash();
+        String b = run(busy(3), Strategy.uniform(200), null).traceHash();
+        assertNotEquals(a, b, "where NMIs and completions land among the micro-ops depends on the schedule");
+    }
+
+    @Test
+    void recordedChoicesReplayTheRunWithoutTheGenerator() throws Exception {
+        Schedule recorded = new Schedule();
+        RunResult original = run(busy(5), Strategy.pct(5, 3, 20_000), recorded);
+        assertEquals(original.schedulingSteps(), recorded.size(), "every step's choice is recorded");
+
+        Path file = Files.createTempFile("schedule", ".gz");
+        try {
+            recorded.write(file);
+            Schedule read = Schedule.read(file);
+            assertEquals(recorded.size(), read.size());
+            RunResult replayed = run(busy(5), Strategy.replay(read), null);
+            assertEquals(original.traceHash(), replayed.traceHash());
+            assertEquals(original.counters(), replayed.counters());
+        } finally {
+            Files.deleteIfExists(file);
+        }
+    }
+
+    @Test
+    void aStepBudgetEndsTheRun() throws Exception {
+        Settings s = busy(9);
+        RunControl control = RunControl.virtualTime(s.run().duration(), s.run().duration()).stepBudget(1_000);
+        RunResult r = Simulation.runDeterministic(s, CONFIG, control, p -> { }, Strategy.uniform(9), null, null);
+        assertEquals(RunControl.STEP_BUDGET, r.endReason());
+        assertTrue(r.schedulingSteps() >= 1_000 && r.simulatedNanos() < 2_000_000, r.schedulingSteps() + " steps");
+        assertTrue(r.conservation().held(), r.conservation().detail());
+    }
+
+    @Test
+    void aChosenFindingEndsTheRunAtTheNextBoundary() throws Exception {
+        // The legacy NMI storm of conf/legacy-nmi-storm.conf: NMI handlers that read user memory.
+        Settings s = TestSettings.legacy().vcpus(2).tasks(3).workingSet(256).mappedPages(64)
+                .nmiSources(List.of(new Settings.NmiSource("perf", List.of(), 10_000, 0.5, 0.8)))
+                .duration(Duration.ofMillis(200)).seed(11).build();
+        RunControl control = RunControl.virtualTime(s.run().duration(), s.run().duration())
+                .stopOnFinding(k -> k == FindingKind.APF_WORD_STOLEN);
+        RunResult r = Simulation.runDeterministic(s, CONFIG, control, p -> { }, Strategy.uniform(11), null, null);
+        assertEquals(RunControl.FINDING_PREFIX + "APF_WORD_STOLEN", r.endReason());
+        long at = r.findingExamples().stream().filter(f -> f.kind() == FindingKind.APF_WORD_STOLEN)
+                .findFirst().orElseThrow().atNanos();
+        assertTrue(r.simulatedNanos() - at <= s.engine().quantumNanos() + s.engine().opCostNanos() * s.engine().microOpsPerStep(),
+                "stopped within a quantum of the finding: at " + at + ", ended " + r.simulatedNanos());
+    }
+}
