@@ -143,7 +143,7 @@ final class ExploreCommand implements Callable<Integer> {
         }
         o.printf("vcpu-emu %s: explore %s, %s, %d runs from seed %d, %d at once, %s simulated each, strategy %s, stop at %s%n",
                 Main.version(), topology, ValidateCommand.describe(base.settings()).replaceAll(", seed -?\\d+$", ""),
-                runs, first, threads, base.settings().run().duration(), strategy.describe(), stop.describe());
+                runs, first, threads, ValidateCommand.human(base.settings().run().duration()), strategy.describe(), stop.describe());
         o.flush();
 
         AtomicLong next = new AtomicLong();

@@ -113,7 +113,7 @@ final class ReplayCommand implements Callable<Integer> {
         StopRule stop = find != null ? StopRule.find(find) : StopRule.unexpected(loaded.settings().expect());
         StrategySpec strategy = strategyOptions.spec(StrategySpec.DEFAULT_HORIZON);
         out.printf("vcpu-emu %s: replay %s, %s, %s simulated, %s, stop at %s%n", Main.version(), loaded.source(),
-                ValidateCommand.describe(loaded.settings()), loaded.settings().run().duration(),
+                ValidateCommand.describe(loaded.settings()), ValidateCommand.human(loaded.settings().run().duration()),
                 choices != null ? "schedule " + schedule + " (" + choices.size() + " steps)" : "strategy " + strategy.describe(),
                 stop.describe());
         out.flush();

@@ -107,7 +107,7 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
         }
 
         out.printf("vcpu-emu %s: %s, %s, %s %s, %s engine%n", Main.version(), loaded.source(),
-                ValidateCommand.describe(s), s.run().duration(), engine == Engine.concurrent ? "wall" : "simulated",
+                ValidateCommand.describe(s), ValidateCommand.human(s.run().duration()), engine == Engine.concurrent ? "wall" : "simulated",
                 engine);
         out.flush();
         if (engine == Engine.deterministic) {

@@ -38,6 +38,21 @@ final class ValidateCommand implements Callable<Integer> {
         }
     }
 
+    /** A duration as people write it: 50ms, 10s, 2.5h. */
+    static String human(java.time.Duration d) {
+        long ns = d.toNanos();
+        String[] units = {"h", "m", "s", "ms", "us", "ns"};
+        long[] sizes = {3_600_000_000_000L, 60_000_000_000L, 1_000_000_000L, 1_000_000L, 1_000L, 1L};
+        for (int i = 0; i < units.length; i++) {
+            if (ns >= sizes[i] || i == units.length - 1) {
+                double v = ns / (double) sizes[i];
+                return (v == Math.rint(v) ? Long.toString((long) v) : String.format(java.util.Locale.ROOT, "%.3g", v))
+                        + units[i];
+            }
+        }
+        throw new AssertionError();
+    }
+
     static String describe(Settings s) {
         return s.topology().vcpus() + " vCPUs, host " + s.host().era().name().toLowerCase() + ", guest "
                 + s.guest().era().name().toLowerCase() + (s.guest().asyncPf() ? "" : " (APF disabled)") + ", "

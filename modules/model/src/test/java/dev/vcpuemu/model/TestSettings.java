@@ -46,6 +46,7 @@ public final class TestSettings {
     private List<Settings.NmiSource> nmiSources = List.of();
     private Duration duration = Duration.ofSeconds(1);
     private long seed = 1;
+    private Settings.ApfDisable apfDisable = Settings.ApfDisable.NEVER;
 
     private TestSettings() {}
 
@@ -170,6 +171,11 @@ public final class TestSettings {
         return this;
     }
 
+    public TestSettings apfDisable(long atNanos, boolean wakeAll, long reenableAfterNanos) {
+        this.apfDisable = new Settings.ApfDisable(atNanos, List.of(), wakeAll, reenableAfterNanos);
+        return this;
+    }
+
     public TestSettings seed(long seed) {
         this.seed = seed;
         return this;
@@ -184,7 +190,7 @@ public final class TestSettings {
                         new Latency(Latency.Distribution.FIXED, swapInNanos, swapInNanos, swapInNanos),
                         residentLimit, evictPerMilli),
                 new Settings.Guest(guestEra, asyncPf, preempt, tasksPerVcpu, kernelPages, tickPeriodNanos,
-                        timesliceNanos, hungTaskTimeoutNanos, wedgeTimeoutNanos, mmFaultOps),
+                        timesliceNanos, hungTaskTimeoutNanos, wedgeTimeoutNanos, mmFaultOps, apfDisable),
                 new Settings.Workload(workingSetPages, mappedPages, AccessPattern.UNIFORM, 0.2, 0.8, computeOps,
                         syscallProbability, syscallAccesses, preemptOffFraction, irqOffFraction),
                 new Settings.Nmi(nmiSources),

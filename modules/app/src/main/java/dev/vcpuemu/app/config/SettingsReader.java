@@ -58,7 +58,7 @@ final class SettingsReader {
         Settings.Run run = run(top.scope("run"));
         Settings.Engine engine = engine(top.scope("engine"));
         Settings.Host host = host(top.scope("host"));
-        Settings.Guest guest = guest(top.scope("guest"));
+        Settings.Guest guest = guest(top.scope("guest"), topology.vcpus());
         Settings.Workload workload = workload(top.scope("workload"));
         checkMemorySize(top, topology, guest, workload);
         Settings.Nmi nmi = nmi(top.scope("nmi"), topology.vcpus());
@@ -127,7 +127,7 @@ final class SettingsReader {
         return new Latency(d, mean, min, max);
     }
 
-    private static Settings.Guest guest(Scope s) throws ConfigProblem {
+    private static Settings.Guest guest(Scope s, int vcpus) throws ConfigProblem {
         GuestEra era = enumeration(s.get("era"), s.path("era"), GuestEra.class);
         boolean asyncPf = bool(s.get("async-pf"), s.path("async-pf"));
         boolean preempt = bool(s.get("preempt"), s.path("preempt"));
@@ -138,7 +138,36 @@ final class SettingsReader {
         long hung = virtualNanos(s, "hung-task-timeout");
         long wedge = virtualNanos(s, "wedge-timeout");
         int mmFaultOps = intAtLeast(s, "mm-fault-ops", 1);
-        return new Settings.Guest(era, asyncPf, preempt, tasks, kernelPages, tick, slice, hung, wedge, mmFaultOps);
+        return new Settings.Guest(era, asyncPf, preempt, tasks, kernelPages, tick, slice, hung, wedge, mmFaultOps,
+                apfDisable(s.scope("apf-disable"), vcpus));
+    }
+
+    private static Settings.ApfDisable apfDisable(Scope s, int vcpus) throws ConfigProblem {
+        long at = offOrVirtualNanos(s, "at");
+        List<Integer> ids = new ArrayList<>();
+        List<ConfigValue> list = list(s.get("vcpus"), s.path("vcpus"));
+        for (int j = 0; j < list.size(); j++) {
+            String p = s.path("vcpus") + "[" + j + "]";
+            int id = (int) integer(list.get(j), p, 0, vcpus - 1,
+                    "must be a vCPU id between 0 and " + (vcpus - 1) + " (vcpus is " + vcpus + ")");
+            if (ids.contains(id)) {
+                throw problem(list.get(j), p, "duplicate vCPU id " + id);
+            }
+            ids.add(id);
+        }
+        boolean wakeAll = bool(s.get("wake-all"), s.path("wake-all"));
+        long reenable = offOrVirtualNanos(s, "reenable-after");
+        return new Settings.ApfDisable(at, List.copyOf(ids), wakeAll, reenable);
+    }
+
+    /** {@code off} (-1) or a virtual duration. */
+    private static long offOrVirtualNanos(Scope s, String key) throws ConfigProblem {
+        ConfigValue v = s.get(key);
+        if ((v.valueType() == ConfigValueType.BOOLEAN && !(Boolean) v.unwrapped())
+                || (v.valueType() == ConfigValueType.STRING && ((String) v.unwrapped()).strip().equalsIgnoreCase("off"))) {
+            return -1;
+        }
+        return virtualNanos(v, s.path(key));
     }
 
     private static Settings.Workload workload(Scope s) throws ConfigProblem {

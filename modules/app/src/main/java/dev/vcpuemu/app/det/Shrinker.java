@@ -53,8 +53,7 @@ public final class Shrinker {
             progress = false;
             Settings s = runner.load(currentSeed, current).settings();
             for (Candidate c : candidates(s)) {
-                List<String> trial = new ArrayList<>(current);
-                trial.addAll(c.sets());
+                List<String> trial = override(current, c.sets());
                 Long found = searchSeeds(trial, currentSeed);
                 if (found != null) {
                     log.printf("shrink: %s still shows %s (seed %d)%n", c.what(), kind, found);
@@ -81,6 +80,19 @@ public final class Shrinker {
             last = first;
         }
         return new Result(List.copyOf(current), currentSeed, fin, last, tests);
+    }
+
+    /** {@code base} with {@code changes} applied: a key set again replaces its earlier setting. */
+    static List<String> override(List<String> base, List<String> changes) {
+        List<String> out = new ArrayList<>();
+        for (String b : base) {
+            String key = b.substring(0, b.indexOf('='));
+            if (changes.stream().noneMatch(c -> c.substring(0, c.indexOf('=')).equals(key))) {
+                out.add(b);
+            }
+        }
+        out.addAll(changes);
+        return out;
     }
 
     private Long searchSeeds(List<String> sets, long seed) throws ConfigProblem, InterruptedException {

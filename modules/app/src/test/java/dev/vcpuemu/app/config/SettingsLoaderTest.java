@@ -82,7 +82,7 @@ class SettingsLoaderTest {
                 new Settings.Latency(Settings.Latency.Distribution.EXPONENTIAL, 200_000, 20_000, 2_000_000),
                 0.6, 50), s.host());
         assertEquals(new Settings.Guest(Settings.GuestEra.INTERRUPT, true, true, 3, 64, 1_000_000, 4_000_000,
-                50_000_000, 20_000_000, 20), s.guest());
+                50_000_000, 20_000_000, 20, Settings.ApfDisable.NEVER), s.guest());
         assertEquals(new Settings.Workload(256, 192, Settings.AccessPattern.HOT_COLD, 0.2, 0.8, 8, 0.02, 4, 0.3, 0.2),
                 s.workload());
         assertEquals(List.of(new Settings.NmiSource("perf", List.of(), 100_000, 0.5, 0.0)), s.nmi().sources());
@@ -145,9 +145,23 @@ class SettingsLoaderTest {
     }
 
     @Test
+    void apfDisableOfAVcpuThatDoesNotExist() throws Exception {
+        Path f = file("disable.conf",
+                "vcpu-emu.topology.vcpus = 2",
+                "vcpu-emu.guest.apf-disable { at = 2ms, vcpus = [0, 2] }");
+        assertEquals(f + ":2: vcpu-emu.guest.apf-disable.vcpus[1]: must be a vCPU id between 0 and 1 (vcpus is 2), got 2",
+                problem(f));
+        Path g = file("disable-at.conf", "vcpu-emu.guest.apf-disable.at = soon");
+        assertTrue(problem(g).startsWith(g + ":1: vcpu-emu.guest.apf-disable.at: expected a duration"), problem(g));
+        assertEquals(new Settings.ApfDisable(2_000_000, List.of(1), false, -1),
+                load(null, "guest.apf-disable={at=2ms, vcpus=[1], wake-all=off}").guest().apfDisable());
+    }
+
+    @Test
     void misplacedAndTopLevelKeys() throws Exception {
         Path f = file("misplaced.conf", "vcpu-emu.host.vcpus = 8");
-        assertEquals(f + ":1: vcpu-emu.host.vcpus: unknown key (did you mean vcpu-emu.topology.vcpus?)", problem(f));
+        assertEquals(f + ":1: vcpu-emu.host.vcpus: unknown key (did you mean vcpu-emu.guest.apf-disable.vcpus or "
+                + "vcpu-emu.topology.vcpus?)", problem(f));
         Path g = file("noroot.conf", "", "topology { vcpus = 8 }");
         assertEquals(g + ":2: topology: unknown top-level key (did you mean vcpu-emu.topology?)", problem(g));
         Path h = file("nmi.conf", "vcpu-emu.nmi.sources = [", "  { name = a, interval = 1ms,", "    jiter = 0.1 } ]");

@@ -122,4 +122,27 @@ class DeterministicEngineTest {
         assertTrue(r.simulatedNanos() - at <= s.engine().quantumNanos() + s.engine().opCostNanos() * s.engine().microOpsPerStep(),
                 "stopped within a quantum of the finding: at " + at + ", ended " + r.simulatedNanos());
     }
+
+    @Test
+    void aGuestThatDisablesApfWithoutItsWakeAllEndsQuiescentWithTheLostTask() throws Exception {
+        // reference §4(v) "CPU offline" without step 2: the host flushed, nothing will wake the task.
+        Settings s = TestSettings.interrupt().tasks(1).workingSet(64).mappedPages(64).hostMemory(1, 0.3, 5)
+                .engine(20_000, 64).apfDisable(2_000_000, false, -1).duration(Duration.ofMillis(200)).seed(4).build();
+        RunResult r = run(s, Strategy.uniform(4), null);
+        assertEquals(RunControl.QUIESCENT, r.endReason());
+        assertTrue(r.simulatedNanos() < 200_000_000, "ended long before its duration: " + r.simulatedNanos());
+        assertEquals(1L, r.findings().get(FindingKind.LOST_WAKEUP), r.findings().toString());
+        String detail = r.findingExamples().get(0).detail();
+        assertTrue(detail.contains("task 0 of vCPU 0") && detail.contains("disabled APF"), detail);
+        assertTrue(r.conservation().held(), r.conservation().detail());
+    }
+
+    @Test
+    void withTheWakeAllTheSameGuestRunsToItsDuration() throws Exception {
+        Settings s = TestSettings.interrupt().tasks(1).workingSet(64).mappedPages(64).hostMemory(1, 0.3, 5)
+                .engine(20_000, 64).apfDisable(2_000_000, true, -1).duration(Duration.ofMillis(20)).seed(4).build();
+        RunResult r = run(s, Strategy.uniform(4), null);
+        assertEquals(RunControl.DURATION, r.endReason());
+        assertTrue(r.findings().isEmpty(), r.findings().toString());
+    }
 }

@@ -32,7 +32,26 @@ public record Settings(Run run, Engine engine, Topology topology, Host host, Gue
     /** {@code vcpu-emu.guest}: the Linux guest's side. */
     public record Guest(GuestEra era, boolean asyncPf, boolean preempt, int tasksPerVcpu,
                         int kernelPages, long tickPeriodNanos, long timesliceNanos,
-                        long hungTaskTimeoutNanos, long wedgeTimeoutNanos, int mmFaultOps) {}
+                        long hungTaskTimeoutNanos, long wedgeTimeoutNanos, int mmFaultOps,
+                        ApfDisable apfDisable) {}
+
+    /**
+     * {@code vcpu-emu.guest.apf-disable}: the guest turns APF off during the run, as Linux does
+     * when a CPU goes offline ({@code kvm_guest_cpu_offline}: disable, then wake this CPU's
+     * sleepers), and optionally on again later (reference §4(v)).
+     *
+     * @param atNanos virtual time of the disable, -1 for never
+     * @param vcpus the vCPUs that do it; empty means all
+     * @param wakeAll whether the guest wakes its own sleepers after disabling (off: §4(v) lost wakeup)
+     * @param reenableAfterNanos re-enable this long after the disable, -1 for never
+     */
+    public record ApfDisable(long atNanos, List<Integer> vcpus, boolean wakeAll, long reenableAfterNanos) {
+        public static final ApfDisable NEVER = new ApfDisable(-1, List.of(), true, -1);
+
+        public boolean appliesTo(int vcpu) {
+            return atNanos >= 0 && (vcpus.isEmpty() || vcpus.contains(vcpu));
+        }
+    }
 
     /** {@code vcpu-emu.workload}: what each guest task does. */
     public record Workload(int workingSetPages, int mappedPages, AccessPattern pattern,

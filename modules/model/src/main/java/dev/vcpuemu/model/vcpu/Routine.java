@@ -12,6 +12,8 @@ enum Routine {
     SYSCALL(false, false),
     /** CPU bring-up: the APF MSR writes of §2.1/§2.2 "Enable (guest)". */
     BOOT(false, false),
+    /** {@code kvm_guest_cpu_offline}: WRMSR EN=0, then (unless switched off) wake this CPU's sleepers (§4(v)). */
+    APF_DISABLE(false, false),
     /** The idle loop: CLI, check the run queue, STI;HLT. */
     IDLE(false, false),
     /** Legacy (5.3–5.7) {@code async_page_fault}: CR2 in entry, reason word, dispatch (§2.1). */

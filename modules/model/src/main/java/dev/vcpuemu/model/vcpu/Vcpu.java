@@ -120,6 +120,9 @@ public final class Vcpu implements HostApf.CpuPort {
     private int irqNesting;
     private boolean needResched;
     private boolean tasksStarted;
+    /** Virtual time of the next guest APF disable / re-enable (guest.apf-disable), -1 for none. */
+    private long disableAt;
+    private long reenableAt = -1;
     private long idleHalts;
     private final Task[] tasks;
     private final Task idle;
@@ -157,6 +160,7 @@ public final class Vcpu implements HostApf.CpuPort {
         this.kernelPages = settings.guest().kernelPages();
         this.workingSet = settings.workload().workingSetPages();
         this.gfnBase = id * framesPerVcpu(settings);
+        this.disableAt = settings.guest().apfDisable().appliesTo(id) ? settings.guest().apfDisable().atNanos() : -1;
 
         idle = new Task(-1, true);
         idle.stack.push(new Frame(Routine.IDLE));
@@ -426,6 +430,7 @@ public final class Vcpu implements HostApf.CpuPort {
             case USER -> user(f);
             case SYSCALL -> syscall(f);
             case BOOT -> boot(f);
+            case APF_DISABLE -> apfDisable(f);
             case IDLE -> idleLoop(f);
             case PF_LEGACY -> pfLegacy(f);
             case PF_INTERRUPT -> pfInterrupt(f);
@@ -589,6 +594,34 @@ public final class Vcpu implements HostApf.CpuPort {
         }
     }
 
+    /**
+     * APF_DISABLE: {@code kvm_guest_cpu_offline} (reference §4(v) "CPU offline"): the WRMSR
+     * EN=0 makes the host flush its queue (§2.5), then {@code apf_task_wake_all()} wakes every
+     * sleeper of this CPU, because the host will send nothing more for them. With
+     * {@code guest.apf-disable.wake-all = off} that step is left out and they sleep forever.
+     */
+    private void apfDisable(Frame f) {
+        var d = settings.guest().apfDisable();
+        switch (f.pc) {
+            case 0 -> {
+                wrmsr(HostApf.MSR_ASYNC_PF_EN, 0);
+                events.add(now, "guest disables APF", 0);
+                f.pc = 1;
+            }
+            case 1 -> {
+                guestApfEnabled = false;
+                if (d.reenableAfterNanos() >= 0) {
+                    reenableAt = now + d.reenableAfterNanos();
+                }
+                f.pc = 2;
+                if (d.wakeAll()) {
+                    callWake(HostApf.WAKE_ALL_TOKEN);
+                }
+            }
+            default -> current.stack.pop();
+        }
+    }
+
     private void wrmsr(long msr, long value) {
         host.wrmsr(msr, value);
         exitPending = true;
@@ -610,6 +643,18 @@ public final class Vcpu implements HostApf.CpuPort {
                     for (Task t : tasks) {
                         makeRunnable(t);
                     }
+                }
+                // guest.apf-disable: the idle task at a schedule point stands in for the
+                // hotplug thread, which would run here on a CPU whose tasks all sleep.
+                if (disableAt >= 0 && now >= disableAt) {
+                    disableAt = -1;
+                    current.stack.push(new Frame(Routine.APF_DISABLE));
+                    return;
+                }
+                if (reenableAt >= 0 && now >= reenableAt) {
+                    reenableAt = -1;
+                    current.stack.push(new Frame(Routine.BOOT));
+                    return;
                 }
                 f.pc = runQueue.isEmpty() ? 2 : 4;
             }
@@ -1229,7 +1274,7 @@ public final class Vcpu implements HostApf.CpuPort {
             return true;
         }
         return (hlt || host.halted()) && stallUntil < 0 && !exitPending && nmiInputs.isEmpty()
-                && completions.isEmpty() && !host.hasDone() && !eventDeliverable();
+                && completions.isEmpty() && !host.hasDone() && !eventDeliverable() && disableAt < 0 && reenableAt < 0;
     }
 
     /**
