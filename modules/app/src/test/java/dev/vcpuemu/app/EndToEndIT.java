@@ -179,4 +179,59 @@ class EndToEndIT {
         assertArrayEquals(good, Files.readAllBytes(rep), "the earlier report is untouched");
         assertEquals(new String(good, StandardCharsets.UTF_8), Files.readString(rep));
     }
+
+    // ------------------------------------------------------------------ deterministic engine (DESIGN §3)
+
+    @Test
+    void exploreFindsTheStolenWordAndItsReplayCommandReproducesIt() throws Exception {
+        Outcome o = run("explore", CONF.resolve("legacy-nmi-storm.conf").toString(), "--find", "APF_WORD_STOLEN",
+                "--runs", "50", "--duration", "50ms", "--out", "found");
+        assertEquals(1, o.exit(), "a failing run was found: " + o.out() + o.err());
+        JsonNode found = report(tmp.resolve("found/report.json"));
+        assertTrue(found.get("findings").get("APF_WORD_STOLEN").asLong() > 0);
+        assertTrue(Files.size(tmp.resolve("found/schedule.gz")) > 0 && Files.size(tmp.resolve("found/trace.json")) > 0);
+
+        List<String> lines = o.out().lines().toList();
+        String command = lines.get(lines.indexOf("Replay it with:") + 1).strip();
+        assertTrue(command.startsWith("java -jar ") && !command.contains("'"), command);
+        List<String> words = List.of(command.split(" +")).subList(3, command.split(" +").length);
+        List<String> args = new ArrayList<>(words);
+        args.addAll(List.of("--report", "replayed.json"));
+        Outcome replay = run(args.toArray(String[]::new));
+        assertEquals(1, replay.exit(), "the replay fails the same way: " + replay.out() + replay.err());
+        JsonNode replayed = report(tmp.resolve("replayed.json"));
+        assertEquals(found.get("traceHash").asText(), replayed.get("traceHash").asText(), "same trace");
+        assertEquals(found.get("simulatedSeconds").asDouble(), replayed.get("simulatedSeconds").asDouble());
+        assertEquals(found.get("findingExamples"), replayed.get("findingExamples"), "same findings, vCPUs and times");
+
+        List<String> scheduled = new ArrayList<>(words);
+        scheduled.addAll(List.of("--schedule", "found/schedule.gz", "--report", "scheduled.json"));
+        assertEquals(1, run(scheduled.toArray(String[]::new)).exit());
+        assertEquals(found.get("traceHash").asText(), report(tmp.resolve("scheduled.json")).get("traceHash").asText(),
+                "following the recorded choices gives the same trace");
+    }
+
+    @Test
+    void aLostWakeupEndsTheDeterministicRunQuiescentNamingTheTask() throws Exception {
+        Path rep = tmp.resolve("lost.json");
+        Outcome o = run("run", CONF.resolve("lost-wakeup-on-disable.conf").toString(), "--engine", "deterministic",
+                "--report", rep.toString());
+        assertEquals(0, o.exit(), o.out() + o.err());
+        JsonNode r = report(rep);
+        assertEquals("deterministic", r.get("engine").asText());
+        assertEquals("quiescent", r.get("endReason").asText());
+        assertEquals(1, r.get("findings").get("LOST_WAKEUP").asLong());
+        String detail = r.get("findingExamples").get(0).get("detail").asText();
+        assertTrue(detail.contains("task 0 of vCPU 0 sleeps on token 0x") && detail.contains("disabled APF"), detail);
+        assertTrue(r.get("traceHash").asText().matches("[0-9a-f]{16}"));
+    }
+
+    @Test
+    void badScheduleFileIsBadInput() throws Exception {
+        Files.writeString(tmp.resolve("junk.gz"), "not a schedule");
+        Outcome o = run("replay", CONF.resolve("no-nmi.conf").toString(), "--seed", "1", "--schedule", "junk.gz");
+        assertEquals(2, o.exit(), o.err());
+        assertEquals(1, o.err().strip().lines().count(), o.err());
+        assertTrue(o.err().startsWith("junk.gz: --schedule: not a vcpu-emu schedule"), o.err());
+    }
 }
