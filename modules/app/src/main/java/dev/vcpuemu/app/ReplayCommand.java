@@ -119,21 +119,9 @@ final class ReplayCommand implements Callable<Integer> {
         out.flush();
 
         Schedule record = scheduleOut == null ? null : new Schedule();
-        ChromeTrace traceFile = trace == null ? null : new ChromeTrace(trace);
-        RunResult r;
-        try {
-            r = DeterministicRunner.run(loaded, strategy, stop, strategyOptions.maxStepsOrUnbounded(), choices, record,
-                    traceFile, p -> { });
-        } catch (RuntimeException | InterruptedException ex) {
-            if (traceFile != null) {
-                traceFile.abandon();
-            }
-            throw ex;
-        }
-        if (traceFile != null) {
-            traceFile.close();
-            out.println("Trace: " + trace + " (" + traceFile.events() + " events)");
-        }
+        Schedule follow = choices;
+        RunResult r = ChromeTrace.writing(trace, out, sink -> DeterministicRunner.run(loaded, strategy, stop,
+                strategyOptions.maxStepsOrUnbounded(), follow, record, sink, p -> { }));
         if (record != null) {
             record.write(scheduleOut);
             out.println("Schedule: " + scheduleOut + " (" + record.size() + " steps)");

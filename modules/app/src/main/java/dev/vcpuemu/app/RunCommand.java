@@ -157,24 +157,12 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
     private int deterministic(LoadedSettings loaded, Path reportPath, PrintWriter out, PrintWriter err)
             throws InterruptedException, IOException {
         Settings s = loaded.settings();
-        ChromeTrace traceFile = trace == null ? null : new ChromeTrace(trace);
-        RunResult r;
-        try {
-            r = DeterministicRunner.run(loaded, strategyOptions.spec(StrategySpec.DEFAULT_HORIZON), null,
-                    strategyOptions.maxStepsOrUnbounded(), null, null, traceFile, p -> {
-                        err.println(Summary.progressLine(p));
-                        err.flush();
-                    });
-        } catch (RuntimeException | InterruptedException ex) {
-            if (traceFile != null) {
-                traceFile.abandon();
-            }
-            throw ex;
-        }
-        if (traceFile != null) {
-            traceFile.close();
-            out.println("Trace: " + trace + " (" + traceFile.events() + " events)");
-        }
+        RunResult r = ChromeTrace.writing(trace, out, sink -> DeterministicRunner.run(loaded,
+                strategyOptions.spec(StrategySpec.DEFAULT_HORIZON), null, strategyOptions.maxStepsOrUnbounded(), null,
+                null, sink, p -> {
+                    err.println(Summary.progressLine(p));
+                    err.flush();
+                }));
         Expectations e = Expectations.judge(s.expect(), r);
         Integer failure = Conclusion.conclude("run", "deterministic", loaded, r, e, reportPath, out, err);
         return failure != null ? failure : e.met() ? Main.OK : Main.EXPECTATION_FAILED;

@@ -144,20 +144,26 @@ final class SettingsReader {
 
     private static Settings.ApfDisable apfDisable(Scope s, int vcpus) throws ConfigProblem {
         long at = offOrVirtualNanos(s, "at");
+        List<Integer> ids = vcpuIds(s, "vcpus", vcpus, "duplicate vCPU id ");
+        boolean wakeAll = bool(s.get("wake-all"), s.path("wake-all"));
+        long reenable = offOrVirtualNanos(s, "reenable-after");
+        return new Settings.ApfDisable(at, ids, wakeAll, reenable);
+    }
+
+    /** A list of distinct vCPU ids in [0, vcpus). */
+    private static List<Integer> vcpuIds(Scope s, String key, int vcpus, String duplicate) throws ConfigProblem {
         List<Integer> ids = new ArrayList<>();
-        List<ConfigValue> list = list(s.get("vcpus"), s.path("vcpus"));
+        List<ConfigValue> list = list(s.get(key), s.path(key));
         for (int j = 0; j < list.size(); j++) {
-            String p = s.path("vcpus") + "[" + j + "]";
+            String p = s.path(key) + "[" + j + "]";
             int id = (int) integer(list.get(j), p, 0, vcpus - 1,
                     "must be a vCPU id between 0 and " + (vcpus - 1) + " (vcpus is " + vcpus + ")");
             if (ids.contains(id)) {
-                throw problem(list.get(j), p, "duplicate vCPU id " + id);
+                throw problem(list.get(j), p, duplicate + id);
             }
             ids.add(id);
         }
-        boolean wakeAll = bool(s.get("wake-all"), s.path("wake-all"));
-        long reenable = offOrVirtualNanos(s, "reenable-after");
-        return new Settings.ApfDisable(at, List.copyOf(ids), wakeAll, reenable);
+        return List.copyOf(ids);
     }
 
     /** {@code off} (-1) or a virtual duration. */
@@ -250,24 +256,12 @@ final class SettingsReader {
             if (!names.add(name)) {
                 throw problem(src.get("name"), src.path("name"), "duplicate source name " + ConfigUtil.quoteString(name));
             }
-            List<Integer> targets = new ArrayList<>();
-            if (src.has("targets")) {
-                List<ConfigValue> ts = list(src.get("targets"), src.path("targets"));
-                for (int j = 0; j < ts.size(); j++) {
-                    String tp = src.path("targets") + "[" + j + "]";
-                    int target = (int) integer(ts.get(j), tp, 0, vcpus - 1,
-                            "must be a vCPU id between 0 and " + (vcpus - 1) + " (vcpus is " + vcpus + ")");
-                    if (targets.contains(target)) {
-                        throw problem(ts.get(j), tp, "duplicate target " + target);
-                    }
-                    targets.add(target);
-                }
-            }
+            List<Integer> targets = src.has("targets") ? vcpuIds(src, "targets", vcpus, "duplicate target ") : List.of();
             long interval = virtualNanos(src.required("interval"), src.path("interval"));
             double jitter = src.has("jitter") ? fraction(src.get("jitter"), src.path("jitter"), false) : 0.0;
             double userRead = src.has("user-read-probability")
                     ? fraction(src.get("user-read-probability"), src.path("user-read-probability"), false) : 0.0;
-            sources.add(new Settings.NmiSource(name, List.copyOf(targets), interval, jitter, userRead));
+            sources.add(new Settings.NmiSource(name, targets, interval, jitter, userRead));
         }
         return new Settings.Nmi(List.copyOf(sources));
     }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import dev.vcpuemu.model.vcpu.EventSink;
 
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -75,6 +76,33 @@ public final class ChromeTrace implements EventSink, AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** A run that may write to a trace. */
+    @FunctionalInterface
+    public interface Traced<T> {
+        T run(EventSink sink) throws InterruptedException;
+    }
+
+    /**
+     * Runs {@code run} with a trace written to {@code file} (no trace when null): the file is
+     * moved into place when the run returns, and left untouched when it throws.
+     */
+    public static <T> T writing(Path file, PrintWriter out, Traced<T> run) throws IOException, InterruptedException {
+        if (file == null) {
+            return run.run(null);
+        }
+        ChromeTrace trace = new ChromeTrace(file);
+        T result;
+        try {
+            result = run.run(trace);
+        } catch (RuntimeException | InterruptedException e) {
+            trace.abandon();
+            throw e;
+        }
+        trace.close();
+        out.println("Trace: " + file + " (" + trace.events() + " events)");
+        return result;
     }
 
     public long events() {
