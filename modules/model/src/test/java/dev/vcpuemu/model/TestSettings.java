@@ -171,8 +171,14 @@ public final class TestSettings {
         return this;
     }
 
+    /** guest.apf-disable on every vCPU: disable at {@code atNanos} (-1 never), re-enable after (-1 never). */
     public TestSettings apfDisable(long atNanos, boolean wakeAll, long reenableAfterNanos) {
-        this.apfDisable = new Settings.ApfDisable(atNanos, List.of(), wakeAll, reenableAfterNanos);
+        return apfDisable(atNanos, List.of(), wakeAll, reenableAfterNanos);
+    }
+
+    /** guest.apf-disable on the listed vCPUs only (empty: every vCPU). */
+    public TestSettings apfDisable(long atNanos, List<Integer> vcpus, boolean wakeAll, long reenableAfterNanos) {
+        this.apfDisable = new Settings.ApfDisable(atNanos, vcpus, wakeAll, reenableAfterNanos);
         return this;
     }
 

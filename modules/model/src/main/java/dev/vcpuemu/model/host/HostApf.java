@@ -5,7 +5,9 @@ import dev.vcpuemu.model.stats.Counter;
 import dev.vcpuemu.model.stats.Counters;
 
 import java.util.ArrayDeque;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -60,6 +62,25 @@ public final class HostApf {
         void raiseIrq(int vector);
 
         void startWork(WorkItem item);
+
+        /*
+         * Ground truth for findings (DESIGN §1.6): what became of each token, told to the vCPU
+         * as it happens so that it can keep the fate of the tokens its tasks sleep on. Nothing
+         * the guest model decides may depend on these.
+         */
+
+        /** The paging work of {@code token} completed; its page-ready is queued on the done list. */
+        default void tokenCompleted(int token) {}
+
+        /**
+         * The done list gave up {@code token}: its page-ready was sent to the guest
+         * ({@code delivered}), or nothing was sent because APF is disabled (§2.5) or its
+         * not-present was never injected (§2.2).
+         */
+        default void pageReadySent(int token, boolean delivered) {}
+
+        /** {@code token} was flushed by a disable (§2.5): no page-ready will ever be sent for it. */
+        default void tokenFlushed(int token) {}
     }
 
     private final HostEra era;
@@ -81,8 +102,9 @@ public final class HostApf {
     private boolean halted;
     private long flushed;
     private long outstandingAtWorkers;
-    private long lastFlushNanos = -1;
-    private int idAtLastFlush;
+    /** Items at paging workers by token, of any generation: bounded by the work in flight. */
+    private final Map<Integer, WorkItem> atWorkers = new HashMap<>();
+    private long issued;
 
     public HostApf(HostEra era, int vcpuId, CpuPort cpu, Counters counters) {
         this.era = era;
@@ -141,22 +163,52 @@ public final class HostApf {
         return outstandingAtWorkers + done.stream().filter(i -> !i.wakeAll()).count();
     }
 
-    /**
-     * What the host knows of a token (ground truth for findings): still queued on the done
-     * list, flushed by a disable, or neither (at a paging worker, or already delivered).
-     */
-    public String tokenFate(int token) {
+    /** The item of {@code token} if it is still at a paging worker (ground truth), else null. */
+    public WorkItem atWorker(int token) {
+        return atWorkers.get(token);
+    }
+
+    /** Whether {@code item} belongs to an enable epoch that a disable has since flushed (§2.5). */
+    public boolean stale(WorkItem item) {
+        return item.generation() != generation;
+    }
+
+    /** Whether a completed {@code token} waits on the done list for its page-ready. */
+    public boolean onDoneList(int token) {
         for (WorkItem i : done) {
-            if (i.token() == token && !i.wakeAll()) {
-                return "completed, its page-ready still queued on the host's done list";
+            if (!i.wakeAll() && i.token() == token) {
+                return true;
             }
         }
-        if (lastFlushNanos >= 0 && (token >>> 12) < idAtLastFlush) {
-            return "issued before the guest disabled APF at " + lastFlushNanos + " ns, which flushed the host's queue"
-                    + " (reference §2.5, §4(v))";
+        return false;
+    }
+
+    /**
+     * Whether this host ever issued {@code token}. Ids count up from 1 in the bits above the
+     * vCPU id (§2.7); once they have wrapped, every token with this vCPU's id may have been.
+     */
+    public boolean everIssued(int token) {
+        if ((token & 0xFFF) != vcpuId) {
+            return false;
         }
-        return outstandingAtWorkers > 0 ? "not on the host's done list (at a paging worker, or already delivered)"
-                : "its page-ready was already delivered";
+        int n = token >>> 12;
+        return issued >= (1 << 20) - 1 || (n >= 1 && n <= issued);
+    }
+
+    /**
+     * Whether the host would send a page-ready (or end its synthetic halt) at the next entry:
+     * items are done and {@code can_dequeue} holds. On the interrupt host that also needs the
+     * {@code KVM_REQ_APF_READY} request; a done list without it stays stalled until a later
+     * trigger (§4(iv)).
+     */
+    public boolean completionDeliverable() {
+        if (done.isEmpty()) {
+            return false;
+        }
+        if (era == HostEra.LEGACY) {
+            return !enabled() || (cpu.interruptAllowed() && !cpu.exceptionPending());
+        }
+        return readyRequested && (!enabled() || area.token() == 0);
     }
 
     /**
@@ -201,9 +253,17 @@ public final class HostApf {
 
     /** Disable: every completed item is freed and in-flight ones will be dropped (§2.5). */
     private void flush() {
-        lastFlushNanos = cpu.now();
-        idAtLastFlush = id;
-        flushed += done.stream().filter(i -> !i.wakeAll()).count();
+        for (WorkItem i : done) {
+            if (!i.wakeAll()) {
+                flushed++;
+                cpu.tokenFlushed(i.token());
+            }
+        }
+        for (WorkItem i : atWorkers.values()) {
+            if (i.generation() == generation) {
+                cpu.tokenFlushed(i.token());
+            }
+        }
         done.clear();
         gfns.clear();
         queued = 0;
@@ -233,6 +293,7 @@ public final class HostApf {
             id = 1;
         }
         int token = (id++ << 12) | vcpuId;
+        issued++;
         queued++;
         counters.inc(Counter.TOKENS_ISSUED);
         gfns.add(gfn);
@@ -251,7 +312,9 @@ public final class HostApf {
         }
         outstandingAtWorkers++;
         counters.inc(Counter.WORK_ITEMS_SENT);
-        cpu.startWork(new WorkItem(vcpuId, token, gfn, false, canDeliver, generation, cpu.now()));
+        WorkItem item = new WorkItem(vcpuId, token, gfn, false, canDeliver, generation, cpu.now());
+        atWorkers.put(token, item);
+        cpu.startWork(item);
         return decision;
     }
 
@@ -262,6 +325,7 @@ public final class HostApf {
      */
     public boolean onWorkDone(WorkItem item) {
         outstandingAtWorkers--;
+        atWorkers.remove(item.token(), item);
         counters.inc(Counter.WORK_ITEMS_COMPLETED);
         if (item.generation() != generation) {
             flushed++;
@@ -269,6 +333,7 @@ public final class HostApf {
         }
         boolean wasEmpty = done.isEmpty();
         done.add(item);
+        cpu.tokenCompleted(item.token());
         if (era == HostEra.INTERRUPT && wasEmpty) {
             readyRequested = true;
             return !pageReadyPending;
@@ -309,9 +374,12 @@ public final class HostApf {
                 counters.inc(Counter.APF_PAGE_READY_INJECTED);
                 if (item.wakeAll()) {
                     counters.inc(Counter.WAKE_ALLS);
+                } else {
+                    cpu.pageReadySent(token, true);
                 }
             } else if (!item.wakeAll()) {
                 counters.inc(Counter.PAGE_READY_SUPPRESSED);
+                cpu.pageReadySent(token, false);
             }
             halted = false;
         }
@@ -335,9 +403,12 @@ public final class HostApf {
                 counters.inc(Counter.APF_PAGE_READY_INJECTED);
                 if (item.wakeAll()) {
                     counters.inc(Counter.WAKE_ALLS);
+                } else {
+                    cpu.pageReadySent(token, true);
                 }
             } else if (!item.wakeAll()) {
                 counters.inc(Counter.PAGE_READY_SUPPRESSED);
+                cpu.pageReadySent(token, false);
             }
             halted = false;
         }

@@ -48,6 +48,10 @@ public record Settings(Run run, Engine engine, Topology topology, Host host, Gue
     public record ApfDisable(long atNanos, List<Integer> vcpus, boolean wakeAll, long reenableAfterNanos) {
         public static final ApfDisable NEVER = new ApfDisable(-1, List.of(), true, -1);
 
+        public ApfDisable {
+            vcpus = List.copyOf(vcpus);
+        }
+
         public boolean appliesTo(int vcpu) {
             return atNanos >= 0 && (vcpus.isEmpty() || vcpus.contains(vcpu));
         }

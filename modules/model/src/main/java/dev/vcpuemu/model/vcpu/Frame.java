@@ -30,6 +30,8 @@ final class Frame {
     boolean scheduleFlavour;
     SleeperNode node;
     long since;
+    /** WAIT: ground truth of what became of the token waited on (never read by the guest model). */
+    TokenFate fate;
     boolean reported;
     /** Set by a fault's fixup: the faulting access completes with an error instead of retrying. */
     boolean fixedUp;

@@ -18,10 +18,8 @@ import dev.vcpuemu.model.stats.Counters;
 import java.util.ArrayDeque;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.Map;
 import java.util.PriorityQueue;
-import java.util.Set;
 import java.util.random.RandomGenerator;
 
 /**
@@ -123,6 +121,8 @@ public final class Vcpu implements HostApf.CpuPort {
     /** Virtual time of the next guest APF disable / re-enable (guest.apf-disable), -1 for none. */
     private long disableAt;
     private long reenableAt = -1;
+    /** The reschedule IPI that wakes the idle task for the due disable / re-enable was sent. */
+    private boolean apfToggleKicked;
     private long idleHalts;
     private final Task[] tasks;
     private final Task idle;
@@ -140,7 +140,7 @@ public final class Vcpu implements HostApf.CpuPort {
 
     // Ground truth (DESIGN §1.6): never read by the guest model to decide anything.
     private final Map<Integer, Delivery> notPresentAwaitingWait = new HashMap<>();
-    private final Set<Integer> pageReadyLost = new HashSet<>();
+    private final TokenLog recentTokens = new TokenLog();
     private boolean dead;
     private String deathReason;
 
@@ -209,6 +209,12 @@ public final class Vcpu implements HostApf.CpuPort {
         int steps = 0;
         while (!dead && now < limit && steps < budget) {
             acceptInputs();
+            long toggle = apfToggleDue();
+            if (toggle >= 0 && now >= toggle && !apfToggleKicked) {
+                // The hotplug thread is woken: a reschedule IPI, which also ends an idle HLT.
+                apfToggleKicked = true;
+                raiseIrq(VECTOR_RESCHED);
+            }
             if (now >= nextTick) {
                 nextTick += settings.guest().tickPeriodNanos();
                 raiseIrq(VECTOR_TIMER);
@@ -284,7 +290,15 @@ public final class Vcpu implements HostApf.CpuPort {
         if (!completions.isEmpty()) {
             t = Math.min(t, completions.peek().due);
         }
+        if (apfToggleDue() >= 0 && !apfToggleKicked) {
+            t = Math.min(t, apfToggleDue());
+        }
         now = Math.max(now, t);
+    }
+
+    /** When the next guest.apf-disable step (disable or re-enable) is due here, -1 for never. */
+    private long apfToggleDue() {
+        return disableAt >= 0 ? disableAt : reenableAt;
     }
 
     // ------------------------------------------------------------------ delivery
@@ -420,6 +434,25 @@ public final class Vcpu implements HostApf.CpuPort {
     @Override
     public void startWork(WorkItem item) {
         out.startWork(item);
+    }
+
+    @Override
+    public void tokenCompleted(int token) {
+        updateFate(token, TokenFate.of(TokenFate.State.QUEUED, now));
+    }
+
+    @Override
+    public void pageReadySent(int token, boolean delivered) {
+        TokenFate fate = TokenFate.of(delivered ? TokenFate.State.DELIVERED : TokenFate.State.SUPPRESSED, now);
+        recentTokens.add(token, fate);
+        updateFate(token, fate);
+    }
+
+    @Override
+    public void tokenFlushed(int token) {
+        TokenFate fate = TokenFate.of(TokenFate.State.FLUSHED, now);
+        recentTokens.add(token, fate);
+        updateFate(token, fate);
     }
 
     // ------------------------------------------------------------------ micro-ops
@@ -595,25 +628,40 @@ public final class Vcpu implements HostApf.CpuPort {
     }
 
     /**
-     * APF_DISABLE: {@code kvm_guest_cpu_offline} (reference §4(v) "CPU offline"): the WRMSR
-     * EN=0 makes the host flush its queue (§2.5), then {@code apf_task_wake_all()} wakes every
-     * sleeper of this CPU, because the host will send nothing more for them. With
-     * {@code guest.apf-disable.wake-all = off} that step is left out and they sleep forever.
+     * APF_DISABLE: {@code kvm_guest_cpu_offline} (reference §4(v) "CPU offline"):
+     * {@code kvm_pv_disable_apf()} (nothing if APF is not on; else WRMSR EN=0, which makes the
+     * host flush its queue, §2.5, then {@code enabled := 0}), then {@code apf_task_wake_all()},
+     * which wakes every sleeper of this CPU because the host will send nothing more for them.
+     * With {@code guest.apf-disable.wake-all = off} that step is left out and they sleep forever.
+     *
+     * <p>Where it runs: Linux runs it from the hotplug thread with IRQs off. The model runs it
+     * from the idle task at its schedule point (CLI, run-queue check), which the thread's
+     * wake-up IPI reaches at once when the CPU idles. So the disable never cuts into a running
+     * task: it happens at the first idle pass at or after {@code at}, when every task of the
+     * vCPU is asleep or gone, which is exactly when the lost wakeup can bite. The re-enable is
+     * {@link #boot} again, run from the same place.
      */
     private void apfDisable(Frame f) {
         var d = settings.guest().apfDisable();
         switch (f.pc) {
             case 0 -> {
-                wrmsr(HostApf.MSR_ASYNC_PF_EN, 0);
-                events.add(now, "guest disables APF", 0);
-                f.pc = 1;
+                if (guestApfEnabled) {
+                    wrmsr(HostApf.MSR_ASYNC_PF_EN, 0);
+                    events.add(now, "guest disables APF", 0);
+                    f.pc = 1;
+                } else {
+                    f.pc = 2;
+                }
             }
             case 1 -> {
                 guestApfEnabled = false;
+                f.pc = 2;
+            }
+            case 2 -> {
                 if (d.reenableAfterNanos() >= 0) {
                     reenableAt = now + d.reenableAfterNanos();
                 }
-                f.pc = 2;
+                f.pc = 3;
                 if (d.wakeAll()) {
                     callWake(HostApf.WAKE_ALL_TOKEN);
                 }
@@ -648,11 +696,14 @@ public final class Vcpu implements HostApf.CpuPort {
                 // hotplug thread, which would run here on a CPU whose tasks all sleep.
                 if (disableAt >= 0 && now >= disableAt) {
                     disableAt = -1;
+                    apfToggleKicked = false;
                     current.stack.push(new Frame(Routine.APF_DISABLE));
                     return;
                 }
                 if (reenableAt >= 0 && now >= reenableAt) {
                     reenableAt = -1;
+                    apfToggleKicked = false;
+                    events.add(now, "guest enables APF again", 0);
                     current.stack.push(new Frame(Routine.BOOT));
                     return;
                 }
@@ -774,7 +825,8 @@ public final class Vcpu implements HostApf.CpuPort {
             if (owner.kind == Delivery.Kind.NOT_PRESENT) {
                 notPresentAwaitingWait.remove(owner.token);
             } else if (owner.kind == Delivery.Kind.PAGE_READY) {
-                pageReadyLost.add(owner.token);
+                pageReadyConsumed(owner.token, "the #PF handler serving " + f.delivery
+                        + (nmiNesting > 0 ? " inside an NMI handler" : "") + " (§4(i))");
                 for (Task t : tasks) {
                     if (t.state == Task.State.SLEEPING && t.sleepToken == owner.token) {
                         report(FindingKind.LOST_WAKEUP, "task " + t.index + " sleeps on token 0x"
@@ -902,9 +954,10 @@ public final class Vcpu implements HostApf.CpuPort {
                     f.node = SleeperNode.waiter(f.token, id, current.index, f.halted, now);
                     sleepers.insert(f.bucket, f.node);
                     f.since = now;
+                    f.fate = fateAtWait(f.token);
                     counters.inc(Counter.TASKS_SLEPT);
                     events.add(now, f.halted ? "wait (halt) token" : "wait (sleep) token", f.token & 0xFFFFFFFFL);
-                    if (pageReadyLost.contains(f.token)) {
+                    if (f.fate.consumedBy() != null) {
                         report(FindingKind.LOST_WAKEUP, "task " + current.index + " waits on token 0x"
                                 + Integer.toHexString(f.token) + " whose page-ready was already consumed elsewhere");
                     }
@@ -1024,6 +1077,10 @@ public final class Vcpu implements HostApf.CpuPort {
             case 0 -> {
                 irqNesting++;
                 f.pc = guestApfEnabled ? 1 : 4;
+                if (!guestApfEnabled && host.area().token() != 0) {
+                    pageReadyConsumed(host.area().token(),
+                            "the page-ready interrupt handler, which ignored it as the guest had disabled APF (§4(v))");
+                }
             }
             case 1 -> {
                 f.token = host.area().token();
@@ -1181,8 +1238,10 @@ public final class Vcpu implements HostApf.CpuPort {
         for (Task t : tasks) {
             if (t.state == Task.State.SLEEPING && !t.hungReported && now - t.sleepSince > g.hungTaskTimeoutNanos()) {
                 t.hungReported = true;
+                TokenFate fate = sleepFate(t.index);
                 report(FindingKind.HUNG_TASK, "task " + t.index + " blocked for more than "
-                        + g.hungTaskTimeoutNanos() / 1_000_000 + " ms waiting on token 0x" + Integer.toHexString(t.sleepToken));
+                        + g.hungTaskTimeoutNanos() / 1_000_000 + " ms waiting on token 0x" + Integer.toHexString(t.sleepToken)
+                        + (fate == null ? "" : ": " + fate.describe()));
             }
         }
         for (Frame f : current.stack) {
@@ -1265,60 +1324,140 @@ public final class Vcpu implements HostApf.CpuPort {
 
     /**
      * Nothing can ever change on this vCPU without outside input (a completion, an NMI, an
-     * IPI): the guest is dead, or the vCPU is halted (HLT, or the host's synthetic halt) with
-     * nothing deliverable and nothing queued. Periodic timer ticks are not counted, as a
-     * NOHZ idle kernel stops them; the engine ends a run when every participant is quiescent.
+     * IPI): the guest is dead, or the vCPU is halted (HLT in the idle loop or the wait path, or
+     * the host's synthetic halt) with nothing deliverable, no input queued, no stall, no exit
+     * pending, nothing the host would send at its next entry and no guest.apf-disable step
+     * still to come. Periodic timer ticks and exits are not counted, as a NOHZ idle kernel
+     * stops them; the engine ends a run when every participant is quiescent. A done list the
+     * host cannot dequeue (the stalled queue of §4(iv)) does not keep a vCPU busy: that is a
+     * lost wakeup too.
      */
     public boolean quiescent() {
         if (dead) {
             return true;
         }
-        return (hlt || host.halted()) && stallUntil < 0 && !exitPending && nmiInputs.isEmpty()
-                && completions.isEmpty() && !host.hasDone() && !eventDeliverable() && disableAt < 0 && reenableAt < 0;
+        if (stallUntil >= 0 || exitPending || !nmiInputs.isEmpty() || !completions.isEmpty()
+                || (apfToggleDue() >= 0 && !apfToggleKicked)) {
+            return false;
+        }
+        if (host.halted()) {
+            return !host.hasDone() && !eventDeliverable();
+        }
+        return hlt && !eventDeliverable() && !host.completionDeliverable();
     }
 
     /**
-     * The earliest virtual time at which this vCPU does anything: now if it is running, else
-     * the first of its queued inputs, the end of a stall and the next timer tick. The engine
-     * skips quanta in which no participant has anything due.
+     * The earliest virtual time at which this vCPU may do anything: now if it is running (or
+     * about to wake), else the first of its queued inputs, the end of a stall, the next timer
+     * tick and a guest.apf-disable step still to come. The engine skips quanta in which no
+     * participant has anything due.
      */
     public long nextDueNanos() {
         if (dead) {
             return Long.MAX_VALUE;
         }
-        if (!(hlt || host.halted()) || exitPending || host.hasDone() || eventDeliverable()) {
-            return now;
+        if (stallUntil < 0) {
+            boolean waking = host.halted() ? host.hasDone() || eventDeliverable()
+                    : !hlt || eventDeliverable() || host.completionDeliverable();
+            if (waking || exitPending) {
+                return now;
+            }
         }
-        long t = stallUntil >= 0 ? stallUntil : nextTick;
+        long t = nextTick;
+        if (stallUntil >= 0) {
+            t = Math.min(t, stallUntil);
+        }
         if (!nmiInputs.isEmpty()) {
             t = Math.min(t, nmiInputs.peek().due);
         }
         if (!completions.isEmpty()) {
             t = Math.min(t, completions.peek().due);
         }
+        if (apfToggleDue() >= 0 && !apfToggleKicked) {
+            t = Math.min(t, apfToggleDue());
+        }
         return Math.max(now, t);
     }
 
     /**
-     * The machine is quiescent: every task still asleep will sleep forever. One LOST_WAKEUP
-     * per such task, naming its token and what became of it (ground truth, DESIGN §1.6).
+     * Called when the whole machine is quiescent: every task still asleep will sleep forever.
+     * One LOST_WAKEUP per such task, naming its token and what became of it (ground truth,
+     * DESIGN §1.6), e.g. a token flushed by a guest disable without its wake-all (§4(v)).
      */
     public void reportLostWakeups() {
         for (Task t : tasks) {
             if (t.state == Task.State.SLEEPING) {
+                TokenFate fate = sleepFate(t.index);
                 report(FindingKind.LOST_WAKEUP, "quiescent: task " + t.index + " of vCPU " + id
                         + " sleeps on token 0x" + Integer.toHexString(t.sleepToken) + " forever: "
-                        + tokenFate(t.sleepToken) + "; nothing will wake it");
+                        + (fate == null ? "its fate is not known" : fate.describe()) + "; nothing will wake it");
             }
         }
     }
 
-    /** What became of a token a task sleeps on, from ground truth the guest cannot see. */
-    private String tokenFate(int token) {
-        if (pageReadyLost.contains(token)) {
-            return "its page-ready was consumed by another handler (reference §4(i))";
+    /**
+     * What became of the token task {@code task} of this vCPU sleeps on (ground truth the
+     * guest cannot see), or null if that task is not asleep.
+     */
+    public TokenFate sleepFate(int task) {
+        Task t = tasks[task];
+        if (t.state != Task.State.SLEEPING) {
+            return null;
         }
-        return host.tokenFate(token);
+        for (Frame f : t.stack) {
+            if (f.routine == Routine.WAIT && f.fate != null && f.token == t.sleepToken) {
+                return f.fate;
+            }
+        }
+        return null;
+    }
+
+    /** The fate of {@code token} when a wait on it starts; later changes come through the CpuPort hooks. */
+    private TokenFate fateAtWait(int token) {
+        WorkItem w = host.atWorker(token);
+        if (w != null && !host.stale(w)) {
+            return TokenFate.of(TokenFate.State.AT_WORKER, w.issuedAtNanos());
+        }
+        if (host.onDoneList(token)) {
+            return TokenFate.of(TokenFate.State.QUEUED, -1);
+        }
+        TokenFate recent = recentTokens.find(token);
+        if (recent != null) {
+            return recent;
+        }
+        if (w != null) {
+            return TokenFate.of(TokenFate.State.FLUSHED, -1);
+        }
+        return TokenFate.of(host.everIssued(token) ? TokenFate.State.GONE : TokenFate.State.NEVER_ISSUED, -1);
+    }
+
+    /** A page-ready for {@code token} was taken by {@code who} without waking its sleeper. */
+    private void pageReadyConsumed(int token, String who) {
+        TokenFate prior = recentTokens.find(token);
+        boolean known = prior != null && prior.state() == TokenFate.State.DELIVERED;
+        TokenFate fate = (known ? prior : TokenFate.of(TokenFate.State.DELIVERED, -1)).consumed(who, now);
+        if (known) {
+            recentTokens.update(token, fate);
+        } else {
+            recentTokens.add(token, fate);
+        }
+        updateFate(token, fate);
+    }
+
+    /** Every wait in progress on {@code token}, on any task of this vCPU, now has {@code fate}. */
+    private void updateFate(int token, TokenFate fate) {
+        for (Task t : tasks) {
+            updateFate(t, token, fate);
+        }
+        updateFate(idle, token, fate);
+    }
+
+    private static void updateFate(Task t, int token, TokenFate fate) {
+        for (Frame f : t.stack) {
+            if (f.routine == Routine.WAIT && f.fate != null && f.token == token) {
+                f.fate = fate;
+            }
+        }
     }
 
     /** Tasks in uninterruptible sleep on an async #PF token. */
