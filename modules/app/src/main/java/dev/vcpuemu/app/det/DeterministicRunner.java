@@ -32,10 +32,6 @@ public final class DeterministicRunner {
         this.sets = List.copyOf(sets);
     }
 
-    public Optional<Path> topology() {
-        return topology;
-    }
-
     public List<String> sets() {
         return sets;
     }

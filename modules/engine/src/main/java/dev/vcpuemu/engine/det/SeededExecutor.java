@@ -50,10 +50,6 @@ public final class SeededExecutor extends AbstractExecutorService {
         return steps;
     }
 
-    public Strategy strategy() {
-        return strategy;
-    }
-
     @Override
     public void execute(Runnable task) {
         if (Thread.currentThread() == driver) {

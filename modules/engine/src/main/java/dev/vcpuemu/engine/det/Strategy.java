@@ -91,7 +91,6 @@ public sealed interface Strategy permits Strategy.Uniform, Strategy.Pct, Strateg
 
     final class Replay implements Strategy {
         private final Schedule choices;
-        private long divergences;
 
         private Replay(Schedule choices) {
             this.choices = choices;
@@ -103,16 +102,7 @@ public sealed interface Strategy permits Strategy.Uniform, Strategy.Pct, Strateg
                 return 0;
             }
             int c = choices.get(step);
-            if (c >= ready.size()) {
-                divergences++;
-                return 0;
-            }
-            return c;
-        }
-
-        /** Steps whose recorded choice did not fit the ready list: the schedule was made for another run. */
-        public long divergences() {
-            return divergences;
+            return c < ready.size() ? c : 0;
         }
     }
 }

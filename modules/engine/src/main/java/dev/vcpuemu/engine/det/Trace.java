@@ -17,8 +17,6 @@ public final class Trace implements EventSink {
 
     private final EventSink listener;
     private long hash = 0x243F6A8885A308D3L;
-    private long messages;
-    private long events;
 
     /** @param listener also told every vCPU event, or null */
     public Trace(EventSink listener) {
@@ -27,14 +25,12 @@ public final class Trace implements EventSink {
 
     /** Actor number {@code actor} (a stable index the machine assigns) received {@code message}. */
     public void message(int actor, Object message) {
-        messages++;
         mix(actor);
         mix(message.getClass().getName().hashCode());
     }
 
     @Override
     public void event(int vcpu, long atNanos, String what, long arg) {
-        events++;
         mix(vcpu);
         mix(atNanos);
         mix(what.hashCode());
@@ -47,14 +43,6 @@ public final class Trace implements EventSink {
     private void mix(long v) {
         long h = (hash ^ v) * MULTIPLIER;
         hash = h ^ (h >>> 29);
-    }
-
-    public long messages() {
-        return messages;
-    }
-
-    public long events() {
-        return events;
     }
 
     /** The hash as 16 hex digits. */

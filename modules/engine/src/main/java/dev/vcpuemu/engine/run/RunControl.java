@@ -72,10 +72,6 @@ public final class RunControl {
         this.steps = steps;
     }
 
-    public boolean virtual() {
-        return virtual;
-    }
-
     public void start() {
         startNanos = wallClock.getAsLong();
     }
@@ -126,9 +122,5 @@ public final class RunControl {
     /** Asks the run to stop at the end of the current quantum; safe from any thread. */
     public void requestStop() {
         stopRequested.set(true);
-    }
-
-    public boolean stopRequested() {
-        return stopRequested.get();
     }
 }
