@@ -217,7 +217,8 @@ final class ExploreCommand implements Callable<Integer> {
                 failure.seed(), wall, runsDone, runsDone / wall, r.endReason(), r.simulatedNanos() / 1e6,
                 r.schedulingSteps());
         r.findingExamples().stream().findFirst().ifPresent(f ->
-                o.printf("  first finding: %s on vCPU %d at %d ns: %s%n", f.kind(), f.vcpu(), f.atNanos(), f.detail()));
+                o.printf("  first finding: %s on vCPU %d%s at %d ns: %s%n", f.kind(), f.vcpu(),
+                        f.guest() == 0 ? "" : " of guest " + f.guest(), f.atNanos(), f.detail()));
 
         Files.createDirectories(out);
         Path schedulePath = out.resolve("schedule.gz");

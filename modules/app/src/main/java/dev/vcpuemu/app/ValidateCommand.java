@@ -54,7 +54,9 @@ final class ValidateCommand implements Callable<Integer> {
     }
 
     static String describe(Settings s) {
-        return s.topology().vcpus() + " vCPUs, host " + s.host().era().name().toLowerCase() + ", guest "
+        String vcpus = s.topology().guests() == 1 ? s.topology().vcpus() + " vCPUs"
+                : s.topology().guests() + " guests x " + s.topology().vcpus() + " vCPUs";
+        return vcpus + ", host " + s.host().era().name().toLowerCase() + ", guest "
                 + s.guest().era().name().toLowerCase() + (s.guest().asyncPf() ? "" : " (APF disabled)") + ", "
                 + s.nmi().sources().size() + " NMI source(s), seed " + s.run().seed();
     }

@@ -47,6 +47,7 @@ public final class TestSettings {
     private Duration duration = Duration.ofSeconds(1);
     private long seed = 1;
     private Settings.ApfDisable apfDisable = Settings.ApfDisable.NEVER;
+    private int guests = 1;
 
     private TestSettings() {}
 
@@ -78,6 +79,11 @@ public final class TestSettings {
 
     public TestSettings vcpus(int v) {
         this.vcpus = v;
+        return this;
+    }
+
+    public TestSettings guests(int g) {
+        this.guests = g;
         return this;
     }
 
@@ -191,7 +197,7 @@ public final class TestSettings {
         return new Settings(
                 new Settings.Run(duration, seed, Duration.ofMillis(200), ""),
                 new Settings.Engine(quantumNanos, opCostNanos, microOpsPerStep, 5, 0),
-                new Settings.Topology(vcpus),
+                new Settings.Topology(guests, vcpus),
                 new Settings.Host(hostEra, exitIntervalNanos, pagingWorkers,
                         new Latency(Latency.Distribution.FIXED, swapInNanos, swapInNanos, swapInNanos),
                         residentLimit, evictPerMilli),

@@ -34,6 +34,8 @@ import java.util.stream.Collectors;
 final class SettingsReader {
     /** vCPU ids travel in the low 12 bits of an APF token (apf-protocol §2.7). */
     static final int MAX_VCPUS = 4095;
+    /** Guests (VMs) on one host; each brings its own vCPUs, workers, reclaimer and NMI sources. */
+    static final int MAX_GUESTS = 1024;
     /** Upper bound of virtual durations, far from overflowing virtual-time arithmetic. */
     static final long MAX_VIRTUAL_NANOS = Duration.ofDays(365).toNanos();
 
@@ -54,6 +56,7 @@ final class SettingsReader {
         Scope top = new Scope(root, "").scope(KeyChecker.ROOT);
         Scope topologyScope = top.scope("topology");
         Settings.Topology topology = new Settings.Topology(
+                (int) integer(topologyScope.get("guests"), topologyScope.path("guests"), 1, MAX_GUESTS),
                 (int) integer(topologyScope.get("vcpus"), topologyScope.path("vcpus"), 1, MAX_VCPUS));
         Settings.Run run = run(top.scope("run"));
         Settings.Engine engine = engine(top.scope("engine"));
@@ -203,7 +206,7 @@ final class SettingsReader {
                 syscallProbability, syscallAccesses, preemptOff, irqOff);
     }
 
-    /** Guest frame numbers are ints: vcpus x (kernel-pages + tasks-per-vcpu x working-set-pages) must fit. */
+    /** Guest frame numbers are ints: per guest, vcpus x (kernel-pages + tasks-per-vcpu x working-set-pages) must fit. */
     private static void checkMemorySize(Scope top, Settings.Topology t, Settings.Guest g, Settings.Workload w)
             throws ConfigProblem {
         long frames = (long) t.vcpus() * (g.kernelPages() + (long) g.tasksPerVcpu() * w.workingSetPages());

@@ -159,6 +159,10 @@ public final class Shrinker {
     /** Smaller neighbours of a topology, biggest reductions first. */
     static List<Candidate> candidates(Settings s) {
         List<Candidate> out = new ArrayList<>();
+        int guests = s.topology().guests();
+        if (guests > 1) {
+            out.add(new Candidate((guests / 2) + " guests", List.of("topology.guests=" + (guests / 2))));
+        }
         int v = s.topology().vcpus();
         for (int fewer : new int[] {v / 2, v - 1}) {
             if (fewer >= 1 && fewer < v && out.stream().noneMatch(c -> c.what().equals(fewer + " vCPUs"))) {

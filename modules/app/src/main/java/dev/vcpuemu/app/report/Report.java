@@ -39,6 +39,8 @@ public final class Report {
         ObjectNode topology = root.putObject("topology");
         topology.put("file", source);
         topology.put("vcpus", s.topology().vcpus());
+        topology.put("guests", s.topology().guests());
+        topology.put("totalVcpus", s.topology().totalVcpus());
         topology.put("hostEra", s.host().era().name().toLowerCase());
         topology.put("guestEra", s.guest().era().name().toLowerCase());
         topology.put("asyncPf", s.guest().asyncPf());
@@ -69,6 +71,7 @@ public final class Report {
             ObjectNode x = examples.addObject();
             x.put("kind", f.kind().name());
             x.put("vcpu", f.vcpu());
+            x.put("guest", f.guest());
             x.put("atNanos", f.atNanos());
             x.put("detail", f.detail());
             ArrayNode events = x.putArray("events");

@@ -99,6 +99,8 @@ class SettingsLoaderTest {
                 "vcpu-emu.topology.vcpus = 8",
                 "vcpu-emu.host.era = interrupt");
         assertEquals(8, load(f).topology().vcpus());
+        assertEquals(new Settings.Topology(3, 8), load(f, "topology.guests=3").topology());
+        assertEquals(24, load(f, "topology.guests=3").topology().totalVcpus());
         Settings s = load(f, "topology.vcpus=16", "vcpu-emu.host.era=legacy", "topology.vcpus=2");
         assertEquals(2, s.topology().vcpus(), "the last --set wins");
         assertEquals(Settings.HostEra.LEGACY, s.host().era());
@@ -197,6 +199,8 @@ class SettingsLoaderTest {
         assertEquals(f + ":3: vcpu-emu.topology.vcpus: must be between 1 and 4095, got 0", problem(f));
         Path g = file("many.conf", "vcpu-emu.topology.vcpus = 4096");
         assertEquals(g + ":1: vcpu-emu.topology.vcpus: must be between 1 and 4095, got 4096", problem(g));
+        Path n = file("guests.conf", "vcpu-emu.topology.guests = 0");
+        assertEquals(n + ":1: vcpu-emu.topology.guests: must be between 1 and 1024, got 0", problem(n));
         Path h = file("target.conf", "vcpu-emu.nmi.sources = [ { name = w, targets = [4], interval = 1ms } ]");
         assertEquals(h + ":1: vcpu-emu.nmi.sources[0].targets[0]: must be a vCPU id between 0 and 3 (vcpus is 4), got 4",
                 problem(h));

@@ -23,8 +23,8 @@ import java.util.function.Consumer;
 
 /**
  * The machine guardian: runs on the simulation dispatcher and builds the topology from the
- * settings (vCPUs, the paging worker pool, the reclaimer, NMI sources, the time-keeper and the
- * stats collector), all on the same dispatcher, then starts the first quantum. Everything the
+ * settings (per guest: vCPUs, the paging worker pool, the reclaimer, NMI sources; once: the
+ * time-keeper and the stats collector), all on the same dispatcher, then starts the first quantum. Everything the
  * simulation needs is sent from here, never from {@code main} (DESIGN §3).
  *
  * <p>With a {@link Trace} (deterministic engine) every actor's messages are traced under a
@@ -42,9 +42,6 @@ public final class Machine {
         return Behaviors.setup(ctx -> {
             int[] actor = {0};
             DispatcherSelector sim = DispatcherSelector.fromConfig(DISPATCHER);
-            HostMemory memory = new AtomicHostMemory(settings.topology().vcpus() * Vcpu.framesPerVcpu(settings));
-            SleeperTable sleepers = new SleeperTable();
-
             ActorRef<StatsCollector.Command> collector = ctx.spawn(
                     traced(StatsCollector.Command.class, trace, actor[0]++, StatsCollector.create(result, progress, control)),
                     "stats", sim);
@@ -52,33 +49,47 @@ public final class Machine {
                     ctx.spawn(traced(TimeKeeper.Command.class, trace, actor[0]++,
                             TimeKeeper.create(settings.engine().quantumNanos(), control, collector)), "time-keeper", sim);
 
-            List<ActorRef<PagingWorker.Command>> workers = new ArrayList<>();
-            for (int i = 0; i < settings.host().pagingWorkers(); i++) {
-                String name = "paging-worker-" + i;
-                workers.add(ctx.spawn(traced(PagingWorker.Command.class, trace, actor[0]++,
-                        PagingWorker.create(name, settings, memory, timeKeeper)), name, sim));
-            }
             List<ActorRef<VcpuActor.Command>> vcpus = new ArrayList<>();
-            for (int i = 0; i < settings.topology().vcpus(); i++) {
-                vcpus.add(ctx.spawn(traced(VcpuActor.Command.class, trace, actor[0]++, VcpuActor.create(i, settings,
-                        memory, sleepers, List.copyOf(workers), timeKeeper, collector, trace)), "vcpu-" + i, sim));
-            }
-            List<ActorRef<VcpuActor.Command>> peers = List.copyOf(vcpus);
-            peers.forEach(v -> v.tell(new VcpuActor.Wire(peers)));
-
-            ActorRef<Reclaimer.Command> reclaimer = ctx.spawn(traced(Reclaimer.Command.class, trace, actor[0]++,
-                    Reclaimer.create(settings, memory, timeKeeper)), "reclaimer", sim);
+            List<ActorRef<PagingWorker.Command>> workers = new ArrayList<>();
+            List<ActorRef<Reclaimer.Command>> reclaimers = new ArrayList<>();
             List<ActorRef<NmiSource.Command>> nmiSources = new ArrayList<>();
-            for (Settings.NmiSource source : settings.nmi().sources()) {
-                List<ActorRef<VcpuActor.Command>> targets = source.targets().isEmpty() ? peers
-                        : source.targets().stream().map(peers::get).toList();
-                nmiSources.add(ctx.spawn(traced(NmiSource.Command.class, trace, actor[0]++,
-                        NmiSource.create(source, settings.run().seed(), targets, timeKeeper)), "nmi-" + source.name(), sim));
+            for (int g = 0; g < settings.topology().guests(); g++) {
+                // Guest 0's actors keep the names (and so the random sources) of a one-guest host.
+                String prefix = g == 0 ? "" : "g" + g + "-";
+                HostMemory memory = new AtomicHostMemory(settings.topology().vcpus() * Vcpu.framesPerVcpu(settings));
+                SleeperTable sleepers = new SleeperTable();
+                List<ActorRef<PagingWorker.Command>> pool = new ArrayList<>();
+                for (int i = 0; i < settings.host().pagingWorkers(); i++) {
+                    String name = prefix + "paging-worker-" + i;
+                    pool.add(ctx.spawn(traced(PagingWorker.Command.class, trace, actor[0]++,
+                            PagingWorker.create(name, settings, memory, timeKeeper)), name, sim));
+                }
+                List<ActorRef<VcpuActor.Command>> peers = new ArrayList<>();
+                for (int i = 0; i < settings.topology().vcpus(); i++) {
+                    String name = prefix + "vcpu-" + i;
+                    peers.add(ctx.spawn(traced(VcpuActor.Command.class, trace, actor[0]++, VcpuActor.create(name, g, i,
+                            settings, memory, sleepers, List.copyOf(pool), timeKeeper, collector, trace)), name, sim));
+                }
+                List<ActorRef<VcpuActor.Command>> wired = List.copyOf(peers);
+                wired.forEach(v -> v.tell(new VcpuActor.Wire(wired)));
+
+                String reclaimer = prefix + "reclaimer";
+                reclaimers.add(ctx.spawn(traced(Reclaimer.Command.class, trace, actor[0]++,
+                        Reclaimer.create(reclaimer, settings, memory, timeKeeper)), reclaimer, sim));
+                for (Settings.NmiSource source : settings.nmi().sources()) {
+                    List<ActorRef<VcpuActor.Command>> targets = source.targets().isEmpty() ? wired
+                            : source.targets().stream().map(wired::get).toList();
+                    String name = prefix + "nmi-" + source.name();
+                    nmiSources.add(ctx.spawn(traced(NmiSource.Command.class, trace, actor[0]++,
+                            NmiSource.create(name, source, settings.run().seed(), targets, timeKeeper)), name, sim));
+                }
+                vcpus.addAll(wired);
+                workers.addAll(pool);
             }
             // Wire messages, this one and Start.
-            int setupMessages = peers.size() + 2;
-            timeKeeper.tell(new TimeKeeper.Participants(peers, List.copyOf(workers), reclaimer, List.copyOf(nmiSources),
-                    setupMessages));
+            int setupMessages = vcpus.size() + 2;
+            timeKeeper.tell(new TimeKeeper.Participants(List.copyOf(vcpus), List.copyOf(workers),
+                    List.copyOf(reclaimers), List.copyOf(nmiSources), setupMessages));
             timeKeeper.tell(TimeKeeper.Start.INSTANCE);
             return Behaviors.empty();
         });

@@ -27,11 +27,13 @@ public final class NmiSource extends AbstractBehavior<NmiSource.Command> {
 
     public record Freeze(ActorRef<StatsCollector.Command> replyTo) implements Command {}
 
-    public static Behavior<Command> create(Settings.NmiSource source, long seed, List<ActorRef<VcpuActor.Command>> targets,
+    public static Behavior<Command> create(String name, Settings.NmiSource source, long seed,
+                                           List<ActorRef<VcpuActor.Command>> targets,
                                            ActorRef<TimeKeeper.Command> timeKeeper) {
-        return Behaviors.setup(ctx -> new NmiSource(ctx, source, seed, targets, timeKeeper));
+        return Behaviors.setup(ctx -> new NmiSource(ctx, name, source, seed, targets, timeKeeper));
     }
 
+    private final String name;
     private final Settings.NmiSource source;
     private final List<ActorRef<VcpuActor.Command>> targets;
     private final ActorRef<TimeKeeper.Command> timeKeeper;
@@ -41,13 +43,14 @@ public final class NmiSource extends AbstractBehavior<NmiSource.Command> {
     private long sent;
     private long received;
 
-    private NmiSource(ActorContext<Command> ctx, Settings.NmiSource source, long seed,
+    private NmiSource(ActorContext<Command> ctx, String name, Settings.NmiSource source, long seed,
                       List<ActorRef<VcpuActor.Command>> targets, ActorRef<TimeKeeper.Command> timeKeeper) {
         super(ctx);
+        this.name = name;
         this.source = source;
         this.targets = targets;
         this.timeKeeper = timeKeeper;
-        this.rng = Seeds.forActor(seed, "nmi-" + source.name());
+        this.rng = Seeds.forActor(seed, name);
         this.nextDue = (long) (rng.nextDouble() * source.intervalNanos());
     }
 
@@ -77,7 +80,7 @@ public final class NmiSource extends AbstractBehavior<NmiSource.Command> {
     }
 
     private Behavior<Command> onFreeze(Freeze f) {
-        f.replyTo().tell(new StatsCollector.Frozen("nmi-" + source.name(), counters.copy(), sent, received, Map.of()));
+        f.replyTo().tell(new StatsCollector.Frozen(name, counters.copy(), sent, received, Map.of()));
         return this;
     }
 }

@@ -27,12 +27,14 @@ public final class Reclaimer extends AbstractBehavior<Reclaimer.Command> {
 
     public record Freeze(ActorRef<StatsCollector.Command> replyTo) implements Command {}
 
-    public static Behavior<Command> create(Settings settings, HostMemory memory, ActorRef<TimeKeeper.Command> timeKeeper) {
-        return Behaviors.setup(ctx -> new Reclaimer(ctx, settings, memory, timeKeeper));
+    public static Behavior<Command> create(String name, Settings settings, HostMemory memory,
+                                           ActorRef<TimeKeeper.Command> timeKeeper) {
+        return Behaviors.setup(ctx -> new Reclaimer(ctx, name, settings, memory, timeKeeper));
     }
 
     private static final int PROBES = 64;
 
+    private final String name;
     private final HostMemory memory;
     private final ActorRef<TimeKeeper.Command> timeKeeper;
     private final SplittableRandom rng;
@@ -44,11 +46,13 @@ public final class Reclaimer extends AbstractBehavior<Reclaimer.Command> {
     private long sent;
     private long received;
 
-    private Reclaimer(ActorContext<Command> ctx, Settings settings, HostMemory memory, ActorRef<TimeKeeper.Command> timeKeeper) {
+    private Reclaimer(ActorContext<Command> ctx, String name, Settings settings, HostMemory memory,
+                      ActorRef<TimeKeeper.Command> timeKeeper) {
         super(ctx);
+        this.name = name;
         this.memory = memory;
         this.timeKeeper = timeKeeper;
-        this.rng = Seeds.forActor(settings.run().seed(), "reclaimer");
+        this.rng = Seeds.forActor(settings.run().seed(), name);
         this.limit = (int) Math.floor(memory.frames() * settings.host().residentLimit());
         this.evictPerNano = settings.host().evictPerMilli() / 1_000_000.0;
     }
@@ -94,7 +98,7 @@ public final class Reclaimer extends AbstractBehavior<Reclaimer.Command> {
     }
 
     private Behavior<Command> onFreeze(Freeze f) {
-        f.replyTo().tell(new StatsCollector.Frozen("reclaimer", counters.copy(), sent, received, Map.of()));
+        f.replyTo().tell(new StatsCollector.Frozen(name, counters.copy(), sent, received, Map.of()));
         return this;
     }
 }

@@ -57,11 +57,11 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
      */
     public record Participants(List<ActorRef<VcpuActor.Command>> vcpus,
                                List<ActorRef<PagingWorker.Command>> workers,
-                               ActorRef<Reclaimer.Command> reclaimer,
+                               List<ActorRef<Reclaimer.Command>> reclaimers,
                                List<ActorRef<NmiSource.Command>> nmiSources,
                                int setupMessages) implements Command {
         int size() {
-            return vcpus.size() + workers.size() + 1 + nmiSources.size();
+            return vcpus.size() + workers.size() + reclaimers.size() + nmiSources.size();
         }
     }
 
@@ -173,7 +173,9 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
         for (ActorRef<PagingWorker.Command> w : participants.workers()) {
             w.tell(new PagingWorker.Tick(end));
         }
-        participants.reclaimer().tell(new Reclaimer.Tick(end));
+        for (ActorRef<Reclaimer.Command> r : participants.reclaimers()) {
+            r.tell(new Reclaimer.Tick(end));
+        }
         for (ActorRef<NmiSource.Command> n : participants.nmiSources()) {
             n.tell(new NmiSource.Tick(end));
         }
@@ -194,7 +196,9 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
         for (ActorRef<PagingWorker.Command> w : participants.workers()) {
             w.tell(new PagingWorker.Freeze(collector));
         }
-        participants.reclaimer().tell(new Reclaimer.Freeze(collector));
+        for (ActorRef<Reclaimer.Command> r : participants.reclaimers()) {
+            r.tell(new Reclaimer.Freeze(collector));
+        }
         for (ActorRef<NmiSource.Command> n : participants.nmiSources()) {
             n.tell(new NmiSource.Freeze(collector));
         }

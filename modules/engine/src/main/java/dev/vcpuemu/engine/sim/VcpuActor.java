@@ -57,14 +57,20 @@ public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
 
     public record Freeze(ActorRef<StatsCollector.Command> replyTo) implements Command {}
 
-    public static Behavior<Command> create(int id, Settings settings, HostMemory memory, SleeperTable sleepers,
-                                           List<ActorRef<PagingWorker.Command>> workers,
+    /**
+     * @param name the actor's stable name, from which its random source is derived
+     * @param guest the guest this vCPU belongs to; {@code id} is its vCPU id within that guest
+     */
+    public static Behavior<Command> create(String name, int guest, int id, Settings settings, HostMemory memory,
+                                           SleeperTable sleepers, List<ActorRef<PagingWorker.Command>> workers,
                                            ActorRef<TimeKeeper.Command> timeKeeper,
                                            ActorRef<StatsCollector.Command> collector, EventSink events) {
-        return Behaviors.setup(ctx -> new VcpuActor(ctx, id, settings, memory, sleepers, workers, timeKeeper, collector,
-                events));
+        return Behaviors.setup(ctx -> new VcpuActor(ctx, name, guest, id, settings, memory, sleepers, workers,
+                timeKeeper, collector, events));
     }
 
+    private final String name;
+    private final int guest;
     private final Vcpu vcpu;
     private final List<ActorRef<PagingWorker.Command>> workers;
     private final ActorRef<TimeKeeper.Command> timeKeeper;
@@ -77,18 +83,23 @@ public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
     private long sent;
     private long received;
 
-    private VcpuActor(ActorContext<Command> ctx, int id, Settings settings, HostMemory memory, SleeperTable sleepers,
-                      List<ActorRef<PagingWorker.Command>> workers, ActorRef<TimeKeeper.Command> timeKeeper,
-                      ActorRef<StatsCollector.Command> collector, EventSink events) {
+    private VcpuActor(ActorContext<Command> ctx, String name, int guest, int id, Settings settings, HostMemory memory,
+                      SleeperTable sleepers, List<ActorRef<PagingWorker.Command>> workers,
+                      ActorRef<TimeKeeper.Command> timeKeeper, ActorRef<StatsCollector.Command> collector,
+                      EventSink events) {
         super(ctx);
+        this.name = name;
+        this.guest = guest;
         this.workers = workers;
         this.timeKeeper = timeKeeper;
         this.collector = collector;
         this.stepBudget = settings.engine().microOpsPerStep();
-        this.vcpu = new Vcpu(id, settings, Seeds.forActor(settings.run().seed(), "vcpu-" + id), memory, sleepers,
+        this.vcpu = new Vcpu(id, settings, Seeds.forActor(settings.run().seed(), name), memory, sleepers,
                 new Outbox(), 0);
         if (events != null) {
-            vcpu.eventSink(events);
+            // One track per vCPU of the host: guest g's vCPU i is number g * vcpus + i.
+            int number = guest * settings.topology().vcpus() + id;
+            vcpu.eventSink((v, at, what, arg) -> events.event(number, at, what, arg));
         }
     }
 
@@ -171,7 +182,7 @@ public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
 
     private Behavior<Command> onFreeze(Freeze f) {
         var host = vcpu.host();
-        f.replyTo().tell(new StatsCollector.Frozen("vcpu-" + vcpu.id(), statsCopy(), sent, received, Map.of(
+        f.replyTo().tell(new StatsCollector.Frozen(name, statsCopy(), sent, received, Map.of(
                 "tokensOutstanding", host.outstandingTokens(),
                 "tokensFlushed", host.flushed(),
                 "completionsQueued", (long) vcpu.queuedCompletions())));
@@ -201,7 +212,7 @@ public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
         @Override
         public void finding(Finding finding) {
             sent++;
-            collector.tell(new StatsCollector.FindingReported(finding));
+            collector.tell(new StatsCollector.FindingReported(finding.inGuest(guest)));
         }
     }
 }

@@ -145,4 +145,28 @@ class DeterministicEngineTest {
         assertEquals(RunControl.DURATION, r.endReason());
         assertTrue(r.findings().isEmpty(), r.findings().toString());
     }
+
+    @Test
+    void guestsAreIndependentCopiesOfTheTopologyOnOneHost() throws Exception {
+        // Interrupt era under overcommit, no NMIs: clean on one guest. Two guests issue the same
+        // token values on the same vCPU ids; only separate sleeper tables and memories keep that clean.
+        Settings one = TestSettings.interrupt().vcpus(2).tasks(2).workingSet(64).mappedPages(48)
+                .engine(20_000, 64).hostMemory(2, 0.5, 50).swapIn(50_000).duration(Duration.ofMillis(5)).seed(9).build();
+        Settings two = TestSettings.interrupt().guests(2).vcpus(2).tasks(2).workingSet(64).mappedPages(48)
+                .engine(20_000, 64).hostMemory(2, 0.5, 50).swapIn(50_000).duration(Duration.ofMillis(5)).seed(9).build();
+        Set<Integer> tracks = new HashSet<>();
+        RunControl control = RunControl.virtualTime(two.run().duration(), two.run().duration());
+        RunResult r = Simulation.runDeterministic(two, CONFIG, control, p -> { }, Strategy.uniform(9), null,
+                (vcpu, at, what, arg) -> tracks.add(vcpu));
+        RunResult single = run(one, Strategy.uniform(9), null);
+
+        assertEquals(Set.of(0, 1, 2, 3), tracks, "guest g's vCPU i is track g * vcpus + i");
+        assertTrue(r.findings().isEmpty(), r.findings().toString());
+        assertTrue(r.conservation().held(), r.conservation().detail());
+        assertEquals(RunControl.DURATION, r.endReason());
+        long ops = r.counters().get("microOps");
+        long singleOps = single.counters().get("microOps");
+        assertTrue(ops > 1.8 * singleOps && ops < 2.2 * singleOps, ops + " micro-ops on two guests, " + singleOps + " on one");
+        assertTrue(r.counters().get("apfNotPresentInjected") > 0, "both guests fault under overcommit");
+    }
 }

@@ -69,7 +69,7 @@ class ActorProtocolTest {
         TestProbe<VcpuActor.Command> a = kit.createTestProbe();
         TestProbe<VcpuActor.Command> b = kit.createTestProbe();
         var source = new Settings.NmiSource("perf", List.of(), 10_000, 0.0, 0.25);
-        ActorRef<NmiSource.Command> nmi = kit.spawn(NmiSource.create(source, 7, List.of(a.ref(), b.ref()), tk.ref()));
+        ActorRef<NmiSource.Command> nmi = kit.spawn(NmiSource.create("nmi-test", source, 7, List.of(a.ref(), b.ref()), tk.ref()));
 
         nmi.tell(new NmiSource.Tick(100_000));
         tk.expectMessage(TimeKeeper.Done.of(100_000, false));
@@ -99,7 +99,7 @@ class ActorProtocolTest {
             memory.makeResident(g);
         }
         TestProbe<TimeKeeper.Command> tk = kit.createTestProbe();
-        ActorRef<Reclaimer.Command> reclaimer = kit.spawn(Reclaimer.create(s, memory, tk.ref()));
+        ActorRef<Reclaimer.Command> reclaimer = kit.spawn(Reclaimer.create("reclaimer", s, memory, tk.ref()));
         reclaimer.tell(new Reclaimer.Tick(20_000));
         tk.expectMessage(TimeKeeper.Done.PASSIVE);
         assertEquals(50, memory.residentCount());
@@ -115,7 +115,7 @@ class ActorProtocolTest {
         List<ActorRef<PagingWorker.Command>> refs = new ArrayList<>();
         pool.forEach(p -> refs.add(p.ref()));
         ActorRef<VcpuActor.Command> vcpu = kit.spawn(
-                VcpuActor.create(0, s, memory, new SleeperTable(), refs, tk.ref(), stats.ref(), null));
+                VcpuActor.create("vcpu-0", 0, 0, s, memory, new SleeperTable(), refs, tk.ref(), stats.ref(), null));
         vcpu.tell(new VcpuActor.Wire(List.of(vcpu)));
 
         vcpu.tell(new VcpuActor.Tick(200_000, true));

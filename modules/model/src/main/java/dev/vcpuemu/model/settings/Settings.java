@@ -22,8 +22,16 @@ public record Settings(Run run, Engine engine, Topology topology, Host host, Gue
     public record Engine(long quantumNanos, long opCostNanos, int microOpsPerStep,
                          int mailboxThroughput, int parallelism) {}
 
-    /** {@code vcpu-emu.topology}. */
-    public record Topology(int vcpus) {}
+    /**
+     * {@code vcpu-emu.topology}: {@code guests} independent VMs on one host, each with
+     * {@code vcpus} vCPUs (ids 0 to vcpus-1 within the guest), its own memory, sleeper table,
+     * paging workers, reclaimer and NMI sources.
+     */
+    public record Topology(int guests, int vcpus) {
+        public long totalVcpus() {
+            return (long) guests * vcpus;
+        }
+    }
 
     /** {@code vcpu-emu.host}: KVM's side. */
     public record Host(HostEra era, long exitIntervalNanos, int pagingWorkers, Latency swapIn,
