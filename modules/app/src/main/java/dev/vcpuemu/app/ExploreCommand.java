@@ -317,7 +317,7 @@ final class ExploreCommand implements Callable<Integer> {
         return s.matches("[A-Za-z0-9_./:=@%+,-]+") ? s : "'" + s.replace("'", "'\\''") + "'";
     }
 
-    private static Duration parseDuration(String option, String text) throws ConfigProblem {
+    static Duration parseDuration(String option, String text) throws ConfigProblem {
         try {
             return Duration.ofNanos(com.typesafe.config.ConfigFactory.parseString("d=" + text).getDuration("d").toNanos());
         } catch (com.typesafe.config.ConfigException | DateTimeParseException e) {

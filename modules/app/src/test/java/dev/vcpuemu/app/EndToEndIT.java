@@ -164,6 +164,8 @@ class EndToEndIT {
         assertBadInput(rep, good, "--set topology.vcpus=0: vcpu-emu.topology.vcpus: must be between 1 and 4095, got 0",
                 "run", "--set", "topology.vcpus=0");
         assertBadInput(rep, good, zero.toString() + ":2: vcpu-emu.topology.vcpus:", "validate", zero.toString());
+        assertBadInput(rep, good, "--vcpus: every size must be at least 1, got [16, 0]", "bench", "--vcpus", "16,0");
+        assertBadInput(rep, good, "--set host.era=nope: vcpu-emu.host.era: ", "bench", "--set", "host.era=nope");
     }
 
     private void assertBadInput(Path rep, byte[] good, String expected, String... args) throws Exception {
@@ -233,5 +235,47 @@ class EndToEndIT {
         assertEquals(2, o.exit(), o.err());
         assertEquals(1, o.err().strip().lines().count(), o.err());
         assertTrue(o.err().startsWith("junk.gz: --schedule: not a vcpu-emu schedule"), o.err());
+    }
+
+    // ------------------------------------------------------------------ bench (performance.md)
+
+    @Test
+    void benchMeasuresEveryPhaseAgainstItsBaselineAndSpreadsManyVcpusOverGuests() throws Exception {
+        // A quantum of 1 us: each run may end after a few hundred thousand messages even at 4,098 vCPUs.
+        Outcome o = run("bench", "--vcpus", "8,4098", "--duration", "400ms", "--warmup", "0", "--out", "bench.json",
+                "--set", "engine.quantum=1us");
+        assertEquals(0, o.exit(), o.out() + o.err());
+        assertTrue(o.out().contains("Growth (concurrent engine)"), o.out());
+        JsonNode b = report(tmp.resolve("bench.json"));
+        assertEquals("bench", b.get("command").asText());
+        JsonNode small = b.get("sizes").get(0);
+        JsonNode big = b.get("sizes").get(1);
+        assertEquals(8, small.get("vcpus").asInt());
+        assertEquals(1, small.get("guests").asInt());
+        assertEquals(4098, big.get("vcpus").asInt());
+        assertEquals(2, big.get("guests").asInt(), "4,098 vCPUs are two guests of 2,049: one guest may have 4,095");
+        // Per guest: vCPUs, 4 paging workers, the reclaimer, the perf NMI source; then the time-keeper and collector.
+        assertEquals(2 * (2049 + 4 + 1 + 1) + 2, big.get("actors").asInt());
+        for (JsonNode size : b.get("sizes")) {
+            for (String phase : List.of("rawConcurrent", "emulatorConcurrent", "rawSingleThread", "rawSeededExecutor",
+                    "emulatorDeterministic")) {
+                JsonNode p = size.get("phases").get(phase);
+                assertTrue(p.get("messages").asLong() >= size.get("actors").asLong(), phase + ": " + p);
+                assertTrue(p.get("messagesPerSecond").asDouble() > 0, phase + ": " + p);
+            }
+            for (String emulator : List.of("emulatorConcurrent", "emulatorDeterministic")) {
+                assertTrue(size.get("phases").get(emulator).get("microOps").asLong() > 0, emulator);
+            }
+            JsonNode concurrent = size.get("phases").get("emulatorConcurrent");
+            assertTrue(concurrent.get("heapLiveBytes").asLong() > concurrent.get("heapBeforeBytes").asLong(),
+                    "the topology takes heap: " + concurrent);
+            assertTrue(concurrent.get("startupSeconds").asDouble() > 0, concurrent.toString());
+            for (String ratio : List.of("concurrent", "deterministic", "deterministicVsSeededExecutor")) {
+                assertTrue(size.get("ratios").get(ratio).asDouble() > 0, ratio);
+            }
+        }
+        assertTrue(big.get("phases").get("emulatorConcurrent").get("heapLiveBytes").asLong()
+                > small.get("phases").get("emulatorConcurrent").get("heapLiveBytes").asLong(),
+                "4,098 vCPUs take more heap than 8");
     }
 }

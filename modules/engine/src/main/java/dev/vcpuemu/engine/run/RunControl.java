@@ -76,6 +76,11 @@ public final class RunControl {
         startNanos = wallClock.getAsLong();
     }
 
+    /** The wall clock ({@link System#nanoTime}) when the first quantum opened: the end of start-up. */
+    public long startedAtNanos() {
+        return startNanos;
+    }
+
     public long elapsedNanos() {
         return wallClock.getAsLong() - startNanos;
     }

@@ -120,7 +120,13 @@ public final class Simulation {
     /** The concurrent simulation dispatcher and the shutdown settings, derived from the typed settings. */
     static Config concurrentDispatcher(Settings settings) {
         var e = settings.engine();
-        int parallelism = e.parallelism() > 0 ? e.parallelism() : Runtime.getRuntime().availableProcessors();
+        return forkJoinDispatcher(e.parallelism() > 0 ? e.parallelism() : Runtime.getRuntime().availableProcessors(),
+                settings);
+    }
+
+    /** The concurrent simulation dispatcher with {@code parallelism} threads. */
+    static Config forkJoinDispatcher(int parallelism, Settings settings) {
+        var e = settings.engine();
         return ConfigFactory.parseString(String.join("\n",
                 Machine.DISPATCHER + " {",
                 "  type = Dispatcher",

@@ -72,6 +72,7 @@ public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
     private final String name;
     private final int guest;
     private final Vcpu vcpu;
+    private final ActorRef<Command> self;
     private final List<ActorRef<PagingWorker.Command>> workers;
     private final ActorRef<TimeKeeper.Command> timeKeeper;
     private final ActorRef<StatsCollector.Command> collector;
@@ -90,6 +91,7 @@ public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
         super(ctx);
         this.name = name;
         this.guest = guest;
+        this.self = ctx.getSelf();
         this.workers = workers;
         this.timeKeeper = timeKeeper;
         this.collector = collector;
@@ -105,10 +107,11 @@ public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
 
     @Override
     public Receive<Command> createReceive() {
+        // Step first: the receive block tries its cases in order, and nearly every message is a Step.
         return newReceiveBuilder()
+                .onMessageEquals(Step.INSTANCE, this::onStep)
                 .onMessage(Wire.class, this::onWire)
                 .onMessage(Tick.class, this::onTick)
-                .onMessageEquals(Step.INSTANCE, this::onStep)
                 .onMessage(Nmi.class, this::onNmi)
                 .onMessage(WorkDone.class, this::onWorkDone)
                 .onMessage(RemoteWake.class, this::onRemoteWake)
@@ -146,7 +149,7 @@ public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
             timeKeeper.tell(new TimeKeeper.Done(wantStats ? statsCopy() : null, vcpu.deathReason(), nextDue,
                     !sentThisQuantum && vcpu.quiescent()));
         } else {
-            getContext().getSelf().tell(Step.INSTANCE);
+            self.tell(Step.INSTANCE);
         }
         return this;
     }
@@ -199,7 +202,7 @@ public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
         public void startWork(WorkItem item) {
             sent++;
             sentThisQuantum = true;
-            workers.get(route(item.token(), workers.size())).tell(new PagingWorker.Start(item, getContext().getSelf()));
+            workers.get(route(item.token(), workers.size())).tell(new PagingWorker.Start(item, self));
         }
 
         @Override
