@@ -2,6 +2,7 @@ package dev.vcpuemu.bench;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import dev.vcpuemu.engine.run.Simulation;
 import dev.vcpuemu.engine.sim.Machine;
 import dev.vcpuemu.engine.sim.PagingWorker;
 import dev.vcpuemu.engine.sim.TimeKeeper;
@@ -68,18 +69,9 @@ public class ActorRoundTripBenchmark {
     @Setup(Level.Trial)
     public void startSystem() {
         Settings settings = TestSettings.interrupt().swapIn(100_000).build();
-        int cores = Runtime.getRuntime().availableProcessors();
-        Config config = ConfigFactory.parseString(String.join("\n",
-                "pekko.jvm-shutdown-hooks = off",
-                "pekko.coordinated-shutdown.run-by-jvm-shutdown-hook = off",
-                "pekko.loglevel = WARNING",
-                Machine.DISPATCHER + " {",
-                "  type = Dispatcher",
-                "  executor = fork-join-executor",
-                "  fork-join-executor { parallelism-min = " + cores + ", parallelism-max = " + cores
-                        + ", parallelism-factor = 1.0 }",
-                "  throughput = 5",
-                "}")).withFallback(ConfigFactory.load());
+        Config config = Simulation.concurrentDispatcher(settings)
+                .withFallback(ConfigFactory.parseString("pekko.loglevel = WARNING"))
+                .withFallback(ConfigFactory.load());
         system = ActorSystem.create(Behaviors.setup(ctx -> {
             ActorRef<Object> vcpu = ctx.spawn(StandIn.create(settings), "vcpu-0",
                     DispatcherSelector.fromConfig(Machine.DISPATCHER));

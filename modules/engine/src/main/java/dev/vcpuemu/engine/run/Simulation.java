@@ -118,7 +118,7 @@ public final class Simulation {
     }
 
     /** The concurrent simulation dispatcher and the shutdown settings, derived from the typed settings. */
-    static Config concurrentDispatcher(Settings settings) {
+    public static Config concurrentDispatcher(Settings settings) {
         var e = settings.engine();
         return forkJoinDispatcher(e.parallelism() > 0 ? e.parallelism() : Runtime.getRuntime().availableProcessors(),
                 settings);
