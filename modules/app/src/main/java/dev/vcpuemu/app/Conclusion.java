@@ -33,10 +33,15 @@ final class Conclusion {
 
     /**
      * Writes the report (atomically) and prints the summary. Returns the emulator-failure exit
-     * code if the report cannot be written or conservation broke, else null: the caller decides.
+     * code if the emulator failed, the report cannot be written or conservation broke, else
+     * null: the caller decides. A failed emulator's report goes beside the report path
+     * ({@link #faultReportPath}), so that an earlier good report is not replaced by it.
      */
     static Integer conclude(String command, String engine, LoadedSettings loaded, RunResult r, Expectations e,
                             Path reportPath, PrintWriter out, PrintWriter err) {
+        if (r.fault() != null) {
+            return fault(command, engine, loaded, r, e, reportPath, err);
+        }
         if (reportPath != null) {
             try {
                 Report.write(reportPath, Report.build(command, engine, Main.version(), loaded.source(),
@@ -53,6 +58,37 @@ final class Conclusion {
             return Main.EMULATOR_FAILURE;
         }
         return null;
+    }
+
+    /** Where the report of a run the emulator failed in is written: {@code NAME.fault.json} beside {@code NAME.json}. */
+    static Path faultReportPath(Path reportPath) {
+        String name = reportPath.getFileName().toString();
+        String stem = name.endsWith(".json") ? name.substring(0, name.length() - ".json".length()) : name;
+        return reportPath.resolveSibling(stem + ".fault.json");
+    }
+
+    private static int fault(String command, String engine, LoadedSettings loaded, RunResult r, Expectations e,
+                             Path reportPath, PrintWriter err) {
+        RunResult.Fault f = r.fault();
+        err.println("vcpu-emu: emulator failure in " + f.actor() + " after " + String.format("%.1f", r.wallSeconds())
+                + " s: " + f.error());
+        f.stackTrace().stream().limit(12).forEach(line -> err.println("    " + line));
+        if (!f.lastEvents().isEmpty()) {
+            err.println("  last events of " + f.actor() + ":");
+            f.lastEvents().forEach(line -> err.println("    " + line));
+        }
+        if (reportPath != null) {
+            Path target = faultReportPath(reportPath);
+            try {
+                Report.write(target, Report.build(command, engine, Main.version(), loaded.source(), loaded.settings(),
+                        r, e));
+                err.println("Fault report: " + target);
+            } catch (IOException io) {
+                err.println("vcpu-emu: cannot write report " + target + ": " + io.getMessage());
+            }
+        }
+        err.flush();
+        return Main.EMULATOR_FAILURE;
     }
 
     /** Bad input already reported on stderr: exit 2. */

@@ -248,6 +248,11 @@ final class ExploreCommand implements Callable<Integer> {
             err.println("vcpu-emu: emulator failure: the failing run did not reproduce its trace hash");
             return Main.EMULATOR_FAILURE;
         }
+        if (r.fault() != null) {
+            err.println("vcpu-emu: emulator failure in " + r.fault().actor() + ": " + r.fault().error()
+                    + " (stack and last events in " + reportPath + ")");
+            return Main.EMULATOR_FAILURE;
+        }
         if (shrink) {
             FindingKind kind = stop.culprit(r);
             if (kind == null) {

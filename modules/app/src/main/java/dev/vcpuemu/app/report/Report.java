@@ -90,6 +90,15 @@ public final class Report {
             x.put("actual", c.actual());
             x.put("met", c.met());
         }
+        if (r.fault() != null) {
+            ObjectNode fault = root.putObject("fault");
+            fault.put("actor", r.fault().actor());
+            fault.put("error", r.fault().error());
+            ArrayNode stack = fault.putArray("stackTrace");
+            r.fault().stackTrace().forEach(stack::add);
+            ArrayNode events = fault.putArray("lastEvents");
+            r.fault().lastEvents().forEach(events::add);
+        }
         // Only the deterministic engine has a reproducible trace to hash (null otherwise).
         root.put("traceHash", r.traceHash());
         if (r.schedulingSteps() >= 0) {

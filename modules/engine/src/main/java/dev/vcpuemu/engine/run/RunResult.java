@@ -11,19 +11,42 @@ import java.util.Map;
  * application from this and the settings.
  *
  * @param endReason why the run ended: "duration", "stopped", "quiescent", "step budget",
- *                  "finding: KIND", or the guest's death
+ *                  "finding: KIND", the guest's death, or "emulator fault"
  * @param traceHash the deterministic engine's trace hash (hex), null for a concurrent run
  * @param schedulingSteps the deterministic engine's scheduling steps, -1 for a concurrent run
+ * @param fault the emulator's own failure that ended the run, or null (DESIGN §1.6: a failure
+ *              of the emulator stops the run loudly with its cause)
  */
 public record RunResult(double wallSeconds, long simulatedNanos, Map<String, Long> counters,
                         Map<FindingKind, Long> findings, List<Finding> findingExamples,
-                        Conservation conservation, String endReason, String traceHash, long schedulingSteps) {
+                        Conservation conservation, String endReason, String traceHash, long schedulingSteps,
+                        Fault fault) {
+
+    public static final String FAULT = "emulator fault";
 
     /** End-of-run conservation of tokens, work items and messages (DESIGN §1.6). */
     public record Conservation(boolean held, String detail) {}
 
+    /**
+     * An exception escaped an actor: which one, the exception, its stack, and (for a vCPU) the
+     * last events of that vCPU before it.
+     */
+    public record Fault(String actor, String error, List<String> stackTrace, List<String> lastEvents) {
+        public Fault {
+            stackTrace = List.copyOf(stackTrace);
+            lastEvents = List.copyOf(lastEvents);
+        }
+    }
+
+    /** A run that ended because the emulator failed: nothing was frozen or counted. */
+    public static RunResult faulted(Fault fault, double wallSeconds) {
+        return new RunResult(wallSeconds, 0, Map.of(), Map.of(), List.of(),
+                new Conservation(false, "not checked: the emulator failed in " + fault.actor()), FAULT, null, -1,
+                fault);
+    }
+
     RunResult withTrace(String hash, long steps) {
         return new RunResult(wallSeconds, simulatedNanos, counters, findings, findingExamples, conservation, endReason,
-                hash, steps);
+                hash, steps, fault);
     }
 }

@@ -11,6 +11,8 @@ import dev.vcpuemu.model.settings.Settings;
 import dev.vcpuemu.model.vcpu.Vcpu;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.ChildFailed;
+import org.apache.pekko.actor.typed.Terminated;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 
@@ -29,6 +31,11 @@ import java.util.function.Consumer;
  *
  * <p>With a {@link Trace} (deterministic engine) every actor's messages are traced under a
  * stable number given here in spawn order, and the vCPU models report their events to it.
+ *
+ * <p>It watches every actor it spawns. An exception escaping one is an emulator fault (DESIGN
+ * §1.6): Pekko stops that actor, the machine gets {@link ChildFailed} and ends the run at once
+ * with the fault (its stack, and a vCPU's last events), never silently: the time-keeper would
+ * otherwise wait forever for the failed actor's report. No per-message cost is paid for this.
  */
 public final class Machine {
     /** Config path of the simulation dispatcher, written by {@code Simulation} from the settings. */
@@ -91,7 +98,33 @@ public final class Machine {
             timeKeeper.tell(new TimeKeeper.Participants(List.copyOf(vcpus), List.copyOf(workers),
                     List.copyOf(reclaimers), List.copyOf(nmiSources), setupMessages));
             timeKeeper.tell(TimeKeeper.Start.INSTANCE);
-            return Behaviors.empty();
+            ctx.getChildren().forEach(ctx::watch);
+            return Behaviors.receive(Void.class)
+                    .onSignal(ChildFailed.class, failed -> {
+                        result.complete(RunResult.faulted(fault(failed), control.elapsedNanos() / 1e9));
+                        return Behaviors.same();
+                    })
+                    .onSignal(Terminated.class, stopped -> Behaviors.same())
+                    .build();
         });
+    }
+
+    private static RunResult.Fault fault(ChildFailed failed) {
+        Throwable cause = failed.getCause();
+        List<String> events = List.of();
+        if (cause instanceof VcpuFault v) {
+            events = v.lastEvents();
+            cause = v.getCause();
+        }
+        List<String> stack = new ArrayList<>();
+        for (Throwable t = cause; t != null; t = t.getCause()) {
+            if (t != cause) {
+                stack.add("Caused by: " + t);
+            }
+            for (StackTraceElement e : t.getStackTrace()) {
+                stack.add("at " + e);
+            }
+        }
+        return new RunResult.Fault(failed.getRef().path().name(), String.valueOf(cause), stack, events);
     }
 }

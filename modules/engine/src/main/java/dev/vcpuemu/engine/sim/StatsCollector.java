@@ -155,7 +155,7 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
         counters.put(Counter.MESSAGES.key, recv);
         result.complete(new RunResult(finish.wallNanos() / 1e9, finish.simulatedNanos(), counters,
                 new EnumMap<>(findings), List.copyOf(examples), conservation(totals, facts, sent, recv),
-                finish.endReason(), null, -1));
+                finish.endReason(), null, -1, null));
         return this;
     }
 

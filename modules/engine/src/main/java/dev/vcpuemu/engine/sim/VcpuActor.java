@@ -140,7 +140,11 @@ public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
     }
 
     private Behavior<Command> runSlice() {
-        vcpu.run(quantumEnd, stepBudget);
+        try {
+            vcpu.run(quantumEnd, stepBudget);
+        } catch (RuntimeException e) {
+            throw new VcpuFault(e, vcpu.lastEvents());
+        }
         sent++;
         if (vcpu.dead() || vcpu.nowNanos() >= quantumEnd) {
             // Work items and IPIs sent in this quantum may reach their receivers after those
@@ -174,12 +178,20 @@ public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
 
     private Behavior<Command> onRemoteWake(RemoteWake r) {
         received++;
-        vcpu.onRemoteWake(r.task());
+        try {
+            vcpu.onRemoteWake(r.task());
+        } catch (RuntimeException e) {
+            throw new VcpuFault(e, vcpu.lastEvents());
+        }
         return this;
     }
 
     private Behavior<Command> onQuiesced() {
-        vcpu.reportLostWakeups();
+        try {
+            vcpu.reportLostWakeups();
+        } catch (RuntimeException e) {
+            throw new VcpuFault(e, vcpu.lastEvents());
+        }
         return this;
     }
 

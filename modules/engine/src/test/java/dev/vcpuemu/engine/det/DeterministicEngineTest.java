@@ -169,4 +169,32 @@ class DeterministicEngineTest {
         assertTrue(ops > 1.8 * singleOps && ops < 2.2 * singleOps, ops + " micro-ops on two guests, " + singleOps + " on one");
         assertTrue(r.counters().get("apfNotPresentInjected") > 0, "both guests fault under overcommit");
     }
+
+    /** A sink called from inside vCPU 0's model that throws at that vCPU's 50th event. */
+    private static dev.vcpuemu.model.vcpu.EventSink throwingAtTheFiftiethEvent() {
+        int[] seen = {0};
+        return (vcpu, at, what, arg) -> {
+            if (vcpu == 0 && ++seen[0] == 50) {
+                throw new ArithmeticException("sink broke at " + what);
+            }
+        };
+    }
+
+    @Test
+    void anExceptionInAVcpuModelEndsTheRunWithItsLastEvents() throws Exception {
+        Settings s = busy(5);
+        RunResult r = Simulation.runDeterministic(s, CONFIG,
+                RunControl.virtualTime(s.run().duration(), s.run().duration()), p -> { }, Strategy.uniform(5), null,
+                throwingAtTheFiftiethEvent());
+        assertEquals(RunResult.FAULT, r.endReason());
+        assertEquals("vcpu-0", r.fault().actor());
+        assertTrue(r.fault().error().startsWith("java.lang.ArithmeticException: sink broke at "), r.fault().error());
+        assertTrue(r.fault().lastEvents().size() >= 10, "the vCPU's last events: " + r.fault().lastEvents());
+        assertTrue(r.fault().stackTrace().stream().anyMatch(l -> l.contains("Vcpu.")), r.fault().stackTrace().toString());
+        RunResult again = Simulation.runDeterministic(s, CONFIG,
+                RunControl.virtualTime(s.run().duration(), s.run().duration()), p -> { }, Strategy.uniform(5), null,
+                throwingAtTheFiftiethEvent());
+        assertEquals(r.traceHash(), again.traceHash(), "a deterministic fault is reproducible: the same trace");
+        assertEquals(r.fault().lastEvents(), again.fault().lastEvents());
+    }
 }

@@ -53,4 +53,21 @@ class SimulationTest {
         assertTrue(r.conservation().held(), r.conservation().detail());
         assertTrue(r.wallSeconds() < 600);
     }
+
+    /** DESIGN §1.6: an exception in an actor ends the run at once as an emulator fault, never a hang. */
+    @Test
+    void anExceptionInAnActorEndsTheRunWithTheFault() throws Exception {
+        Settings s = busy(Duration.ofMinutes(10));
+        RunControl control = RunControl.wallClock(s.run().duration(), Duration.ofMillis(100));
+        // The progress consumer runs inside the stats collector: make it throw there.
+        RunResult r = Simulation.run(s, ConfigFactory.load(), control, p -> {
+            throw new IllegalStateException("progress consumer broke");
+        });
+        assertEquals(RunResult.FAULT, r.endReason());
+        assertEquals("stats", r.fault().actor());
+        assertEquals("java.lang.IllegalStateException: progress consumer broke", r.fault().error());
+        assertTrue(r.fault().stackTrace().stream().anyMatch(l -> l.contains("StatsCollector.onProgressSample")),
+                r.fault().stackTrace().toString());
+        assertTrue(r.wallSeconds() < 60, "ended at the fault, not at its ten-minute duration");
+    }
 }

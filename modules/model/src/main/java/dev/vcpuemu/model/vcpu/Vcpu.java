@@ -1317,6 +1317,11 @@ public final class Vcpu implements HostApf.CpuPort {
         return guestApfEnabled;
     }
 
+    /** The last events of this vCPU, oldest first, as a finding shows them. */
+    public java.util.List<String> lastEvents() {
+        return events.snapshot();
+    }
+
     /** Passes every event of this vCPU to {@code sink} as well (the deterministic engine's trace). */
     public void eventSink(EventSink sink) {
         events.sink(sink, id);
