@@ -1,5 +1,6 @@
 package dev.vcpuemu.app;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vcpuemu.app.config.LoadedSettings;
 import dev.vcpuemu.app.report.Expectations;
 import dev.vcpuemu.app.report.Report;
@@ -10,6 +11,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.function.UnaryOperator;
 
 /** The end of every command that runs a simulation: report file, summary, emulator failures. */
 final class Conclusion {
@@ -39,13 +41,19 @@ final class Conclusion {
      */
     static Integer conclude(String command, String engine, LoadedSettings loaded, RunResult r, Expectations e,
                             Path reportPath, PrintWriter out, PrintWriter err) {
+        return conclude(command, engine, loaded, r, e, reportPath, out, err, UnaryOperator.identity());
+    }
+
+    /** As above, with {@code extra} adding the command's own fields to the report. */
+    static Integer conclude(String command, String engine, LoadedSettings loaded, RunResult r, Expectations e,
+                            Path reportPath, PrintWriter out, PrintWriter err, UnaryOperator<ObjectNode> extra) {
         if (r.fault() != null) {
-            return fault(command, engine, loaded, r, e, reportPath, err);
+            return fault(command, engine, loaded, r, e, reportPath, err, extra);
         }
         if (reportPath != null) {
             try {
-                Report.write(reportPath, Report.build(command, engine, Main.version(), loaded.source(),
-                        loaded.settings(), r, e));
+                Report.write(reportPath, extra.apply(Report.build(command, engine, Main.version(), loaded.source(),
+                        loaded.settings(), r, e)));
             } catch (IOException io) {
                 err.println("vcpu-emu: cannot write report " + reportPath + ": " + io.getMessage());
                 return Main.EMULATOR_FAILURE;
@@ -68,7 +76,7 @@ final class Conclusion {
     }
 
     private static int fault(String command, String engine, LoadedSettings loaded, RunResult r, Expectations e,
-                             Path reportPath, PrintWriter err) {
+                             Path reportPath, PrintWriter err, UnaryOperator<ObjectNode> extra) {
         RunResult.Fault f = r.fault();
         err.println("vcpu-emu: emulator failure in " + f.actor() + " after " + String.format("%.1f", r.wallSeconds())
                 + " s: " + f.error());
@@ -80,8 +88,8 @@ final class Conclusion {
         if (reportPath != null) {
             Path target = faultReportPath(reportPath);
             try {
-                Report.write(target, Report.build(command, engine, Main.version(), loaded.source(), loaded.settings(),
-                        r, e));
+                Report.write(target, extra.apply(Report.build(command, engine, Main.version(), loaded.source(),
+                        loaded.settings(), r, e)));
                 err.println("Fault report: " + target);
             } catch (IOException io) {
                 err.println("vcpu-emu: cannot write report " + target + ": " + io.getMessage());

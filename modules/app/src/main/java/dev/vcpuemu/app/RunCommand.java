@@ -25,8 +25,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
@@ -114,17 +112,7 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
             return deterministic(loaded, reportPath, out, err);
         }
         RunControl control = RunControl.wallClock(s.run().duration(), s.run().progressInterval());
-        CountDownLatch reported = new CountDownLatch(1);
-        Thread hook = new Thread(() -> {
-            control.requestStop();
-            try {
-                reported.await(Simulation.GRACE.toSeconds(), TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }, "vcpu-emu-stop");
-        Runtime.getRuntime().addShutdownHook(hook);
-        try {
+        try (StopOnSignal signals = StopOnSignal.install(control)) {
             RunResult r;
             try {
                 r = Simulation.run(s, loaded.config(), control, p -> {
@@ -134,18 +122,11 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
             } catch (TimeoutException e) {
                 err.println("vcpu-emu: emulator failure: the run did not end within " + s.run().duration()
                         + " + " + Simulation.GRACE.toSeconds() + " s");
-                return Main.EMULATOR_FAILURE;
+                return signals.finish(Main.EMULATOR_FAILURE);
             }
             Expectations e = Expectations.judge(s.expect(), r);
             Integer failure = Conclusion.conclude("run", "concurrent", loaded, r, e, reportPath, out, err);
-            return failure != null ? failure : e.met() ? Main.OK : Main.EXPECTATION_FAILED;
-        } finally {
-            reported.countDown();
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException shuttingDown) {
-                // The JVM is already exiting because of a signal; the hook is running.
-            }
+            return signals.finish(failure != null ? failure : e.met() ? Main.OK : Main.EXPECTATION_FAILED);
         }
     }
 

@@ -50,6 +50,10 @@ class EndToEndIT {
     }
 
     private static void assertContract(JsonNode r) {
+        assertContract(r, "run");
+    }
+
+    private static void assertContract(JsonNode r, String command) {
         for (String field : List.of("schema", "command", "engine", "seed", "topology", "wallSeconds", "simulatedSeconds",
                 "counters", "findings", "findingExamples", "conservation", "expectations", "traceHash")) {
             assertTrue(r.has(field), "report field " + field);
@@ -62,7 +66,7 @@ class EndToEndIT {
             assertTrue(r.get("topology").has(t), "topology." + t);
         }
         assertEquals(1, r.get("schema").asInt());
-        assertEquals("run", r.get("command").asText());
+        assertEquals(command, r.get("command").asText());
         assertEquals("concurrent", r.get("engine").asText());
         assertTrue(r.get("counters").get("microOps").asLong() > 0);
         assertTrue(r.get("conservation").get("held").asBoolean(), r.get("conservation").toString());
@@ -165,6 +169,9 @@ class EndToEndIT {
                 "run", "--set", "topology.vcpus=0");
         assertBadInput(rep, good, zero.toString() + ":2: vcpu-emu.topology.vcpus:", "validate", zero.toString());
         assertBadInput(rep, good, "--vcpus: every size must be at least 1, got [16, 0]", "bench", "--vcpus", "16,0");
+        assertBadInput(rep, good, "--out: not a directory: " + rep, "soak", "--duration", "1s", "--out", rep.toString());
+        assertBadInput(rep, good, "--set run.duration=soon: vcpu-emu.run.duration: ", "soak", "--duration", "soon",
+                "--out", tmp.resolve("soak").toString());
         assertBadInput(rep, good, "--set host.era=nope: vcpu-emu.host.era: ", "bench", "--set", "host.era=nope");
     }
 
@@ -277,5 +284,111 @@ class EndToEndIT {
         assertTrue(big.get("phases").get("emulatorConcurrent").get("heapLiveBytes").asLong()
                 > small.get("phases").get("emulatorConcurrent").get("heapLiveBytes").asLong(),
                 "4,098 vCPUs take more heap than 8");
+    }
+
+    // ------------------------------------------------------------------ soak (issue 5 §1)
+
+    private Process start(String... args) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-jar", JAR.toString()));
+        cmd.addAll(List.of(args));
+        return new ProcessBuilder(cmd).directory(tmp.toFile())
+                .redirectOutput(tmp.resolve("stdout.txt").toFile()).redirectError(tmp.resolve("stderr.txt").toFile())
+                .start();
+    }
+
+    /** The complete lines of the soak's interval log (a line cut by kill -9 is not one). */
+    private List<JsonNode> intervalLines(Path dir) throws IOException {
+        Path log = dir.resolve("intervals.jsonl");
+        if (!Files.exists(log)) {
+            return List.of();
+        }
+        String text = Files.readString(log);
+        List<JsonNode> lines = new ArrayList<>();
+        for (String line : text.substring(0, text.lastIndexOf('\n') + 1).split("\n")) {
+            if (!line.isEmpty()) {
+                lines.add(JSON.readTree(line));
+            }
+        }
+        return lines;
+    }
+
+    private void awaitIntervals(Path dir, int n, Process p) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (intervalLines(dir).size() < n) {
+            assertTrue(p.isAlive(), "the soak is still running: " + Files.readString(tmp.resolve("stderr.txt")));
+            assertTrue(System.nanoTime() < deadline, "no " + n + " intervals within 60 s");
+            Thread.sleep(100);
+        }
+    }
+
+    private static void assertIntervals(List<JsonNode> lines) {
+        for (int i = 0; i < lines.size(); i++) {
+            JsonNode line = lines.get(i);
+            assertEquals(i + 1, line.get("interval").asInt(), line.toString());
+            assertTrue(line.get("counters").get("microOps").asLong() > 0, "each interval did work: " + line);
+            assertTrue(line.get("heapAfterGcBytes").asLong() > 0, line.toString());
+            assertTrue(line.has("findings") && line.has("actors") && line.has("vcpuMessagesPerSecond"), line.toString());
+        }
+    }
+
+    @Test
+    void soakWritesACheckpointAndALinePerIntervalAndEndsWithItsFinalReport() throws Exception {
+        Outcome o = run("soak", CONF.resolve("no-nmi.conf").toString(), "--duration", "7s", "--interval", "2s",
+                "--out", "soak");
+        assertEquals(0, o.exit(), o.out() + o.err());
+        Path dir = tmp.resolve("soak");
+        JsonNode r = report(dir.resolve("report.json"));
+        assertContract(r, "soak");
+        assertFalse(r.get("checkpoint").asBoolean());
+        assertEquals("duration", r.get("endReason").asText());
+        assertTrue(r.get("conservation").get("held").asBoolean());
+        List<JsonNode> lines = intervalLines(dir);
+        assertTrue(lines.size() >= 3, "a line every 2 s of 7 s: " + lines.size());
+        assertIntervals(lines);
+        assertEquals(lines.size(), r.get("soak").get("intervals").asInt());
+        assertEquals(lines.size(), r.get("soak").get("heapAfterGc").get("samples").asInt());
+        long sum = lines.stream().mapToLong(l -> l.get("counters").get("microOps").asLong()).sum();
+        assertTrue(sum <= r.get("counters").get("microOps").asLong(), "intervals add up to at most the total");
+        assertTrue(o.out().contains("Soak: " + lines.size() + " intervals; heap after GC: first "), o.out());
+    }
+
+    @Test
+    void sigtermStopsASoakCleanlyWithTheFinalReportAndTheExpectationsExitCode() throws Exception {
+        Process p = start("soak", CONF.resolve("no-nmi.conf").toString(), "--duration", "10m", "--interval", "1s",
+                "--out", "soak");
+        Path dir = tmp.resolve("soak");
+        awaitIntervals(dir, 3, p);
+        p.destroy();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "SIGTERM ends the soak");
+        assertEquals(0, p.exitValue(), "no finding expected, none found: 0 even after SIGTERM; "
+                + Files.readString(tmp.resolve("stderr.txt")));
+        JsonNode r = report(dir.resolve("report.json"));
+        assertEquals("stopped", r.get("endReason").asText());
+        assertFalse(r.get("checkpoint").asBoolean());
+        assertTrue(r.get("conservation").get("held").asBoolean(), r.get("conservation").toString());
+        assertIntervals(intervalLines(dir));
+    }
+
+    @Test
+    void killNineLeavesTheLastCheckpointReadable() throws Exception {
+        Process p = start("soak", CONF.resolve("no-nmi.conf").toString(), "--duration", "10m", "--interval", "1s",
+                "--out", "soak");
+        Path dir = tmp.resolve("soak");
+        awaitIntervals(dir, 2, p);
+        p.destroyForcibly();
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        JsonNode r = report(dir.resolve("report.json"));
+        assertEquals("soak", r.get("command").asText());
+        assertTrue(r.get("checkpoint").asBoolean(), "the last checkpoint, complete");
+        assertEquals("running", r.get("endReason").asText());
+        assertTrue(r.get("counters").get("microOps").asLong() > 0);
+        List<JsonNode> lines = intervalLines(dir);
+        assertTrue(lines.size() >= 2);
+        assertIntervals(lines);
+        try (var files = Files.list(dir)) {
+            assertEquals(List.of("intervals.jsonl", "report.json"), files.map(f -> f.getFileName().toString())
+                    .filter(n -> !n.endsWith(".tmp")).sorted().toList());
+        }
     }
 }

@@ -113,7 +113,8 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
         double dt = (p.wallNanos() - lastWall) / 1e9;
         Map<String, Long> counters = p.totals().toMap();
         progress.accept(new Progress(p.wallNanos() / 1e9, p.simulatedNanos(), counters, findingCount,
-                dt > 0 ? (microOps - lastMicroOps) / dt : 0, dt > 0 ? (messages - lastMessages) / dt : 0));
+                dt > 0 ? (microOps - lastMicroOps) / dt : 0, dt > 0 ? (messages - lastMessages) / dt : 0,
+                findings, examples));
         lastWall = p.wallNanos();
         lastMicroOps = microOps;
         lastMessages = messages;

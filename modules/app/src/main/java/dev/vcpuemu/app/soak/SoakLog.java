@@ -1,0 +1,237 @@
+package dev.vcpuemu.app.soak;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.vcpuemu.app.report.Expectations;
+import dev.vcpuemu.app.report.Report;
+import dev.vcpuemu.engine.run.Progress;
+import dev.vcpuemu.engine.run.RunResult;
+import dev.vcpuemu.model.finding.FindingKind;
+import dev.vcpuemu.model.settings.Settings;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.lang.management.GarbageCollectorMXBean;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryType;
+import java.lang.management.MemoryUsage;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+
+/**
+ * What a soak leaves in its directory at every interval: {@code report.json}, a checkpoint with
+ * the schema of {@code run}'s report, replaced atomically (temporary file, then rename), and
+ * one line appended to {@code intervals.jsonl} (that interval's counters and findings, rates,
+ * heap after the last GC). A {@code kill -9} at any moment leaves the last complete checkpoint
+ * and every complete line: only the current interval is lost.
+ *
+ * <p>Progress samples arrive on the simulation's stats collector; the files are written on a
+ * thread of their own, so no actor ever blocks on the disk. Memory is bounded: only the
+ * previous sample and a fixed summary of the heap trend are kept, whatever the duration.
+ */
+public final class SoakLog implements AutoCloseable {
+    public static final String REPORT = "report.json";
+    public static final String INTERVALS = "intervals.jsonl";
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Set<String> HEAP_POOLS = ManagementFactory.getMemoryPoolMXBeans().stream()
+            .filter(p -> p.getType() == MemoryType.HEAP).map(p -> p.getName()).collect(Collectors.toSet());
+
+    private final Path dir;
+    private final String source;
+    private final String engine;
+    private final String version;
+    private final Settings settings;
+    private final int actors;
+    private final BufferedWriter intervals;
+    private final ExecutorService writer = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "vcpu-emu-soak-writer");
+        t.setDaemon(true);
+        return t;
+    });
+    private final HeapTrend heap = new HeapTrend();
+    private Progress previous;
+    private long interval;
+    private volatile IOException failure;
+
+    /** Opens (appending) the interval log in {@code dir}, which must exist. */
+    public SoakLog(Path dir, String source, String engine, String version, Settings settings, int actors)
+            throws IOException {
+        this.dir = dir;
+        this.source = source;
+        this.engine = engine;
+        this.version = version;
+        this.settings = settings;
+        this.actors = actors;
+        this.intervals = Files.newBufferedWriter(dir.resolve(INTERVALS), StandardCharsets.UTF_8,
+                StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    }
+
+    /** A progress sample from the run: queued for the writer thread. */
+    public void accept(Progress p) {
+        writer.execute(() -> {
+            try {
+                write(p);
+            } catch (IOException e) {
+                failure = e;
+            }
+        });
+    }
+
+    private void write(Progress p) throws IOException {
+        interval++;
+        long heapAfterGc = heapAfterLastGc();
+        heap.add(p.wallSeconds(), heapAfterGc);
+
+        ObjectNode line = JSON.createObjectNode();
+        line.put("interval", interval);
+        line.put("wallSeconds", p.wallSeconds());
+        line.put("simulatedSeconds", p.simulatedNanos() / 1e9);
+        line.put("microOpsPerSecond", p.microOpsPerSecond());
+        line.put("vcpuMessagesPerSecond", p.messagesPerSecond());
+        ObjectNode counters = line.putObject("counters");
+        p.counters().forEach((k, v) -> counters.put(k, v - (previous == null ? 0 : previous.counters().getOrDefault(k, 0L))));
+        ObjectNode findings = line.putObject("findings");
+        for (FindingKind k : FindingKind.values()) {
+            long before = previous == null ? 0 : previous.findingsByKind().getOrDefault(k, 0L);
+            long now = p.findingsByKind().getOrDefault(k, 0L);
+            if (now > before) {
+                findings.put(k.name(), now - before);
+            }
+        }
+        line.put("findingsSoFar", p.findings());
+        line.put("heapAfterGcBytes", heapAfterGc);
+        line.put("heapUsedBytes", ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed());
+        line.put("actors", actors);
+        // The counters are the vCPUs' (their received messages included), as in the progress line.
+        intervals.write(JSON.writeValueAsString(line));
+        intervals.newLine();
+        intervals.flush();
+        previous = p;
+
+        // A checkpoint is judged on findings only: conservation is checked once, at the end.
+        RunResult r = new RunResult(p.wallSeconds(), p.simulatedNanos(), p.counters(), p.findingsByKind(),
+                p.findingExamples(), new RunResult.Conservation(false, "checked at the end of the run"), "running",
+                null, -1, null);
+        Settings.Expect e = settings.expect();
+        Expectations judged = Expectations.judge(new Settings.Expect(e.present(), e.absent(), e.detailContains(), false), r);
+        ObjectNode report = Report.build("soak", engine, version, source, settings, r, judged);
+        report.put("checkpoint", true);
+        report.set("soak", summary());
+        Report.write(dir.resolve(REPORT), report);
+    }
+
+    /** Waits for every queued sample to be written; the first write failure, if any, is thrown. */
+    public void drain() throws IOException, InterruptedException {
+        try {
+            writer.submit(() -> { }).get();
+        } catch (ExecutionException e) {
+            throw new IOException(e.getCause());
+        }
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    /** The soak block of a report: intervals written and the heap trend. */
+    public ObjectNode summary() {
+        ObjectNode soak = JSON.createObjectNode();
+        soak.put("intervals", interval);
+        soak.put("intervalSeconds", settings.run().progressInterval().toNanos() / 1e9);
+        soak.set("heapAfterGc", heap.toJson(JSON));
+        return soak;
+    }
+
+    public String heapTrendLine() {
+        return heap.describe();
+    }
+
+    @Override
+    public void close() throws IOException {
+        writer.shutdown();
+        try {
+            writer.awaitTermination(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        intervals.close();
+    }
+
+    /**
+     * Heap in use right after the most recent garbage collection (young or full), from the
+     * collectors' own record: what the run keeps alive, without forcing a GC.
+     */
+    static long heapAfterLastGc() {
+        long latestEnd = -1;
+        long used = -1;
+        for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+            if (gc instanceof com.sun.management.GarbageCollectorMXBean g && g.getLastGcInfo() != null
+                    && g.getLastGcInfo().getEndTime() > latestEnd) {
+                latestEnd = g.getLastGcInfo().getEndTime();
+                Map<String, MemoryUsage> after = g.getLastGcInfo().getMemoryUsageAfterGc();
+                used = after.entrySet().stream().filter(x -> HEAP_POOLS.contains(x.getKey()))
+                        .mapToLong(x -> x.getValue().getUsed()).sum();
+            }
+        }
+        return used >= 0 ? used : ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+    }
+
+    /** First, last, largest and the least-squares slope of heap after GC over wall time; O(1) memory. */
+    static final class HeapTrend {
+        /** Fewer samples than this say more about when the collector last ran than about a trend. */
+        static final int MIN_TREND_SAMPLES = 10;
+
+        private long n;
+        private double sumT;
+        private double sumH;
+        private double sumTT;
+        private double sumTH;
+        private long first = -1;
+        private long last;
+        private long max;
+
+        void add(double seconds, long bytes) {
+            n++;
+            sumT += seconds;
+            sumH += bytes;
+            sumTT += seconds * seconds;
+            sumTH += seconds * bytes;
+            if (first < 0) {
+                first = bytes;
+            }
+            last = bytes;
+            max = Math.max(max, bytes);
+        }
+
+        double slopeBytesPerHour() {
+            double d = n * sumTT - sumT * sumT;
+            return n < 2 || d == 0 ? 0 : (n * sumTH - sumT * sumH) / d * 3600;
+        }
+
+        ObjectNode toJson(ObjectMapper json) {
+            ObjectNode h = json.createObjectNode();
+            h.put("samples", n);
+            h.put("firstBytes", Math.max(0, first));
+            h.put("lastBytes", last);
+            h.put("maxBytes", max);
+            h.put("slopeBytesPerHour", slopeBytesPerHour());
+            return h;
+        }
+
+        String describe() {
+            String trend = n < MIN_TREND_SAMPLES ? "too few samples for a trend"
+                    : String.format("trend %+,.0f KiB/hour (least squares)", slopeBytesPerHour() / 1024);
+            return String.format("heap after GC: first %,d KiB, last %,d KiB, max %,d KiB, %s over %d samples",
+                    Math.max(0, first) >> 10, last >> 10, max >> 10, trend, n);
+        }
+    }
+}
