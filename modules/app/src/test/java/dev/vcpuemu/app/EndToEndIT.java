@@ -322,6 +322,20 @@ class EndToEndIT {
         }
     }
 
+    /** The .hlog reads back with HdrHistogram's own reader: tagged interval histograms, one tag per kind. */
+    private static void assertLatencyLog(Path dir) throws IOException {
+        java.util.Set<String> tags = new java.util.TreeSet<>();
+        long count = 0;
+        try (var reader = new org.HdrHistogram.HistogramLogReader(dir.resolve("latency.hlog").toFile())) {
+            for (var h = reader.nextIntervalHistogram(); h != null; h = reader.nextIntervalHistogram()) {
+                tags.add(h.getTag());
+                count += ((org.HdrHistogram.Histogram) h).getTotalCount();
+            }
+        }
+        assertTrue(tags.containsAll(List.of("notPresentToPageReady", "swapIn", "taskSleep")), tags.toString());
+        assertTrue(count > 0);
+    }
+
     private static void assertIntervals(List<JsonNode> lines) {
         for (int i = 0; i < lines.size(); i++) {
             JsonNode line = lines.get(i);
@@ -329,6 +343,9 @@ class EndToEndIT {
             assertTrue(line.get("counters").get("microOps").asLong() > 0, "each interval did work: " + line);
             assertTrue(line.get("heapAfterGcBytes").asLong() > 0, line.toString());
             assertTrue(line.has("findings") && line.has("actors") && line.has("vcpuMessagesPerSecond"), line.toString());
+            JsonNode sleep = line.get("latencies").get("taskSleep");
+            assertTrue(sleep.get("count").asLong() > 0 && sleep.get("p50Nanos").asLong() <= sleep.get("p99Nanos").asLong()
+                    && sleep.get("p99Nanos").asLong() <= sleep.get("maxNanos").asLong(), line.toString());
         }
     }
 
@@ -351,6 +368,9 @@ class EndToEndIT {
         long sum = lines.stream().mapToLong(l -> l.get("counters").get("microOps").asLong()).sum();
         assertTrue(sum <= r.get("counters").get("microOps").asLong(), "intervals add up to at most the total");
         assertTrue(o.out().contains("Soak: " + lines.size() + " intervals; heap after GC: first "), o.out());
+        assertLatencyLog(dir);
+        long sleeps = lines.stream().mapToLong(l -> l.get("latencies").get("taskSleep").get("count").asLong()).sum();
+        assertTrue(sleeps <= r.get("latencies").get("taskSleep").get("count").asLong(), "intervals within the total");
     }
 
     @Test
@@ -387,8 +407,9 @@ class EndToEndIT {
         assertTrue(lines.size() >= 2);
         assertIntervals(lines);
         try (var files = Files.list(dir)) {
-            assertEquals(List.of("intervals.jsonl", "report.json"), files.map(f -> f.getFileName().toString())
-                    .filter(n -> !n.endsWith(".tmp")).sorted().toList());
+            assertEquals(List.of("intervals.jsonl", "latency.hlog", "report.json"), files
+                    .map(f -> f.getFileName().toString()).filter(n -> !n.endsWith(".tmp")).sorted().toList());
         }
+        assertLatencyLog(dir);
     }
 }

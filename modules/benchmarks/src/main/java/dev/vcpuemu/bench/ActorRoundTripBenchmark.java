@@ -11,6 +11,7 @@ import dev.vcpuemu.model.TestSettings;
 import dev.vcpuemu.model.host.WorkItem;
 import dev.vcpuemu.model.memory.AtomicHostMemory;
 import dev.vcpuemu.model.settings.Settings;
+import dev.vcpuemu.model.stats.LatencySink;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
@@ -116,7 +117,8 @@ public class ActorRoundTripBenchmark {
             super(ctx);
             ActorRef<TimeKeeper.Command> timeKeeper = ctx.getSelf().narrow();
             ActorRef<VcpuActor.Command> self = ctx.getSelf().narrow();
-            this.worker = ctx.spawn(PagingWorker.create("paging-worker-0", settings, new AtomicHostMemory(8), timeKeeper),
+            this.worker = ctx.spawn(PagingWorker.create("paging-worker-0", settings, new AtomicHostMemory(8), timeKeeper,
+                    LatencySink.NONE),
                     "paging-worker-0", DispatcherSelector.fromConfig(Machine.DISPATCHER));
             this.start = new PagingWorker.Start(new WorkItem(0, 0x1000, 3, false, true, 0, 0), self);
         }

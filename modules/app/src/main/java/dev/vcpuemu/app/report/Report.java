@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.vcpuemu.engine.run.LatencySummary;
 import dev.vcpuemu.engine.run.RunResult;
 import dev.vcpuemu.model.finding.Finding;
 import dev.vcpuemu.model.finding.FindingKind;
@@ -62,6 +63,9 @@ public final class Report {
         root.put("microOpsPerSecond", r.wallSeconds() > 0 ? microOps / r.wallSeconds() : 0);
         root.put("messagesPerSecond", r.wallSeconds() > 0 ? messages / r.wallSeconds() : 0);
 
+        ObjectNode latencies = root.putObject("latencies");
+        r.latencies().forEach((k, l) -> putLatency(latencies.putObject(k), l));
+
         ObjectNode findings = root.putObject("findings");
         for (FindingKind k : FindingKind.values()) {
             findings.put(k.name(), r.findings().getOrDefault(k, 0L));
@@ -105,6 +109,17 @@ public final class Report {
             root.put("schedulingSteps", r.schedulingSteps());
         }
         return root;
+    }
+
+    /** One latency's percentiles, in virtual nanoseconds. */
+    public static void putLatency(ObjectNode x, LatencySummary l) {
+        x.put("count", l.count());
+        x.put("meanNanos", l.mean());
+        x.put("p50Nanos", l.p50());
+        x.put("p90Nanos", l.p90());
+        x.put("p99Nanos", l.p99());
+        x.put("p999Nanos", l.p999());
+        x.put("maxNanos", l.max());
     }
 
     public static void write(Path target, ObjectNode report) throws IOException {

@@ -34,6 +34,16 @@ public final class Summary {
                 out.printf("  %-28s %,18d%n", k, v);
             }
         });
+        if (r.latencies().values().stream().anyMatch(l -> l.count() > 0)) {
+            out.printf("Latencies (virtual µs)%-10s %12s %9s %9s %9s %9s %9s%n", "", "count", "p50", "p90", "p99",
+                    "p99.9", "max");
+            r.latencies().forEach((k, l) -> {
+                if (l.count() > 0) {
+                    out.printf("  %-28s %,12d %9.2f %9.2f %9.2f %9.2f %9.2f%n", k, l.count(), l.p50() / 1e3,
+                            l.p90() / 1e3, l.p99() / 1e3, l.p999() / 1e3, l.max() / 1e3);
+                }
+            });
+        }
         out.println("Findings");
         if (r.findings().isEmpty()) {
             out.println("  none");

@@ -4,13 +4,19 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vcpuemu.app.report.Expectations;
 import dev.vcpuemu.app.report.Report;
+import dev.vcpuemu.engine.run.LatencySummary;
 import dev.vcpuemu.engine.run.Progress;
 import dev.vcpuemu.engine.run.RunResult;
+import dev.vcpuemu.engine.sim.LatencyRecorders;
 import dev.vcpuemu.model.finding.FindingKind;
+import dev.vcpuemu.model.stats.LatencyKind;
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.HistogramLogWriter;
 import dev.vcpuemu.model.settings.Settings;
 
 import java.io.BufferedWriter;
 import java.io.IOException;
+import java.io.PrintStream;
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryType;
@@ -19,6 +25,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
@@ -29,10 +37,12 @@ import java.util.stream.Collectors;
 
 /**
  * What a soak leaves in its directory at every interval: {@code report.json}, a checkpoint with
- * the schema of {@code run}'s report, replaced atomically (temporary file, then rename), and
- * one line appended to {@code intervals.jsonl} (that interval's counters and findings, rates,
- * heap after the last GC). A {@code kill -9} at any moment leaves the last complete checkpoint
- * and every complete line: only the current interval is lost.
+ * the schema of {@code run}'s report, replaced atomically (temporary file, then rename), one
+ * line appended to {@code intervals.jsonl} (that interval's counters, findings, latency
+ * percentiles, rates, heap after the last GC) and that interval's latency histograms appended
+ * to {@code latency.hlog} (HdrHistogram's log format, one tagged histogram per kind). A
+ * {@code kill -9} at any moment leaves the last complete checkpoint and every complete line:
+ * only the current interval is lost.
  *
  * <p>Progress samples arrive on the simulation's stats collector; the files are written on a
  * thread of their own, so no actor ever blocks on the disk. Memory is bounded: only the
@@ -41,6 +51,7 @@ import java.util.stream.Collectors;
 public final class SoakLog implements AutoCloseable {
     public static final String REPORT = "report.json";
     public static final String INTERVALS = "intervals.jsonl";
+    public static final String HLOG = "latency.hlog";
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Set<String> HEAP_POOLS = ManagementFactory.getMemoryPoolMXBeans().stream()
@@ -53,6 +64,9 @@ public final class SoakLog implements AutoCloseable {
     private final Settings settings;
     private final int actors;
     private final BufferedWriter intervals;
+    private final PrintStream hlogStream;
+    private final HistogramLogWriter hlog;
+    private final Map<LatencyKind, Histogram> latencyTotals = new EnumMap<>(LatencyKind.class);
     private final ExecutorService writer = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "vcpu-emu-soak-writer");
         t.setDaemon(true);
@@ -74,6 +88,16 @@ public final class SoakLog implements AutoCloseable {
         this.actors = actors;
         this.intervals = Files.newBufferedWriter(dir.resolve(INTERVALS), StandardCharsets.UTF_8,
                 StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        this.hlogStream = new PrintStream(Files.newOutputStream(dir.resolve(HLOG), StandardOpenOption.CREATE,
+                StandardOpenOption.APPEND), false, StandardCharsets.UTF_8);
+        this.hlog = new HistogramLogWriter(hlogStream);
+        hlog.outputComment("vcpu-emu soak of " + source + ": latencies in virtual nanoseconds, one tag per kind");
+        hlog.outputLogFormatVersion();
+        hlog.outputLegend();
+        hlogStream.flush();
+        for (LatencyKind k : LatencyKind.values()) {
+            latencyTotals.put(k, LatencyRecorders.total());
+        }
     }
 
     /** A progress sample from the run: queued for the writer thread. */
@@ -109,6 +133,18 @@ public final class SoakLog implements AutoCloseable {
             }
         }
         line.put("findingsSoFar", p.findings());
+        ObjectNode latencies = line.putObject("latencies");
+        double start = previous == null ? 0 : previous.wallSeconds();
+        for (Map.Entry<LatencyKind, Histogram> e : p.intervalLatencies().entrySet()) {
+            Histogram h = e.getValue();
+            latencyTotals.get(e.getKey()).add(h);
+            if (h.getTotalCount() > 0) {
+                Report.putLatency(latencies.putObject(e.getKey().key), LatencySummary.of(h));
+                h.setTag(e.getKey().key);
+                hlog.outputIntervalHistogram(start, p.wallSeconds(), h);
+            }
+        }
+        hlogStream.flush();
         line.put("heapAfterGcBytes", heapAfterGc);
         line.put("heapUsedBytes", ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed());
         line.put("actors", actors);
@@ -119,9 +155,11 @@ public final class SoakLog implements AutoCloseable {
         previous = p;
 
         // A checkpoint is judged on findings only: conservation is checked once, at the end.
+        Map<String, LatencySummary> totals = new LinkedHashMap<>();
+        latencyTotals.forEach((k, h) -> totals.put(k.key, LatencySummary.of(h)));
         RunResult r = new RunResult(p.wallSeconds(), p.simulatedNanos(), p.counters(), p.findingsByKind(),
                 p.findingExamples(), new RunResult.Conservation(false, "checked at the end of the run"), "running",
-                null, -1, null);
+                null, -1, null, totals);
         Settings.Expect e = settings.expect();
         Expectations judged = Expectations.judge(new Settings.Expect(e.present(), e.absent(), e.detailContains(), false), r);
         ObjectNode report = Report.build("soak", engine, version, source, settings, r, judged);
@@ -164,6 +202,7 @@ public final class SoakLog implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         intervals.close();
+        hlogStream.close();
     }
 
     /**

@@ -2,18 +2,20 @@ package dev.vcpuemu.engine.run;
 
 import dev.vcpuemu.model.finding.Finding;
 import dev.vcpuemu.model.finding.FindingKind;
+import dev.vcpuemu.model.stats.LatencyKind;
+import org.HdrHistogram.Histogram;
 
 import java.util.List;
 import java.util.Map;
 
 /**
  * A progress sample, taken by the time-keeper at a quantum boundary: the vCPUs' counters so
- * far (cumulative), and the findings so far with their first examples (a soak checkpoint is
- * built from it).
+ * far (cumulative), the findings so far with their first examples (a soak checkpoint is built
+ * from it), and the latencies recorded since the previous sample (histograms the receiver owns).
  */
 public record Progress(double wallSeconds, long simulatedNanos, Map<String, Long> counters, long findings,
                        double microOpsPerSecond, double messagesPerSecond, Map<FindingKind, Long> findingsByKind,
-                       List<Finding> findingExamples) {
+                       List<Finding> findingExamples, Map<LatencyKind, Histogram> intervalLatencies) {
     public Progress {
         counters = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(counters));
         findingsByKind = Map.copyOf(findingsByKind);

@@ -16,11 +16,12 @@ import java.util.Map;
  * @param schedulingSteps the deterministic engine's scheduling steps, -1 for a concurrent run
  * @param fault the emulator's own failure that ended the run, or null (DESIGN §1.6: a failure
  *              of the emulator stops the run loudly with its cause)
+ * @param latencies each latency kind's percentiles over the run, by report key
  */
 public record RunResult(double wallSeconds, long simulatedNanos, Map<String, Long> counters,
                         Map<FindingKind, Long> findings, List<Finding> findingExamples,
                         Conservation conservation, String endReason, String traceHash, long schedulingSteps,
-                        Fault fault) {
+                        Fault fault, Map<String, LatencySummary> latencies) {
 
     public static final String FAULT = "emulator fault";
 
@@ -42,11 +43,11 @@ public record RunResult(double wallSeconds, long simulatedNanos, Map<String, Lon
     public static RunResult faulted(Fault fault, double wallSeconds) {
         return new RunResult(wallSeconds, 0, Map.of(), Map.of(), List.of(),
                 new Conservation(false, "not checked: the emulator failed in " + fault.actor()), FAULT, null, -1,
-                fault);
+                fault, Map.of());
     }
 
     RunResult withTrace(String hash, long steps) {
         return new RunResult(wallSeconds, simulatedNanos, counters, findings, findingExamples, conservation, endReason,
-                hash, steps, fault);
+                hash, steps, fault, latencies);
     }
 }

@@ -49,9 +49,9 @@ public final class Machine {
         return Behaviors.setup(ctx -> {
             int[] actor = {0};
             DispatcherSelector sim = DispatcherSelector.fromConfig(DISPATCHER);
-            ActorRef<StatsCollector.Command> collector = ctx.spawn(
-                    traced(StatsCollector.Command.class, trace, actor[0]++, StatsCollector.create(result, progress, control)),
-                    "stats", sim);
+            LatencyRecorders latencies = new LatencyRecorders();
+            ActorRef<StatsCollector.Command> collector = ctx.spawn(traced(StatsCollector.Command.class, trace,
+                    actor[0]++, StatsCollector.create(result, progress, control, latencies)), "stats", sim);
             ActorRef<TimeKeeper.Command> timeKeeper =
                     ctx.spawn(traced(TimeKeeper.Command.class, trace, actor[0]++,
                             TimeKeeper.create(settings.engine().quantumNanos(), control, collector)), "time-keeper", sim);
@@ -69,13 +69,14 @@ public final class Machine {
                 for (int i = 0; i < settings.host().pagingWorkers(); i++) {
                     String name = prefix + "paging-worker-" + i;
                     pool.add(ctx.spawn(traced(PagingWorker.Command.class, trace, actor[0]++,
-                            PagingWorker.create(name, settings, memory, timeKeeper)), name, sim));
+                            PagingWorker.create(name, settings, memory, timeKeeper, latencies)), name, sim));
                 }
                 List<ActorRef<VcpuActor.Command>> peers = new ArrayList<>();
                 for (int i = 0; i < settings.topology().vcpus(); i++) {
                     String name = prefix + "vcpu-" + i;
                     peers.add(ctx.spawn(traced(VcpuActor.Command.class, trace, actor[0]++, VcpuActor.create(name, g, i,
-                            settings, memory, sleepers, List.copyOf(pool), timeKeeper, collector, trace)), name, sim));
+                            settings, memory, sleepers, List.copyOf(pool), timeKeeper, collector, trace, latencies)),
+                            name, sim));
                 }
                 List<ActorRef<VcpuActor.Command>> wired = List.copyOf(peers);
                 wired.forEach(v -> v.tell(new VcpuActor.Wire(wired)));

@@ -3,6 +3,8 @@ package dev.vcpuemu.engine.sim;
 import dev.vcpuemu.model.host.WorkItem;
 import dev.vcpuemu.model.memory.HostMemory;
 import dev.vcpuemu.model.settings.Settings;
+import dev.vcpuemu.model.stats.LatencyKind;
+import dev.vcpuemu.model.stats.LatencySink;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
@@ -34,8 +36,8 @@ public final class PagingWorker extends AbstractBehavior<PagingWorker.Command> {
     private record Job(long due, long seq, WorkItem item, ActorRef<VcpuActor.Command> replyTo) {}
 
     public static Behavior<Command> create(String name, Settings settings, HostMemory memory,
-                                           ActorRef<TimeKeeper.Command> timeKeeper) {
-        return Behaviors.setup(ctx -> new PagingWorker(ctx, name, settings, memory, timeKeeper));
+                                           ActorRef<TimeKeeper.Command> timeKeeper, LatencySink latencies) {
+        return Behaviors.setup(ctx -> new PagingWorker(ctx, name, settings, memory, timeKeeper, latencies));
     }
 
     private final String name;
@@ -43,6 +45,7 @@ public final class PagingWorker extends AbstractBehavior<PagingWorker.Command> {
     private final HostMemory memory;
     private final ActorRef<TimeKeeper.Command> timeKeeper;
     private final SplittableRandom rng;
+    private final LatencySink latencies;
     private final PriorityQueue<Job> jobs =
             new PriorityQueue<>(Comparator.comparingLong(Job::due).thenComparingLong(Job::seq));
     private long seq;
@@ -52,8 +55,9 @@ public final class PagingWorker extends AbstractBehavior<PagingWorker.Command> {
     private long received;
 
     private PagingWorker(ActorContext<Command> ctx, String name, Settings settings, HostMemory memory,
-                         ActorRef<TimeKeeper.Command> timeKeeper) {
+                         ActorRef<TimeKeeper.Command> timeKeeper, LatencySink latencies) {
         super(ctx);
+        this.latencies = latencies;
         this.name = name;
         this.latency = settings.host().swapIn();
         this.memory = memory;
@@ -73,7 +77,9 @@ public final class PagingWorker extends AbstractBehavior<PagingWorker.Command> {
     private Behavior<Command> onStart(Start s) {
         received++;
         workReceived++;
-        jobs.add(new Job(s.item().issuedAtNanos() + latency.draw(rng), seq++, s.item(), s.replyTo()));
+        long serviceTime = latency.draw(rng);
+        latencies.record(LatencyKind.SWAP_IN, serviceTime);
+        jobs.add(new Job(s.item().issuedAtNanos() + serviceTime, seq++, s.item(), s.replyTo()));
         return this;
     }
 

@@ -1,5 +1,6 @@
 package dev.vcpuemu.engine.sim;
 
+import dev.vcpuemu.engine.run.LatencySummary;
 import dev.vcpuemu.engine.run.Progress;
 import dev.vcpuemu.engine.run.RunControl;
 import dev.vcpuemu.engine.run.RunResult;
@@ -7,6 +8,8 @@ import dev.vcpuemu.model.finding.Finding;
 import dev.vcpuemu.model.finding.FindingKind;
 import dev.vcpuemu.model.stats.Counter;
 import dev.vcpuemu.model.stats.Counters;
+import dev.vcpuemu.model.stats.LatencyKind;
+import org.HdrHistogram.Histogram;
 import org.apache.pekko.actor.DeadLetter;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -19,6 +22,7 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -56,8 +60,8 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
     static final int EXAMPLES_PER_KIND = 3;
 
     public static Behavior<Command> create(CompletableFuture<RunResult> result, Consumer<Progress> progress,
-                                           RunControl control) {
-        return Behaviors.setup(ctx -> new StatsCollector(ctx, result, progress, control));
+                                           RunControl control, LatencyRecorders latencies) {
+        return Behaviors.setup(ctx -> new StatsCollector(ctx, result, progress, control, latencies));
     }
 
     private final CompletableFuture<RunResult> result;
@@ -66,6 +70,8 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
     private final Map<FindingKind, Long> findings = new EnumMap<>(FindingKind.class);
     private final List<Finding> examples = new ArrayList<>();
     private final List<Frozen> frozen = new ArrayList<>();
+    private final LatencyRecorders latencies;
+    private final Map<LatencyKind, Histogram> latencyTotals = new EnumMap<>(LatencyKind.class);
     private long findingCount;
     private long received;
     private long deadLetters;
@@ -75,8 +81,12 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
     private long lastMessages;
 
     private StatsCollector(ActorContext<Command> ctx, CompletableFuture<RunResult> result, Consumer<Progress> progress,
-                           RunControl control) {
+                           RunControl control, LatencyRecorders latencies) {
         super(ctx);
+        this.latencies = latencies;
+        for (LatencyKind k : LatencyKind.values()) {
+            latencyTotals.put(k, LatencyRecorders.total());
+        }
         this.result = result;
         this.progress = progress;
         this.control = control;
@@ -114,7 +124,7 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
         Map<String, Long> counters = p.totals().toMap();
         progress.accept(new Progress(p.wallNanos() / 1e9, p.simulatedNanos(), counters, findingCount,
                 dt > 0 ? (microOps - lastMicroOps) / dt : 0, dt > 0 ? (messages - lastMessages) / dt : 0,
-                findings, examples));
+                findings, examples, takeLatencies()));
         lastWall = p.wallNanos();
         lastMicroOps = microOps;
         lastMessages = messages;
@@ -154,10 +164,20 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
         }
         Map<String, Long> counters = totals.toMap();
         counters.put(Counter.MESSAGES.key, recv);
+        takeLatencies();
+        Map<String, LatencySummary> latencySummaries = new LinkedHashMap<>();
+        latencyTotals.forEach((k, h) -> latencySummaries.put(k.key, LatencySummary.of(h)));
         result.complete(new RunResult(finish.wallNanos() / 1e9, finish.simulatedNanos(), counters,
                 new EnumMap<>(findings), List.copyOf(examples), conservation(totals, facts, sent, recv),
-                finish.endReason(), null, -1, null));
+                finish.endReason(), null, -1, null, latencySummaries));
         return this;
+    }
+
+    /** The latencies recorded since the last call, also added to the run's totals. */
+    private Map<LatencyKind, Histogram> takeLatencies() {
+        Map<LatencyKind, Histogram> interval = latencies.interval();
+        interval.forEach((k, h) -> latencyTotals.get(k).add(h));
+        return interval;
     }
 
     private RunResult.Conservation conservation(Counters c, Map<String, Long> facts, long sent, long received) {

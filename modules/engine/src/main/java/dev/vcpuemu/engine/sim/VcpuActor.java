@@ -7,6 +7,7 @@ import dev.vcpuemu.model.memory.HostMemory;
 import dev.vcpuemu.model.settings.Settings;
 import dev.vcpuemu.model.stats.Counter;
 import dev.vcpuemu.model.stats.Counters;
+import dev.vcpuemu.model.stats.LatencySink;
 import dev.vcpuemu.model.vcpu.EventSink;
 import dev.vcpuemu.model.vcpu.Vcpu;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -64,9 +65,10 @@ public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
     public static Behavior<Command> create(String name, int guest, int id, Settings settings, HostMemory memory,
                                            SleeperTable sleepers, List<ActorRef<PagingWorker.Command>> workers,
                                            ActorRef<TimeKeeper.Command> timeKeeper,
-                                           ActorRef<StatsCollector.Command> collector, EventSink events) {
+                                           ActorRef<StatsCollector.Command> collector, EventSink events,
+                                           LatencySink latencies) {
         return Behaviors.setup(ctx -> new VcpuActor(ctx, name, guest, id, settings, memory, sleepers, workers,
-                timeKeeper, collector, events));
+                timeKeeper, collector, events, latencies));
     }
 
     private final String name;
@@ -87,7 +89,7 @@ public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
     private VcpuActor(ActorContext<Command> ctx, String name, int guest, int id, Settings settings, HostMemory memory,
                       SleeperTable sleepers, List<ActorRef<PagingWorker.Command>> workers,
                       ActorRef<TimeKeeper.Command> timeKeeper, ActorRef<StatsCollector.Command> collector,
-                      EventSink events) {
+                      EventSink events, LatencySink latencies) {
         super(ctx);
         this.name = name;
         this.guest = guest;
@@ -98,6 +100,7 @@ public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
         this.stepBudget = settings.engine().microOpsPerStep();
         this.vcpu = new Vcpu(id, settings, Seeds.forActor(settings.run().seed(), name), memory, sleepers,
                 new Outbox(), 0);
+        vcpu.latencySink(latencies);
         if (events != null) {
             // One track per vCPU of the host: guest g's vCPU i is number g * vcpus + i.
             int number = guest * settings.topology().vcpus() + id;

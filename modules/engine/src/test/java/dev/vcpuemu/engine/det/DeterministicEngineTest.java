@@ -197,4 +197,20 @@ class DeterministicEngineTest {
         assertEquals(r.traceHash(), again.traceHash(), "a deterministic fault is reproducible: the same trace");
         assertEquals(r.fault().lastEvents(), again.fault().lastEvents());
     }
+
+    @Test
+    void latenciesAgreeWithTheCountersAndTheSwapInLatency() throws Exception {
+        RunResult r = run(busy(11), Strategy.uniform(11), null);
+        var c = r.counters();
+        var swapIn = r.latencies().get("swapIn");
+        assertEquals(c.get("workItemsSent"), swapIn.count(), "one service time per work item a worker took");
+        // A fixed 50 us swap-in: every percentile is that value, to HdrHistogram's 2 significant digits.
+        assertTrue(Math.abs(swapIn.p50() - 50_000) <= 500 && Math.abs(swapIn.max() - 50_000) <= 500, swapIn.toString());
+        var wait = r.latencies().get("taskSleep");
+        assertEquals(c.get("tasksWoken"), wait.count(), "one wait time per task woken");
+        var ready = r.latencies().get("notPresentToPageReady");
+        assertTrue(ready.count() > 0 && ready.count() <= c.get("apfPageReadyInjected") - c.get("wakeAlls"), ready.toString());
+        assertTrue(ready.p50() >= 49_500, "no page is ready before its swap-in: " + ready);
+        assertTrue(r.latencies().get("nmiHandler").count() > 0, "the NMI source's handlers ran");
+    }
 }

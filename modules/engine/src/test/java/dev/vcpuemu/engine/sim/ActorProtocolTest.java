@@ -5,6 +5,7 @@ import dev.vcpuemu.model.guest.SleeperTable;
 import dev.vcpuemu.model.host.WorkItem;
 import dev.vcpuemu.model.memory.AtomicHostMemory;
 import dev.vcpuemu.model.settings.Settings;
+import dev.vcpuemu.model.stats.LatencySink;
 import dev.vcpuemu.model.stats.Counter;
 import dev.vcpuemu.model.vcpu.Vcpu;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
@@ -42,7 +43,7 @@ class ActorProtocolTest {
         AtomicHostMemory memory = new AtomicHostMemory(8);
         TestProbe<TimeKeeper.Command> tk = kit.createTestProbe();
         TestProbe<VcpuActor.Command> vcpu = kit.createTestProbe();
-        ActorRef<PagingWorker.Command> worker = kit.spawn(PagingWorker.create("paging-worker-t", s, memory, tk.ref()));
+        ActorRef<PagingWorker.Command> worker = kit.spawn(PagingWorker.create("paging-worker-t", s, memory, tk.ref(), LatencySink.NONE));
         WorkItem item = new WorkItem(0, 0x1000, 3, false, true, 0, 0);
 
         worker.tell(new PagingWorker.Start(item, vcpu.ref()));
@@ -115,7 +116,7 @@ class ActorProtocolTest {
         List<ActorRef<PagingWorker.Command>> refs = new ArrayList<>();
         pool.forEach(p -> refs.add(p.ref()));
         ActorRef<VcpuActor.Command> vcpu = kit.spawn(
-                VcpuActor.create("vcpu-0", 0, 0, s, memory, new SleeperTable(), refs, tk.ref(), stats.ref(), null));
+                VcpuActor.create("vcpu-0", 0, 0, s, memory, new SleeperTable(), refs, tk.ref(), stats.ref(), null, LatencySink.NONE));
         vcpu.tell(new VcpuActor.Wire(List.of(vcpu)));
 
         vcpu.tell(new VcpuActor.Tick(200_000, true));

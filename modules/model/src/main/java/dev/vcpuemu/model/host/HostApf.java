@@ -3,6 +3,7 @@ package dev.vcpuemu.model.host;
 import dev.vcpuemu.model.settings.Settings.HostEra;
 import dev.vcpuemu.model.stats.Counter;
 import dev.vcpuemu.model.stats.Counters;
+import dev.vcpuemu.model.stats.LatencyKind;
 
 import java.util.ArrayDeque;
 import java.util.HashMap;
@@ -81,6 +82,9 @@ public final class HostApf {
 
         /** {@code token} was flushed by a disable (§2.5): no page-ready will ever be sent for it. */
         default void tokenFlushed(int token) {}
+
+        /** A latency the host half observed, in virtual nanoseconds (observation only). */
+        default void latency(LatencyKind kind, long nanos) {}
     }
 
     private final HostEra era;
@@ -100,6 +104,7 @@ public final class HostApf {
     private boolean pageReadyPending;
     private boolean readyRequested;
     private boolean halted;
+    private long haltedSince;
     private long flushed;
     private long outstandingAtWorkers;
     /** Items at paging workers by token, of any generation: bounded by the work in flight. */
@@ -280,7 +285,7 @@ public final class HostApf {
             return Decision.SYNCHRONOUS;
         }
         if (gfns.contains(gfn)) {
-            halted = true;
+            startHalt();
             counters.inc(Counter.SYNTHETIC_HALTS);
             return Decision.SYNTHETIC_HALT;
         }
@@ -306,7 +311,7 @@ public final class HostApf {
             counters.inc(Counter.APF_NOT_PRESENT_INJECTED);
             decision = Decision.NOT_PRESENT_INJECTED;
         } else {
-            halted = true;
+            startHalt();
             counters.inc(Counter.SYNTHETIC_HALTS);
             decision = Decision.SYNTHETIC_HALT;
         }
@@ -353,7 +358,27 @@ public final class HostApf {
 
     /** Waking from a synthetic halt: any completion, or a deliverable event (§2.0 step 7). */
     public void endSyntheticHalt() {
-        halted = false;
+        endHalt();
+    }
+
+    private void startHalt() {
+        halted = true;
+        haltedSince = cpu.now();
+    }
+
+    private void endHalt() {
+        if (halted) {
+            cpu.latency(LatencyKind.SYNTHETIC_HALT, cpu.now() - haltedSince);
+            halted = false;
+        }
+    }
+
+    /** A page-ready for {@code item} went to the guest: its token's fate, and how long it took. */
+    private void pageReadySent(WorkItem item, int token) {
+        if (item.notPresentInjected()) {
+            cpu.latency(LatencyKind.NOT_PRESENT_TO_PAGE_READY, cpu.now() - item.issuedAtNanos());
+        }
+        cpu.pageReadySent(token, true);
     }
 
     /**
@@ -375,13 +400,13 @@ public final class HostApf {
                 if (item.wakeAll()) {
                     counters.inc(Counter.WAKE_ALLS);
                 } else {
-                    cpu.pageReadySent(token, true);
+                    pageReadySent(item, token);
                 }
             } else if (!item.wakeAll()) {
                 counters.inc(Counter.PAGE_READY_SUPPRESSED);
                 cpu.pageReadySent(token, false);
             }
-            halted = false;
+            endHalt();
         }
     }
 
@@ -404,13 +429,13 @@ public final class HostApf {
                 if (item.wakeAll()) {
                     counters.inc(Counter.WAKE_ALLS);
                 } else {
-                    cpu.pageReadySent(token, true);
+                    pageReadySent(item, token);
                 }
             } else if (!item.wakeAll()) {
                 counters.inc(Counter.PAGE_READY_SUPPRESSED);
                 cpu.pageReadySent(token, false);
             }
-            halted = false;
+            endHalt();
         }
     }
 

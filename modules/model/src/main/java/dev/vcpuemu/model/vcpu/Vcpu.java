@@ -14,6 +14,8 @@ import dev.vcpuemu.model.settings.Settings;
 import dev.vcpuemu.model.settings.Settings.GuestEra;
 import dev.vcpuemu.model.stats.Counter;
 import dev.vcpuemu.model.stats.Counters;
+import dev.vcpuemu.model.stats.LatencyKind;
+import dev.vcpuemu.model.stats.LatencySink;
 
 import java.util.ArrayDeque;
 import java.util.Comparator;
@@ -87,6 +89,7 @@ public final class Vcpu implements HostApf.CpuPort {
     private final Counters counters = new Counters();
     private final HostApf host;
     private final EventRing events = new EventRing();
+    private LatencySink latencies = LatencySink.NONE;
     private final long opCost;
 
     // Time.
@@ -114,6 +117,7 @@ public final class Vcpu implements HostApf.CpuPort {
     private boolean guestApfEnabled;
     private int nmiState = NMI_NOT_RUNNING;
     private long nmiCr2;
+    private long nmiSince;
     private int nmiNesting;
     private int irqNesting;
     private boolean needResched;
@@ -449,6 +453,11 @@ public final class Vcpu implements HostApf.CpuPort {
     }
 
     @Override
+    public void latency(LatencyKind kind, long nanos) {
+        latencies.record(kind, nanos);
+    }
+
+    @Override
     public void tokenFlushed(int token) {
         TokenFate fate = TokenFate.of(TokenFate.State.FLUSHED, now);
         recentTokens.add(token, fate);
@@ -502,6 +511,7 @@ public final class Vcpu implements HostApf.CpuPort {
                 : d == HostApf.Decision.SYNTHETIC_HALT ? "host synthetic halt gfn" : "host async gfn", gfn);
         if (d == HostApf.Decision.SYNCHRONOUS) {
             stallUntil = now + settings.host().swapIn().draw(rng);
+            latencies.record(LatencyKind.SYNCHRONOUS_STALL, stallUntil - now);
             stallGfn = gfn;
         }
         return false;
@@ -1001,6 +1011,7 @@ public final class Vcpu implements HostApf.CpuPort {
                 current.state = Task.State.RUNNABLE;
                 current.hungReported = false;
                 counters.inc(Counter.TASKS_WOKEN);
+                latencies.record(LatencyKind.TASK_SLEEP, now - f.since);
                 events.add(now, "wait done token", f.token & 0xFFFFFFFFL);
                 current.stack.pop();
             }
@@ -1161,6 +1172,7 @@ public final class Vcpu implements HostApf.CpuPort {
                 } else {
                     nmiState = NMI_EXECUTING;
                     nmiCr2 = cr2;
+                    nmiSince = now;
                     f.pc = 1;
                 }
             }
@@ -1184,6 +1196,7 @@ public final class Vcpu implements HostApf.CpuPort {
                     f.pc = 1;
                 } else {
                     nmiState = NMI_NOT_RUNNING;
+                    latencies.record(LatencyKind.NMI_HANDLER, now - nmiSince);
                     f.pc = 4;
                 }
             }
@@ -1315,6 +1328,11 @@ public final class Vcpu implements HostApf.CpuPort {
 
     public boolean guestApfEnabled() {
         return guestApfEnabled;
+    }
+
+    /** Reports every latency this vCPU observes to {@code sink} (the engine's histograms). */
+    public void latencySink(LatencySink sink) {
+        this.latencies = sink;
     }
 
     /** The last events of this vCPU, oldest first, as a finding shows them. */

@@ -1,0 +1,65 @@
+package dev.vcpuemu.engine.sim;
+
+import dev.vcpuemu.model.stats.LatencyKind;
+import dev.vcpuemu.model.stats.LatencySink;
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.SingleWriterRecorder;
+
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * The run's latency histograms, written by every vCPU and paging worker as latencies happen
+ * and read by the stats collector once per progress sample as interval histograms. Memory is
+ * fixed, whatever the number of vCPUs or the run's length.
+ *
+ * <p>Each dispatcher thread records into its own HdrHistogram {@link SingleWriterRecorder}s
+ * (one per {@link LatencyKind}): the actors a thread runs take turns, so each recorder has a
+ * single writer, and recording touches no cache line another core writes. The reader merges
+ * the threads' interval histograms. (A recorder shared by all threads would make every
+ * record a contended atomic increment; per-vCPU histograms would cost tens of kilobytes per
+ * vCPU.)
+ *
+ * <p>This is state the actors share besides the machine's memory and sleeper table (DESIGN
+ * §2.2): it is written only, never read by anything that decides what the simulation does, so
+ * it cannot change a run.
+ */
+public final class LatencyRecorders implements LatencySink {
+    /** Longest latency kept: an hour of virtual time; longer ones are counted at this value. */
+    static final long HIGHEST = 3_600_000_000_000L;
+    private static final int DIGITS = 2;
+
+    private final List<Map<LatencyKind, SingleWriterRecorder>> perThread = new CopyOnWriteArrayList<>();
+    private final ThreadLocal<Map<LatencyKind, SingleWriterRecorder>> local = ThreadLocal.withInitial(() -> {
+        Map<LatencyKind, SingleWriterRecorder> m = new EnumMap<>(LatencyKind.class);
+        for (LatencyKind k : LatencyKind.values()) {
+            m.put(k, new SingleWriterRecorder(1, HIGHEST, DIGITS));
+        }
+        perThread.add(m);
+        return m;
+    });
+
+    @Override
+    public void record(LatencyKind kind, long nanos) {
+        local.get().get(kind).recordValue(Math.max(1, Math.min(HIGHEST, nanos)));
+    }
+
+    /** What was recorded since the last call, per kind, over all threads (fresh histograms the caller owns). */
+    public Map<LatencyKind, Histogram> interval() {
+        Map<LatencyKind, Histogram> m = new EnumMap<>(LatencyKind.class);
+        for (LatencyKind k : LatencyKind.values()) {
+            m.put(k, total());
+        }
+        for (Map<LatencyKind, SingleWriterRecorder> thread : perThread) {
+            thread.forEach((k, r) -> m.get(k).add(r.getIntervalHistogram()));
+        }
+        return m;
+    }
+
+    /** An empty histogram shaped like the recorders', to add intervals into. */
+    public static Histogram total() {
+        return new Histogram(1, HIGHEST, DIGITS);
+    }
+}
