@@ -69,6 +69,7 @@ class EndToEndIT {
         assertEquals(command, r.get("command").asText());
         assertEquals("concurrent", r.get("engine").asText());
         assertTrue(r.get("counters").get("microOps").asLong() > 0);
+        assertEquals(0, r.get("counters").get("deadLetters").asLong(), "a normal run has no dead letter");
         assertTrue(r.get("conservation").get("held").asBoolean(), r.get("conservation").toString());
     }
 

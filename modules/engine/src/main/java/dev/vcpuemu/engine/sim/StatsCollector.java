@@ -164,6 +164,7 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
         }
         Map<String, Long> counters = totals.toMap();
         counters.put(Counter.MESSAGES.key, recv);
+        counters.put("deadLetters", deadLetters);
         takeLatencies();
         Map<String, LatencySummary> latencySummaries = new LinkedHashMap<>();
         latencyTotals.forEach((k, h) -> latencySummaries.put(k.key, LatencySummary.of(h)));
