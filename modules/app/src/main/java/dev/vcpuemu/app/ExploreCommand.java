@@ -13,6 +13,7 @@ import dev.vcpuemu.app.report.Report;
 import dev.vcpuemu.engine.det.Schedule;
 import dev.vcpuemu.engine.run.RunResult;
 import dev.vcpuemu.model.finding.FindingKind;
+import me.tongfei.progressbar.ProgressBar;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -164,9 +165,16 @@ final class ExploreCommand implements Callable<Integer> {
             t.setDaemon(true);
             return t;
         });
+        // Runs done of the total: a bar at a terminal, a plain line a second otherwise.
+        ProgressBar bar = ProgressDisplay.terminal() ? ProgressDisplay.bar("explore", runs, " runs", System.err) : null;
         ticker.scheduleAtFixedRate(() -> {
-            err.println(progressLine(done.get(), runs, started, findings, failures.size()));
-            err.flush();
+            if (bar != null) {
+                bar.stepTo(done.get());
+                bar.setExtraMessage(" failing " + failures.size());
+            } else {
+                err.println(progressLine(done.get(), runs, started, findings, failures.size()));
+                err.flush();
+            }
         }, 1, 1, TimeUnit.SECONDS);
         ExecutorService pool = Executors.newFixedThreadPool(threads);
         List<Future<?>> workers = new ArrayList<>();
@@ -197,6 +205,10 @@ final class ExploreCommand implements Callable<Integer> {
         } finally {
             pool.shutdownNow();
             ticker.shutdownNow();
+            if (bar != null) {
+                bar.stepTo(done.get());
+                bar.close();
+            }
         }
         double wall = (System.nanoTime() - started) / 1e9;
         o.println(progressLine(done.get(), runs, started, findings, failures.size()));

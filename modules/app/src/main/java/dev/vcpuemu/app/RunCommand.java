@@ -7,7 +7,6 @@ import dev.vcpuemu.app.det.ChromeTrace;
 import dev.vcpuemu.app.det.DeterministicRunner;
 import dev.vcpuemu.app.det.StrategySpec;
 import dev.vcpuemu.app.report.Expectations;
-import dev.vcpuemu.app.report.Summary;
 import dev.vcpuemu.engine.run.RunControl;
 import dev.vcpuemu.engine.run.RunResult;
 import dev.vcpuemu.engine.run.Simulation;
@@ -114,11 +113,10 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
         RunControl control = RunControl.wallClock(s.run().duration(), s.run().progressInterval());
         try (StopOnSignal signals = StopOnSignal.install(control)) {
             RunResult r;
-            try {
-                r = Simulation.run(s, loaded.config(), control, p -> {
-                    err.println(Summary.progressLine(p));
-                    err.flush();
-                });
+            try (ProgressDisplay display = ProgressDisplay.of("run", s.run().duration().toNanos(), false,
+                    ProgressDisplay.terminal(), System.err, err)) {
+                r = Simulation.run(s, loaded.config(), control, display);
+                display.done(r);
             } catch (TimeoutException e) {
                 err.println("vcpu-emu: emulator failure: the run did not end within " + s.run().duration()
                         + " + " + Simulation.GRACE.toSeconds() + " s");
@@ -138,12 +136,14 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
     private int deterministic(LoadedSettings loaded, Path reportPath, PrintWriter out, PrintWriter err)
             throws InterruptedException, IOException {
         Settings s = loaded.settings();
-        RunResult r = ChromeTrace.writing(trace, out, sink -> DeterministicRunner.run(loaded,
-                strategyOptions.spec(StrategySpec.DEFAULT_HORIZON), null, strategyOptions.maxStepsOrUnbounded(), null,
-                null, sink, p -> {
-                    err.println(Summary.progressLine(p));
-                    err.flush();
-                }));
+        RunResult r;
+        try (ProgressDisplay display = ProgressDisplay.of("run", s.run().duration().toNanos(), true,
+                ProgressDisplay.terminal(), System.err, err)) {
+            r = ChromeTrace.writing(trace, out, sink -> DeterministicRunner.run(loaded,
+                    strategyOptions.spec(StrategySpec.DEFAULT_HORIZON), null, strategyOptions.maxStepsOrUnbounded(),
+                    null, null, sink, display));
+            display.done(r);
+        }
         Expectations e = Expectations.judge(s.expect(), r);
         Integer failure = Conclusion.conclude("run", "deterministic", loaded, r, e, reportPath, out, err);
         return failure != null ? failure : e.met() ? Main.OK : Main.EXPECTATION_FAILED;

@@ -4,7 +4,6 @@ import dev.vcpuemu.app.config.ConfigProblem;
 import dev.vcpuemu.app.config.LoadedSettings;
 import dev.vcpuemu.app.config.SettingsLoader;
 import dev.vcpuemu.app.report.Expectations;
-import dev.vcpuemu.app.report.Summary;
 import dev.vcpuemu.app.soak.SoakLog;
 import dev.vcpuemu.engine.det.Strategy;
 import dev.vcpuemu.engine.run.Progress;
@@ -108,17 +107,15 @@ final class SoakCommand implements java.util.concurrent.Callable<Integer> {
                 : RunControl.virtualTime(s.run().duration(), s.run().progressInterval());
         try (StopOnSignal signals = StopOnSignal.install(control);
              SoakLog log = new SoakLog(out, loaded.source(), engine.name(), Main.version(), s, BenchCommand.actors(s))) {
-            Consumer<Progress> progress = p -> {
-                err.println(Summary.progressLine(p));
-                err.flush();
-                log.accept(p);
-            };
             RunResult r;
-            try {
+            try (ProgressDisplay display = ProgressDisplay.of("soak", s.run().duration().toNanos(),
+                    engine == RunCommand.Engine.deterministic, ProgressDisplay.terminal(), System.err, err)) {
+                Consumer<Progress> progress = display.andThen(log::accept);
                 r = engine == RunCommand.Engine.concurrent
                         ? Simulation.run(s, loaded.config(), control, progress)
                         : Simulation.runDeterministic(s, loaded.config(), control, progress,
                         Strategy.uniform(s.run().seed()), null, null);
+                display.done(r);
             } catch (TimeoutException e) {
                 err.println("vcpu-emu: emulator failure: the run did not end within " + s.run().duration() + " + "
                         + Simulation.GRACE.toSeconds() + " s");
