@@ -289,13 +289,16 @@ class EndToEndIT {
 
     // ------------------------------------------------------------------ soak (issue 5 §1)
 
-    private Process start(String... args) throws IOException {
+    /** A soak of no-nmi.conf into {@code soak/}, checkpointing every second, once it has written {@code n} intervals. */
+    private Process soakWithIntervals(int n) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-jar", JAR.toString()));
-        cmd.addAll(List.of(args));
-        return new ProcessBuilder(cmd).directory(tmp.toFile())
+                "-jar", JAR.toString(), "soak", CONF.resolve("no-nmi.conf").toString(), "--duration", "10m",
+                "--interval", "1s", "--out", "soak"));
+        Process p = new ProcessBuilder(cmd).directory(tmp.toFile())
                 .redirectOutput(tmp.resolve("stdout.txt").toFile()).redirectError(tmp.resolve("stderr.txt").toFile())
                 .start();
+        awaitIntervals(tmp.resolve("soak"), n, p);
+        return p;
     }
 
     /** The complete lines of the soak's interval log (a line cut by kill -9 is not one). */
@@ -376,10 +379,8 @@ class EndToEndIT {
 
     @Test
     void sigtermStopsASoakCleanlyWithTheFinalReportAndTheExpectationsExitCode() throws Exception {
-        Process p = start("soak", CONF.resolve("no-nmi.conf").toString(), "--duration", "10m", "--interval", "1s",
-                "--out", "soak");
+        Process p = soakWithIntervals(3);
         Path dir = tmp.resolve("soak");
-        awaitIntervals(dir, 3, p);
         p.destroy();
         assertTrue(p.waitFor(60, TimeUnit.SECONDS), "SIGTERM ends the soak");
         assertEquals(0, p.exitValue(), "no finding expected, none found: 0 even after SIGTERM; "
@@ -393,10 +394,8 @@ class EndToEndIT {
 
     @Test
     void killNineLeavesTheLastCheckpointReadable() throws Exception {
-        Process p = start("soak", CONF.resolve("no-nmi.conf").toString(), "--duration", "10m", "--interval", "1s",
-                "--out", "soak");
+        Process p = soakWithIntervals(2);
         Path dir = tmp.resolve("soak");
-        awaitIntervals(dir, 2, p);
         p.destroyForcibly();
         assertTrue(p.waitFor(30, TimeUnit.SECONDS));
         JsonNode r = report(dir.resolve("report.json"));
