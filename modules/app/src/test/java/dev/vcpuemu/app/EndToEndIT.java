@@ -371,7 +371,7 @@ class EndToEndIT {
         assertEquals(lines.size(), r.get("soak").get("heapAfterGc").get("samples").asInt());
         long sum = lines.stream().mapToLong(l -> l.get("counters").get("microOps").asLong()).sum();
         assertTrue(sum <= r.get("counters").get("microOps").asLong(), "intervals add up to at most the total");
-        assertTrue(o.out().contains("Soak: " + lines.size() + " intervals; heap after GC: first "), o.out());
+        assertTrue(o.out().contains("Soak: " + lines.size() + " intervals; live heap after a full GC: first "), o.out());
         assertLatencyLog(dir);
         long sleeps = lines.stream().mapToLong(l -> l.get("latencies").get("taskSleep").get("count").asLong()).sum();
         assertTrue(sleeps <= r.get("latencies").get("taskSleep").get("count").asLong(), "intervals within the total");
