@@ -3,7 +3,7 @@ package dev.vcpuemu.app;
 import dev.vcpuemu.app.config.ConfigProblem;
 import dev.vcpuemu.app.config.LoadedSettings;
 import dev.vcpuemu.app.config.SettingsLoader;
-import dev.vcpuemu.app.det.ChromeTrace;
+import dev.vcpuemu.app.trace.PerfettoTrace;
 import dev.vcpuemu.app.det.DeterministicRunner;
 import dev.vcpuemu.app.det.Shrinker;
 import dev.vcpuemu.app.det.StopRule;
@@ -15,6 +15,7 @@ import dev.vcpuemu.engine.run.RunResult;
 import dev.vcpuemu.model.finding.FindingKind;
 import me.tongfei.progressbar.ProgressBar;
 import picocli.CommandLine.Command;
+import dev.vcpuemu.engine.timeline.Timeline;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -239,16 +240,18 @@ final class ExploreCommand implements Callable<Integer> {
         LoadedSettings loaded = runner.load(failure.seed(), List.of());
         Schedule schedule = new Schedule();
         RunResult again;
-        try (ChromeTrace trace = new ChromeTrace(tracePath)) {
-            again = DeterministicRunner.run(loaded, strategy, stop, maxSteps, null, schedule, trace, p -> { });
-        }
+        Timeline timeline = TraceOptions.timeline(loaded.settings(), TraceOptions.DEFAULT_EVENTS);
+        again = DeterministicRunner.run(loaded, strategy, stop, maxSteps, null, schedule, timeline, p -> { });
+        PerfettoTrace.Written written = PerfettoTrace.write(tracePath, timeline, 0,
+                "explore " + loaded.source() + ", seed " + failure.seed());
         schedule.write(schedulePath);
         Report.write(reportPath, Report.build("explore", "deterministic", Main.version(), loaded.source(),
                 loaded.settings(), again, Expectations.judge(loaded.settings().expect(), again)));
         boolean same = again.traceHash().equals(r.traceHash());
         o.printf("  re-run: trace hash %s %s%n", again.traceHash(), same ? "(same as the explore run)"
                 : "DIFFERS from the explore run's " + r.traceHash());
-        o.printf("  wrote %s, %s (%d steps), %s%n", reportPath, schedulePath, schedule.size(), tracePath);
+        o.printf("  wrote %s, %s (%d steps), %s (%,d trace events)%n", reportPath, schedulePath, schedule.size(),
+                tracePath, written.events());
         String replay = Main.invocation() + " replay " + quote(topology.toString()) + " --seed " + failure.seed()
                 + strategy.args() + stop.args() + setArgs(runner.sets()) + maxStepsArg(maxSteps);
         o.println("Replay it with:");

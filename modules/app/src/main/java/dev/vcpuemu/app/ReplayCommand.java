@@ -2,7 +2,6 @@ package dev.vcpuemu.app;
 
 import dev.vcpuemu.app.config.ConfigProblem;
 import dev.vcpuemu.app.config.LoadedSettings;
-import dev.vcpuemu.app.det.ChromeTrace;
 import dev.vcpuemu.app.det.DeterministicRunner;
 import dev.vcpuemu.app.det.StopRule;
 import dev.vcpuemu.app.det.StrategySpec;
@@ -11,6 +10,7 @@ import dev.vcpuemu.engine.det.Schedule;
 import dev.vcpuemu.engine.run.RunResult;
 import dev.vcpuemu.model.finding.FindingKind;
 import picocli.CommandLine.Command;
+import dev.vcpuemu.engine.timeline.Timeline;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -51,8 +51,8 @@ final class ReplayCommand implements Callable<Integer> {
     @Option(names = "--schedule-out", paramLabel = "FILE", description = "Record this run's scheduling choices to FILE.")
     Path scheduleOut;
 
-    @Option(names = "--trace", paramLabel = "FILE", description = "Write every vCPU event as Chrome trace JSON.")
-    Path trace;
+    @Mixin
+    TraceOptions trace;
 
     @Option(names = "--find", paramLabel = "KIND", description = "Stop at the first finding of KIND (as explore --find).")
     FindingKind find;
@@ -120,8 +120,10 @@ final class ReplayCommand implements Callable<Integer> {
 
         Schedule record = scheduleOut == null ? null : new Schedule();
         Schedule follow = choices;
-        RunResult r = ChromeTrace.writing(trace, out, sink -> DeterministicRunner.run(loaded, strategy, stop,
-                strategyOptions.maxStepsOrUnbounded(), follow, record, sink, p -> { }));
+        Timeline timeline = trace.timeline(loaded.settings());
+        RunResult r = DeterministicRunner.run(loaded, strategy, stop, strategyOptions.maxStepsOrUnbounded(), follow,
+                record, timeline, p -> { });
+        trace.write(timeline, "replay " + loaded.source() + ", seed " + loaded.settings().run().seed(), out);
         if (record != null) {
             record.write(scheduleOut);
             out.println("Schedule: " + scheduleOut + " (" + record.size() + " steps)");

@@ -3,13 +3,13 @@ package dev.vcpuemu.app;
 import dev.vcpuemu.app.config.ConfigProblem;
 import dev.vcpuemu.app.config.LoadedSettings;
 import dev.vcpuemu.app.config.SettingsLoader;
-import dev.vcpuemu.app.det.ChromeTrace;
 import dev.vcpuemu.app.det.DeterministicRunner;
 import dev.vcpuemu.app.det.StrategySpec;
 import dev.vcpuemu.app.report.Expectations;
 import dev.vcpuemu.engine.run.RunControl;
 import dev.vcpuemu.engine.run.RunResult;
 import dev.vcpuemu.engine.run.Simulation;
+import dev.vcpuemu.engine.timeline.Timeline;
 import dev.vcpuemu.model.settings.Settings;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -54,9 +54,8 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
     @Option(names = "--report", paramLabel = "FILE", description = "JSON report file (run.report; empty: none).")
     String report;
 
-    @Option(names = "--trace", paramLabel = "FILE",
-            description = "Deterministic engine: write every vCPU event as Chrome trace JSON (opens in Perfetto).")
-    Path trace;
+    @Mixin
+    TraceOptions trace;
 
     @Mixin
     StrategyOptions strategyOptions;
@@ -89,8 +88,8 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
         }
         Settings s = loaded.settings();
         String problem = strategyOptions.problem();
-        if (problem == null && trace != null && engine == Engine.concurrent) {
-            problem = "--trace: only the deterministic engine writes a trace (add --engine deterministic)";
+        if (problem == null) {
+            problem = trace.problem();
         }
         if (problem != null) {
             err.println(problem);
@@ -115,8 +114,10 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
             RunResult r;
             try (ProgressDisplay display = ProgressDisplay.of("run", s.run().duration().toNanos(), false,
                     ProgressDisplay.terminal(), System.err, err)) {
-                r = Simulation.run(s, loaded.config(), control, display);
+                Timeline timeline = trace.timeline(s);
+                r = Simulation.run(s, loaded.config(), control, display, timeline);
                 display.done(r);
+                trace.write(timeline, "run " + loaded.source() + ", concurrent, seed " + s.run().seed(), out);
             } catch (TimeoutException e) {
                 err.println("vcpu-emu: emulator failure: the run did not end within " + s.run().duration()
                         + " + " + Simulation.GRACE.toSeconds() + " s");
@@ -139,10 +140,11 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
         RunResult r;
         try (ProgressDisplay display = ProgressDisplay.of("run", s.run().duration().toNanos(), true,
                 ProgressDisplay.terminal(), System.err, err)) {
-            r = ChromeTrace.writing(trace, out, sink -> DeterministicRunner.run(loaded,
-                    strategyOptions.spec(StrategySpec.DEFAULT_HORIZON), null, strategyOptions.maxStepsOrUnbounded(),
-                    null, null, sink, display));
+            Timeline timeline = trace.timeline(s);
+            r = DeterministicRunner.run(loaded, strategyOptions.spec(StrategySpec.DEFAULT_HORIZON), null,
+                    strategyOptions.maxStepsOrUnbounded(), null, null, timeline, display);
             display.done(r);
+            trace.write(timeline, "run " + loaded.source() + ", deterministic, seed " + s.run().seed(), out);
         }
         Expectations e = Expectations.judge(s.expect(), r);
         Integer failure = Conclusion.conclude("run", "deterministic", loaded, r, e, reportPath, out, err);

@@ -118,7 +118,7 @@ public class ActorRoundTripBenchmark {
             ActorRef<TimeKeeper.Command> timeKeeper = ctx.getSelf().narrow();
             ActorRef<VcpuActor.Command> self = ctx.getSelf().narrow();
             this.worker = ctx.spawn(PagingWorker.create("paging-worker-0", settings, new AtomicHostMemory(8), timeKeeper,
-                    LatencySink.NONE),
+                    LatencySink.NONE, null),
                     "paging-worker-0", DispatcherSelector.fromConfig(Machine.DISPATCHER));
             this.start = new PagingWorker.Start(new WorkItem(0, 0x1000, 3, false, true, 0, 0), self);
         }

@@ -8,7 +8,7 @@ import dev.vcpuemu.engine.run.Progress;
 import dev.vcpuemu.engine.run.RunControl;
 import dev.vcpuemu.engine.run.RunResult;
 import dev.vcpuemu.engine.run.Simulation;
-import dev.vcpuemu.model.vcpu.EventSink;
+import dev.vcpuemu.engine.timeline.TrackSinks;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -50,10 +50,10 @@ public final class DeterministicRunner {
      * @param stop   ends the run at a finding, or null to run to the duration
      * @param replay the choices to follow instead of the strategy, or null
      * @param record where to append every choice, or null
-     * @param events where to pass every vCPU event (a trace file), or null
+     * @param timeline where the vCPUs and workers record their events (a trace file), or null
      */
     public static RunResult run(LoadedSettings loaded, StrategySpec strategy, StopRule stop, long maxSteps,
-                                Schedule replay, Schedule record, EventSink events, Consumer<Progress> progress)
+                                Schedule replay, Schedule record, TrackSinks timeline, Consumer<Progress> progress)
             throws InterruptedException {
         var s = loaded.settings();
         RunControl control = RunControl.virtualTime(s.run().duration(), s.run().duration().dividedBy(10))
@@ -62,6 +62,6 @@ public final class DeterministicRunner {
             control.stopOnFinding(stop.stopsOn());
         }
         return Simulation.runDeterministic(s, loaded.config(), control, progress,
-                strategy.create(s.run().seed(), replay), record, events);
+                strategy.create(s.run().seed(), replay), record, timeline);
     }
 }

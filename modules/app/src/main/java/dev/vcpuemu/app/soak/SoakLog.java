@@ -286,6 +286,9 @@ public final class SoakLog implements AutoCloseable {
         }
 
         String describe() {
+            if (n == 0) {
+                return "no interval completed, so no heap sample";
+            }
             String trend = n < MIN_TREND_SAMPLES ? "too few samples for a trend"
                     : String.format("trend %+,.0f KiB/hour (least squares after the first)", slopeBytesPerHour() / 1024);
             return String.format("live heap after a full GC: first %,d KiB, last %,d KiB, max %,d KiB, %s over %d samples",

@@ -10,18 +10,11 @@ import dev.vcpuemu.model.vcpu.EventSink;
  * the report's {@code traceHash}.
  *
  * <p>Only safe on one thread: the deterministic engine runs every simulation actor on one.
- * The vCPU events can also be passed on to a listener (a trace file writer).
  */
 public final class Trace implements EventSink {
     private static final long MULTIPLIER = 0x9E3779B97F4A7C15L;
 
-    private final EventSink listener;
     private long hash = 0x243F6A8885A308D3L;
-
-    /** @param listener also told every vCPU event, or null */
-    public Trace(EventSink listener) {
-        this.listener = listener;
-    }
 
     /** Actor number {@code actor} (a stable index the machine assigns) received {@code message}. */
     public void message(int actor, Object message) {
@@ -35,9 +28,6 @@ public final class Trace implements EventSink {
         mix(atNanos);
         mix(what.hashCode());
         mix(arg);
-        if (listener != null) {
-            listener.event(vcpu, atNanos, what, arg);
-        }
     }
 
     private void mix(long v) {

@@ -8,8 +8,8 @@ import dev.vcpuemu.engine.det.SeededExecutorConfigurator;
 import dev.vcpuemu.engine.det.Strategy;
 import dev.vcpuemu.engine.det.Trace;
 import dev.vcpuemu.engine.sim.Machine;
+import dev.vcpuemu.engine.timeline.TrackSinks;
 import dev.vcpuemu.model.settings.Settings;
-import dev.vcpuemu.model.vcpu.EventSink;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -45,9 +45,20 @@ public final class Simulation {
     /** A concurrent run. */
     public static RunResult run(Settings settings, Config config, RunControl control, Consumer<Progress> progress)
             throws InterruptedException, TimeoutException {
+        return run(settings, config, control, progress, null);
+    }
+
+    /**
+     * A concurrent run.
+     *
+     * @param timeline where the vCPUs and workers record their last events (a trace file), or null;
+     *                 complete when this returns (the actor system has terminated)
+     */
+    public static RunResult run(Settings settings, Config config, RunControl control, Consumer<Progress> progress,
+                                TrackSinks timeline) throws InterruptedException, TimeoutException {
         CompletableFuture<RunResult> result = new CompletableFuture<>();
         ActorSystem<Void> system = start(settings, concurrentDispatcher(settings).withFallback(config), control,
-                result, progress, null);
+                result, progress, null, timeline);
         try {
             return result.get(control.duration().plus(GRACE).toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
@@ -63,15 +74,15 @@ public final class Simulation {
      * scheduling steps.
      *
      * @param record every scheduling choice up to the result is appended here, or null
-     * @param events also told every vCPU event (a trace file), or null
+     * @param timeline where the vCPUs and workers record their last events (a trace file), or null
      */
     public static RunResult runDeterministic(Settings settings, Config config, RunControl control,
                                              Consumer<Progress> progress, Strategy strategy, Schedule record,
-                                             EventSink events) throws InterruptedException {
+                                             TrackSinks timeline) throws InterruptedException {
         String key = "run-" + RUNS.incrementAndGet();
         SeededExecutor executor = new SeededExecutor("vcpu-emu-deterministic-" + key, strategy, record);
         control.countSteps(executor::steps);
-        Trace trace = new Trace(events);
+        Trace trace = new Trace();
         CompletableFuture<RunResult> result = new CompletableFuture<>();
         // Runs on the executor's thread the moment the collector completes the result: the
         // hash and the step count are those of the run, not of the shutdown that follows.
@@ -83,7 +94,7 @@ public final class Simulation {
         ActorSystem<Void> system = null;
         try {
             system = start(settings, deterministicDispatcher(key, settings).withFallback(config), control, result,
-                    progress, trace);
+                    progress, trace, timeline);
             return traced.get();
         } catch (ExecutionException e) {
             throw new IllegalStateException("simulation failed", e.getCause());
@@ -98,10 +109,10 @@ public final class Simulation {
 
     private static ActorSystem<Void> start(Settings settings, Config config, RunControl control,
                                            CompletableFuture<RunResult> result, Consumer<Progress> progress,
-                                           Trace trace) {
+                                           Trace trace, TrackSinks timeline) {
         return ActorSystem.create(
                 Behaviors.setup(ctx -> {
-                    ctx.spawn(Machine.create(settings, control, result, progress, trace), "machine",
+                    ctx.spawn(Machine.create(settings, control, result, progress, trace, timeline), "machine",
                             DispatcherSelector.fromConfig(Machine.DISPATCHER));
                     return Behaviors.empty();
                 }),

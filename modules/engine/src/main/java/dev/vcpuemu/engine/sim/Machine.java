@@ -4,10 +4,12 @@ import dev.vcpuemu.engine.det.Trace;
 import dev.vcpuemu.engine.run.Progress;
 import dev.vcpuemu.engine.run.RunControl;
 import dev.vcpuemu.engine.run.RunResult;
+import dev.vcpuemu.engine.timeline.TrackSinks;
 import dev.vcpuemu.model.guest.SleeperTable;
 import dev.vcpuemu.model.memory.AtomicHostMemory;
 import dev.vcpuemu.model.memory.HostMemory;
 import dev.vcpuemu.model.settings.Settings;
+import dev.vcpuemu.model.vcpu.EventSink;
 import dev.vcpuemu.model.vcpu.Vcpu;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -30,7 +32,9 @@ import java.util.function.Consumer;
  * simulation needs is sent from here, never from {@code main} (DESIGN §3).
  *
  * <p>With a {@link Trace} (deterministic engine) every actor's messages are traced under a
- * stable number given here in spawn order, and the vCPU models report their events to it.
+ * stable number given here in spawn order, and the vCPU models report their events to it. With
+ * {@link TrackSinks} (a timeline for {@code --trace}, either engine) each vCPU and paging worker
+ * also records its events into its own track.
  *
  * <p>It watches every actor it spawns. An exception escaping one is an emulator fault (DESIGN
  * §1.6): Pekko stops that actor, the machine gets {@link ChildFailed} and ends the run at once
@@ -45,7 +49,7 @@ public final class Machine {
     }
 
     public static Behavior<Void> create(Settings settings, RunControl control, CompletableFuture<RunResult> result,
-                                        Consumer<Progress> progress, Trace trace) {
+                                        Consumer<Progress> progress, Trace trace, TrackSinks timeline) {
         return Behaviors.setup(ctx -> {
             int[] actor = {0};
             DispatcherSelector sim = DispatcherSelector.fromConfig(DISPATCHER);
@@ -69,13 +73,15 @@ public final class Machine {
                 for (int i = 0; i < settings.host().pagingWorkers(); i++) {
                     String name = prefix + "paging-worker-" + i;
                     pool.add(ctx.spawn(traced(PagingWorker.Command.class, trace, actor[0]++,
-                            PagingWorker.create(name, settings, memory, timeKeeper, latencies)), name, sim));
+                            PagingWorker.create(name, settings, memory, timeKeeper, latencies,
+                                    timeline == null ? null : timeline.worker(g, i))), name, sim));
                 }
                 List<ActorRef<VcpuActor.Command>> peers = new ArrayList<>();
                 for (int i = 0; i < settings.topology().vcpus(); i++) {
                     String name = prefix + "vcpu-" + i;
                     peers.add(ctx.spawn(traced(VcpuActor.Command.class, trace, actor[0]++, VcpuActor.create(name, g, i,
-                            settings, memory, sleepers, List.copyOf(pool), timeKeeper, collector, trace, latencies)),
+                            settings, memory, sleepers, List.copyOf(pool), timeKeeper, collector,
+                            vcpuEvents(trace, timeline, g, i, g * settings.topology().vcpus() + i), latencies)),
                             name, sim));
                 }
                 List<ActorRef<VcpuActor.Command>> wired = List.copyOf(peers);
@@ -108,6 +114,24 @@ public final class Machine {
                     .onSignal(Terminated.class, stopped -> Behaviors.same())
                     .build();
         });
+    }
+
+    /**
+     * Where vCPU {@code i} of guest {@code g} reports its events: the deterministic trace hash (as
+     * the host's vCPU {@code number}), the timeline, both, or nowhere.
+     */
+    private static EventSink vcpuEvents(Trace trace, TrackSinks timeline, int g, int i, int number) {
+        EventSink track = timeline == null ? null : timeline.vcpu(g, i);
+        if (trace == null) {
+            return track;
+        }
+        if (track == null) {
+            return (v, at, what, arg) -> trace.event(number, at, what, arg);
+        }
+        return (v, at, what, arg) -> {
+            trace.event(number, at, what, arg);
+            track.event(v, at, what, arg);
+        };
     }
 
     private static RunResult.Fault fault(ChildFailed failed) {

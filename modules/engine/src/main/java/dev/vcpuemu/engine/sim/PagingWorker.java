@@ -5,6 +5,7 @@ import dev.vcpuemu.model.memory.HostMemory;
 import dev.vcpuemu.model.settings.Settings;
 import dev.vcpuemu.model.stats.LatencyKind;
 import dev.vcpuemu.model.stats.LatencySink;
+import dev.vcpuemu.model.vcpu.EventSink;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
@@ -35,9 +36,11 @@ public final class PagingWorker extends AbstractBehavior<PagingWorker.Command> {
 
     private record Job(long due, long seq, WorkItem item, ActorRef<VcpuActor.Command> replyTo) {}
 
+    /** @param events told each swap-in's start and completion (a timeline track), or null */
     public static Behavior<Command> create(String name, Settings settings, HostMemory memory,
-                                           ActorRef<TimeKeeper.Command> timeKeeper, LatencySink latencies) {
-        return Behaviors.setup(ctx -> new PagingWorker(ctx, name, settings, memory, timeKeeper, latencies));
+                                           ActorRef<TimeKeeper.Command> timeKeeper, LatencySink latencies,
+                                           EventSink events) {
+        return Behaviors.setup(ctx -> new PagingWorker(ctx, name, settings, memory, timeKeeper, latencies, events));
     }
 
     private final String name;
@@ -46,6 +49,7 @@ public final class PagingWorker extends AbstractBehavior<PagingWorker.Command> {
     private final ActorRef<TimeKeeper.Command> timeKeeper;
     private final SplittableRandom rng;
     private final LatencySink latencies;
+    private final EventSink events;
     private final PriorityQueue<Job> jobs =
             new PriorityQueue<>(Comparator.comparingLong(Job::due).thenComparingLong(Job::seq));
     private long seq;
@@ -55,9 +59,10 @@ public final class PagingWorker extends AbstractBehavior<PagingWorker.Command> {
     private long received;
 
     private PagingWorker(ActorContext<Command> ctx, String name, Settings settings, HostMemory memory,
-                         ActorRef<TimeKeeper.Command> timeKeeper, LatencySink latencies) {
+                         ActorRef<TimeKeeper.Command> timeKeeper, LatencySink latencies, EventSink events) {
         super(ctx);
         this.latencies = latencies;
+        this.events = events;
         this.name = name;
         this.latency = settings.host().swapIn();
         this.memory = memory;
@@ -80,6 +85,9 @@ public final class PagingWorker extends AbstractBehavior<PagingWorker.Command> {
         long serviceTime = latency.draw(rng);
         latencies.record(LatencyKind.SWAP_IN, serviceTime);
         jobs.add(new Job(s.item().issuedAtNanos() + serviceTime, seq++, s.item(), s.replyTo()));
+        if (events != null) {
+            events.event(s.item().vcpu(), s.item().issuedAtNanos(), "swap-in start token", s.item().token() & 0xFFFFFFFFL);
+        }
         return this;
     }
 
@@ -90,6 +98,9 @@ public final class PagingWorker extends AbstractBehavior<PagingWorker.Command> {
             answered = true;
             Job j = jobs.poll();
             memory.makeResident(j.item().gfn());
+            if (events != null) {
+                events.event(j.item().vcpu(), j.due(), "swap-in done token", j.item().token() & 0xFFFFFFFFL);
+            }
             j.replyTo().tell(new VcpuActor.WorkDone(j.item(), j.due()));
             workAnswered++;
             sent++;

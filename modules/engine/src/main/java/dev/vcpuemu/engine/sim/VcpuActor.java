@@ -102,9 +102,7 @@ public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
                 new Outbox(), 0);
         vcpu.latencySink(latencies);
         if (events != null) {
-            // One track per vCPU of the host: guest g's vCPU i is number g * vcpus + i.
-            int number = guest * settings.topology().vcpus() + id;
-            vcpu.eventSink((v, at, what, arg) -> events.event(number, at, what, arg));
+            vcpu.eventSink(events);
         }
     }
 

@@ -4,6 +4,9 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import dev.vcpuemu.engine.run.RunControl;
 import dev.vcpuemu.engine.run.RunResult;
+import dev.vcpuemu.engine.timeline.Timeline;
+import dev.vcpuemu.engine.timeline.TrackSinks;
+import dev.vcpuemu.model.vcpu.EventSink;
 import dev.vcpuemu.engine.run.Simulation;
 import dev.vcpuemu.model.TestSettings;
 import dev.vcpuemu.model.finding.FindingKind;
@@ -154,13 +157,15 @@ class DeterministicEngineTest {
                 .engine(20_000, 64).hostMemory(2, 0.5, 50).swapIn(50_000).duration(Duration.ofMillis(5)).seed(9).build();
         Settings two = TestSettings.interrupt().guests(2).vcpus(2).tasks(2).workingSet(64).mappedPages(48)
                 .engine(20_000, 64).hostMemory(2, 0.5, 50).swapIn(50_000).duration(Duration.ofMillis(5)).seed(9).build();
-        Set<Integer> tracks = new HashSet<>();
+        Timeline timeline = new Timeline(2, 2, two.host().pagingWorkers(), 1_000_000);
         RunControl control = RunControl.virtualTime(two.run().duration(), two.run().duration());
-        RunResult r = Simulation.runDeterministic(two, CONFIG, control, p -> { }, Strategy.uniform(9), null,
-                (vcpu, at, what, arg) -> tracks.add(vcpu));
+        RunResult r = Simulation.runDeterministic(two, CONFIG, control, p -> { }, Strategy.uniform(9), null, timeline);
         RunResult single = run(one, Strategy.uniform(9), null);
 
-        assertEquals(Set.of(0, 1, 2, 3), tracks, "guest g's vCPU i is track g * vcpus + i");
+        for (Timeline.Track t : timeline.tracks()) {
+            assertTrue(t.written() > 0, "every vCPU and worker of both guests has its own track: " + t.owner()
+                    + " " + t.index() + " of guest " + t.guest());
+        }
         assertTrue(r.findings().isEmpty(), r.findings().toString());
         assertTrue(r.conservation().held(), r.conservation().detail());
         assertEquals(RunControl.DURATION, r.endReason());
@@ -170,12 +175,22 @@ class DeterministicEngineTest {
         assertTrue(r.counters().get("apfNotPresentInjected") > 0, "both guests fault under overcommit");
     }
 
-    /** A sink called from inside vCPU 0's model that throws at that vCPU's 50th event. */
-    private static dev.vcpuemu.model.vcpu.EventSink throwingAtTheFiftiethEvent() {
-        int[] seen = {0};
-        return (vcpu, at, what, arg) -> {
-            if (vcpu == 0 && ++seen[0] == 50) {
-                throw new ArithmeticException("sink broke at " + what);
+    /** Sinks called from inside the models; vCPU 0's throws at its 50th event. */
+    private static TrackSinks throwingAtTheFiftiethEvent() {
+        return new TrackSinks() {
+            @Override
+            public EventSink vcpu(int guest, int vcpu) {
+                int[] seen = {0};
+                return (v, at, what, arg) -> {
+                    if (vcpu == 0 && ++seen[0] == 50) {
+                        throw new ArithmeticException("sink broke at " + what);
+                    }
+                };
+            }
+
+            @Override
+            public EventSink worker(int guest, int worker) {
+                return null;
             }
         };
     }

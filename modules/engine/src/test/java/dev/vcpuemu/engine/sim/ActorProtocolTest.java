@@ -43,7 +43,7 @@ class ActorProtocolTest {
         AtomicHostMemory memory = new AtomicHostMemory(8);
         TestProbe<TimeKeeper.Command> tk = kit.createTestProbe();
         TestProbe<VcpuActor.Command> vcpu = kit.createTestProbe();
-        ActorRef<PagingWorker.Command> worker = kit.spawn(PagingWorker.create("paging-worker-t", s, memory, tk.ref(), LatencySink.NONE));
+        ActorRef<PagingWorker.Command> worker = kit.spawn(PagingWorker.create("paging-worker-t", s, memory, tk.ref(), LatencySink.NONE, null));
         WorkItem item = new WorkItem(0, 0x1000, 3, false, true, 0, 0);
 
         worker.tell(new PagingWorker.Start(item, vcpu.ref()));

@@ -85,6 +85,9 @@ public final class HostApf {
 
         /** A latency the host half observed, in virtual nanoseconds (observation only). */
         default void latency(LatencyKind kind, long nanos) {}
+
+        /** Something the host did that the vCPU does not otherwise see, for timelines; observation only. */
+        default void hostEvent(String what, long arg) {}
     }
 
     private final HostEra era;
@@ -369,6 +372,7 @@ public final class HostApf {
     private void endHalt() {
         if (halted) {
             cpu.latency(LatencyKind.SYNTHETIC_HALT, cpu.now() - haltedSince);
+            cpu.hostEvent("host synthetic halt ends", 0);
             halted = false;
         }
     }
@@ -425,6 +429,7 @@ public final class HostApf {
                 area.writeToken(token, d);
                 pageReadyPending = true;
                 cpu.raiseIrq(vector);
+                cpu.hostEvent("host inject page-ready token", token & 0xFFFFFFFFL);
                 counters.inc(Counter.APF_PAGE_READY_INJECTED);
                 if (item.wakeAll()) {
                     counters.inc(Counter.WAKE_ALLS);

@@ -235,6 +235,7 @@ public final class Vcpu implements HostApf.CpuPort {
                 }
                 memory.makeResident(stallGfn);
                 stallUntil = -1;
+                events.add(now, "host sync fault ends gfn", stallGfn);
                 exitPending = true;
             }
             if (exitPending) {
@@ -428,6 +429,11 @@ public final class Vcpu implements HostApf.CpuPort {
         events.add(now, delivery.kind == Delivery.Kind.NOT_PRESENT ? "host inject not-present token"
                 : "host inject page-ready token", delivery.token & 0xFFFFFFFFL);
         raiseException(address, delivery);
+    }
+
+    @Override
+    public void hostEvent(String what, long arg) {
+        events.add(now, what, arg);
     }
 
     @Override
