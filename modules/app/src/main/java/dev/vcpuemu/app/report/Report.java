@@ -8,6 +8,7 @@ import dev.vcpuemu.engine.run.LatencySummary;
 import dev.vcpuemu.engine.run.RunResult;
 import dev.vcpuemu.model.finding.Finding;
 import dev.vcpuemu.model.finding.FindingKind;
+import dev.vcpuemu.model.stats.VcpuTime;
 import dev.vcpuemu.model.settings.Settings;
 
 import java.io.IOException;
@@ -65,6 +66,17 @@ public final class Report {
 
         ObjectNode latencies = root.putObject("latencies");
         r.latencies().forEach((k, l) -> putLatency(latencies.putObject(k), l));
+
+        // Per vCPU, where its virtual time went; the parts add up to the simulated time it ran.
+        ArrayNode times = root.putArray("vcpuTimes");
+        for (RunResult.VcpuTimes t : r.vcpuTimes()) {
+            ObjectNode x = times.addObject();
+            x.put("guest", t.guest());
+            x.put("vcpu", t.vcpu());
+            for (VcpuTime use : VcpuTime.values()) {
+                x.put(use.key, t.get(use));
+            }
+        }
 
         ObjectNode findings = root.putObject("findings");
         for (FindingKind k : FindingKind.values()) {

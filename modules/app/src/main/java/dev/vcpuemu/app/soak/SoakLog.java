@@ -27,6 +27,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
@@ -159,7 +160,7 @@ public final class SoakLog implements AutoCloseable {
         latencyTotals.forEach((k, h) -> totals.put(k.key, LatencySummary.of(h)));
         RunResult r = new RunResult(p.wallSeconds(), p.simulatedNanos(), p.counters(), p.findingsByKind(),
                 p.findingExamples(), new RunResult.Conservation(false, "checked at the end of the run"), "running",
-                null, -1, null, totals);
+                null, -1, null, totals, List.of());
         Settings.Expect e = settings.expect();
         Expectations judged = Expectations.judge(new Settings.Expect(e.present(), e.absent(), e.detailContains(), false), r);
         ObjectNode report = Report.build("soak", engine, version, source, settings, r, judged);

@@ -2,6 +2,7 @@ package dev.vcpuemu.engine.run;
 
 import dev.vcpuemu.model.finding.Finding;
 import dev.vcpuemu.model.finding.FindingKind;
+import dev.vcpuemu.model.stats.VcpuTime;
 
 import java.util.List;
 import java.util.Map;
@@ -21,9 +22,19 @@ import java.util.Map;
 public record RunResult(double wallSeconds, long simulatedNanos, Map<String, Long> counters,
                         Map<FindingKind, Long> findings, List<Finding> findingExamples,
                         Conservation conservation, String endReason, String traceHash, long schedulingSteps,
-                        Fault fault, Map<String, LatencySummary> latencies) {
+                        Fault fault, Map<String, LatencySummary> latencies, List<VcpuTimes> vcpuTimes) {
 
     public static final String FAULT = "emulator fault";
+
+    /**
+     * Where one vCPU's virtual time went, in nanoseconds per {@link VcpuTime} (by ordinal): they
+     * add up to the simulated time it ran.
+     */
+    public record VcpuTimes(int guest, int vcpu, long[] nanos) {
+        public long get(VcpuTime use) {
+            return nanos[use.ordinal()];
+        }
+    }
 
     /** End-of-run conservation of tokens, work items and messages (DESIGN §1.6). */
     public record Conservation(boolean held, String detail) {}
@@ -43,11 +54,11 @@ public record RunResult(double wallSeconds, long simulatedNanos, Map<String, Lon
     public static RunResult faulted(Fault fault, double wallSeconds) {
         return new RunResult(wallSeconds, 0, Map.of(), Map.of(), List.of(),
                 new Conservation(false, "not checked: the emulator failed in " + fault.actor()), FAULT, null, -1,
-                fault, Map.of());
+                fault, Map.of(), List.of());
     }
 
     RunResult withTrace(String hash, long steps) {
         return new RunResult(wallSeconds, simulatedNanos, counters, findings, findingExamples, conservation, endReason,
-                hash, steps, fault, latencies);
+                hash, steps, fault, latencies, vcpuTimes);
     }
 }

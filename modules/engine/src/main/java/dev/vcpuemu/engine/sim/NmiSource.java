@@ -80,7 +80,7 @@ public final class NmiSource extends AbstractBehavior<NmiSource.Command> {
     }
 
     private Behavior<Command> onFreeze(Freeze f) {
-        f.replyTo().tell(new StatsCollector.Frozen(name, counters.copy(), sent, received, Map.of()));
+        f.replyTo().tell(new StatsCollector.Frozen(name, counters.copy(), sent, received, Map.of(), null));
         return this;
     }
 }

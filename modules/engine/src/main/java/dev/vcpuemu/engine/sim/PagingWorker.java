@@ -115,7 +115,7 @@ public final class PagingWorker extends AbstractBehavior<PagingWorker.Command> {
         f.replyTo().tell(new StatsCollector.Frozen(name, null, sent, received, Map.of(
                 "workReceived", workReceived,
                 "workAnswered", workAnswered,
-                "workPending", (long) jobs.size())));
+                "workPending", (long) jobs.size()), null));
         return this;
     }
 }

@@ -98,7 +98,7 @@ public final class Reclaimer extends AbstractBehavior<Reclaimer.Command> {
     }
 
     private Behavior<Command> onFreeze(Freeze f) {
-        f.replyTo().tell(new StatsCollector.Frozen(name, counters.copy(), sent, received, Map.of()));
+        f.replyTo().tell(new StatsCollector.Frozen(name, counters.copy(), sent, received, Map.of(), null));
         return this;
     }
 }

@@ -20,6 +20,7 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -50,9 +51,10 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
      *
      * @param counters its counters, or null if it keeps none
      * @param facts named quantities for the conservation check
+     * @param times where a vCPU's time went, or null for other actors
      */
-    public record Frozen(String who, Counters counters, long sent, long received, Map<String, Long> facts)
-            implements Command {}
+    public record Frozen(String who, Counters counters, long sent, long received, Map<String, Long> facts,
+                         RunResult.VcpuTimes times) implements Command {}
 
     public record DeadLetterSeen(DeadLetter deadLetter) implements Command {}
 
@@ -154,7 +156,11 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
         Map<String, Long> facts = new HashMap<>();
         long sent = finish.timeKeeperSent();
         long recv = finish.timeKeeperReceived() + received;
+        List<RunResult.VcpuTimes> times = new ArrayList<>();
         for (Frozen f : frozen) {
+            if (f.times() != null) {
+                times.add(f.times());
+            }
             if (f.counters() != null) {
                 totals.addAll(f.counters());
             }
@@ -170,7 +176,9 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
         latencyTotals.forEach((k, h) -> latencySummaries.put(k.key, LatencySummary.of(h)));
         result.complete(new RunResult(finish.wallNanos() / 1e9, finish.simulatedNanos(), counters,
                 new EnumMap<>(findings), List.copyOf(examples), conservation(totals, facts, sent, recv),
-                finish.endReason(), null, -1, null, latencySummaries));
+                finish.endReason(), null, -1, null, latencySummaries,
+                times.stream().sorted(Comparator.comparingInt(RunResult.VcpuTimes::guest)
+                        .thenComparingInt(RunResult.VcpuTimes::vcpu)).toList()));
         return this;
     }
 

@@ -2,6 +2,7 @@ package dev.vcpuemu.engine.sim;
 
 import dev.vcpuemu.model.finding.Finding;
 import dev.vcpuemu.model.guest.SleeperTable;
+import dev.vcpuemu.engine.run.RunResult;
 import dev.vcpuemu.model.host.WorkItem;
 import dev.vcpuemu.model.memory.HostMemory;
 import dev.vcpuemu.model.settings.Settings;
@@ -201,7 +202,8 @@ public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
         f.replyTo().tell(new StatsCollector.Frozen(name, statsCopy(), sent, received, Map.of(
                 "tokensOutstanding", host.outstandingTokens(),
                 "tokensFlushed", host.flushed(),
-                "completionsQueued", (long) vcpu.queuedCompletions())));
+                "completionsQueued", (long) vcpu.queuedCompletions()),
+                new RunResult.VcpuTimes(guest, vcpu.id(), vcpu.timeUse())));
         return this;
     }
 

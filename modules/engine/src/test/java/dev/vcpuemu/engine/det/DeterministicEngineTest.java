@@ -214,6 +214,17 @@ class DeterministicEngineTest {
     }
 
     @Test
+    void everyVcpuAccountsForAllOfItsSimulatedTime() throws Exception {
+        Settings s = busy(13);
+        RunResult r = run(s, Strategy.uniform(13), null);
+        assertEquals(s.topology().vcpus(), r.vcpuTimes().size());
+        for (RunResult.VcpuTimes t : r.vcpuTimes()) {
+            assertEquals(r.simulatedNanos(), java.util.Arrays.stream(t.nanos()).sum(), "vCPU " + t.vcpu());
+            assertTrue(t.get(dev.vcpuemu.model.stats.VcpuTime.HANDLER) > 0, "vCPU " + t.vcpu() + " ran handlers");
+        }
+    }
+
+    @Test
     void latenciesAgreeWithTheCountersAndTheSwapInLatency() throws Exception {
         RunResult r = run(busy(11), Strategy.uniform(11), null);
         var c = r.counters();

@@ -38,6 +38,11 @@ enum Routine {
     final boolean user;
     final boolean trap;
 
+    /** Handler code: a trap's routine or one a handler calls; time here counts as handler time. */
+    boolean handler() {
+        return trap || this == GENUINE_FAULT || this == WAIT || this == WAKE;
+    }
+
     Routine(boolean user, boolean trap) {
         this.user = user;
         this.trap = trap;

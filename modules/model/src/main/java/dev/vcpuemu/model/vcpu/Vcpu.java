@@ -15,6 +15,7 @@ import dev.vcpuemu.model.settings.Settings.GuestEra;
 import dev.vcpuemu.model.stats.Counter;
 import dev.vcpuemu.model.stats.Counters;
 import dev.vcpuemu.model.stats.LatencyKind;
+import dev.vcpuemu.model.stats.VcpuTime;
 import dev.vcpuemu.model.stats.LatencySink;
 
 import java.util.ArrayDeque;
@@ -111,6 +112,8 @@ public final class Vcpu implements HostApf.CpuPort {
     private boolean hlt;
     private boolean exitPending;
     private long stallUntil = -1;
+    /** Virtual time spent per {@link VcpuTime}, indexed by ordinal. */
+    private final long[] timeUse = new long[VcpuTime.values().length];
     private int stallGfn;
 
     // Guest kernel per-CPU state.
@@ -230,7 +233,9 @@ public final class Vcpu implements HostApf.CpuPort {
             }
             if (stallUntil >= 0) {
                 if (now < stallUntil) {
-                    now = Math.min(stallUntil, limit);
+                    long until = Math.min(stallUntil, limit);
+                    timeUse[VcpuTime.STALLED.ordinal()] += until - now;
+                    now = until;
                     continue;
                 }
                 memory.makeResident(stallGfn);
@@ -247,21 +252,23 @@ public final class Vcpu implements HostApf.CpuPort {
                     host.endSyntheticHalt();
                     host.onEntry();
                 } else {
-                    waitForInput(limit);
+                    waitForInput(limit, VcpuTime.SYNTHETIC_HALT);
                     continue;
                 }
             }
             if (deliverEvent()) {
                 steps++;
                 now += opCost;
+                timeUse[VcpuTime.HANDLER.ordinal()] += opCost;
                 continue;
             }
             if (hlt) {
-                waitForInput(limit);
+                waitForInput(limit, VcpuTime.HALTED);
                 continue;
             }
             // The STI shadow lasts through exactly the next micro-op (a fault in it still sees the shadow).
             boolean hadShadow = stiShadow;
+            timeUse[current.top().routine.handler() ? VcpuTime.HANDLER.ordinal() : VcpuTime.RUNNING.ordinal()] += opCost;
             execute();
             if (hadShadow) {
                 stiShadow = false;
@@ -286,7 +293,13 @@ public final class Vcpu implements HostApf.CpuPort {
         }
     }
 
-    /** Blocked with nothing deliverable: jump to the next moment something can change. */
+    /** Blocked with nothing deliverable: jump to the next moment something can change, counting the time as {@code use}. */
+    private void waitForInput(long limit, VcpuTime use) {
+        long before = now;
+        waitForInput(limit);
+        timeUse[use.ordinal()] += now - before;
+    }
+
     private void waitForInput(long limit) {
         long t = Math.min(limit, nextTick);
         if (!nmiInputs.isEmpty()) {
@@ -1290,6 +1303,11 @@ public final class Vcpu implements HostApf.CpuPort {
 
     public int id() {
         return id;
+    }
+
+    /** Virtual nanoseconds spent per {@link VcpuTime} (by ordinal) so far; they add up to the time run. */
+    public long[] timeUse() {
+        return timeUse.clone();
     }
 
     public Counters counters() {
