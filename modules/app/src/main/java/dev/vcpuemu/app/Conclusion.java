@@ -1,8 +1,10 @@
 package dev.vcpuemu.app;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vcpuemu.app.config.LoadedSettings;
 import dev.vcpuemu.app.report.Expectations;
+import dev.vcpuemu.app.report.HtmlReport;
 import dev.vcpuemu.app.report.Report;
 import dev.vcpuemu.app.report.Summary;
 import dev.vcpuemu.engine.run.RunResult;
@@ -11,6 +13,8 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 
 /** The end of every command that runs a simulation: report file, summary, emulator failures. */
@@ -47,15 +51,36 @@ final class Conclusion {
     /** As above, with {@code extra} adding the command's own fields to the report. */
     static Integer conclude(String command, String engine, LoadedSettings loaded, RunResult r, Expectations e,
                             Path reportPath, PrintWriter out, PrintWriter err, UnaryOperator<ObjectNode> extra) {
+        return conclude(command, engine, loaded, r, e, reportPath, null, out, err, extra);
+    }
+
+    /** An HTML report to write beside the JSON one: where, and the run's progress intervals for its charts. */
+    record Html(Path path, Supplier<List<? extends JsonNode>> intervals) {}
+
+    /** As above, also writing the HTML report when {@code html} is not null. */
+    static Integer conclude(String command, String engine, LoadedSettings loaded, RunResult r, Expectations e,
+                            Path reportPath, Html html, PrintWriter out, PrintWriter err, UnaryOperator<ObjectNode> extra) {
         if (r.fault() != null) {
+            if (html != null) {
+                err.println("vcpu-emu: " + html.path() + " not written: the emulator failed (the fault report says how)");
+            }
             return fault(command, engine, loaded, r, e, reportPath, err, extra);
         }
+        ObjectNode report = extra.apply(Report.build(command, engine, Main.version(), loaded.source(), loaded.settings(), r, e));
         if (reportPath != null) {
             try {
-                Report.write(reportPath, extra.apply(Report.build(command, engine, Main.version(), loaded.source(),
-                        loaded.settings(), r, e)));
+                Report.write(reportPath, report);
             } catch (IOException io) {
                 err.println("vcpu-emu: cannot write report " + reportPath + ": " + io.getMessage());
+                return Main.EMULATOR_FAILURE;
+            }
+        }
+        if (html != null) {
+            try {
+                HtmlReport.write(html.path(), report, html.intervals().get());
+                out.println("HTML report: " + html.path());
+            } catch (IOException io) {
+                err.println("vcpu-emu: cannot write HTML report " + html.path() + ": " + io.getMessage());
                 return Main.EMULATOR_FAILURE;
             }
         }
@@ -66,6 +91,16 @@ final class Conclusion {
             return Main.EMULATOR_FAILURE;
         }
         return null;
+    }
+
+    /** A file option's path if its directory can be written, else bad input (printed and thrown). */
+    static Path writablePath(Path path, String option, PrintWriter err) throws BadInput {
+        Path dir = path.toAbsolutePath().getParent();
+        if (dir == null || !Files.isDirectory(dir) || !Files.isWritable(dir)) {
+            err.println(option + ": cannot write " + path.getFileName() + " into " + dir);
+            throw new BadInput();
+        }
+        return path;
     }
 
     /** Where the report of a run the emulator failed in is written: {@code NAME.fault.json} beside {@code NAME.json}. */

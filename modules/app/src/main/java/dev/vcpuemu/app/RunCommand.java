@@ -5,7 +5,10 @@ import dev.vcpuemu.app.config.LoadedSettings;
 import dev.vcpuemu.app.config.SettingsLoader;
 import dev.vcpuemu.app.det.DeterministicRunner;
 import dev.vcpuemu.app.det.StrategySpec;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vcpuemu.app.report.Expectations;
+import dev.vcpuemu.app.report.IntervalLine;
+import dev.vcpuemu.engine.run.Progress;
 import dev.vcpuemu.engine.run.RunControl;
 import dev.vcpuemu.engine.run.RunResult;
 import dev.vcpuemu.engine.run.Simulation;
@@ -25,6 +28,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
 
 /**
  * {@code run [TOPOLOGY]}: one run, concurrent by default, deterministic on request. Options are applied as the last {@code --set}s,
@@ -56,6 +61,10 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
 
     @Mixin
     TraceOptions trace;
+
+    @Option(names = "--html", paramLabel = "FILE",
+            description = "Also write a self-contained HTML report (charts of throughput, findings, latencies and per-vCPU time).")
+    Path html;
 
     @Mixin
     StrategyOptions strategyOptions;
@@ -98,16 +107,23 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
         Path reportPath;
         try {
             reportPath = Conclusion.reportPath(loaded, err);
+            if (html != null) {
+                Conclusion.writablePath(html, "--html", err);
+            }
+            if (trace.file != null) {
+                Conclusion.writablePath(trace.file, "--trace", err);
+            }
         } catch (Conclusion.BadInput b) {
             return Main.BAD_INPUT;
         }
+        Intervals intervals = new Intervals();
 
         out.printf("vcpu-emu %s: %s, %s, %s %s, %s engine%n", Main.version(), loaded.source(),
                 ValidateCommand.describe(s), ValidateCommand.human(s.run().duration()), engine == Engine.concurrent ? "wall" : "simulated",
                 engine);
         out.flush();
         if (engine == Engine.deterministic) {
-            return deterministic(loaded, reportPath, out, err);
+            return deterministic(loaded, reportPath, intervals, out, err);
         }
         RunControl control = RunControl.wallClock(s.run().duration(), s.run().progressInterval());
         try (StopOnSignal signals = StopOnSignal.install(control)) {
@@ -115,7 +131,7 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
             try (ProgressDisplay display = ProgressDisplay.of("run", s.run().duration().toNanos(), false,
                     ProgressDisplay.terminal(), System.err, err)) {
                 Timeline timeline = trace.timeline(s);
-                r = Simulation.run(s, loaded.config(), control, display, timeline);
+                r = Simulation.run(s, loaded.config(), control, display.andThen(intervals), timeline);
                 display.done(r);
                 trace.write(timeline, "run " + loaded.source() + ", concurrent, seed " + s.run().seed(), out);
             } catch (TimeoutException e) {
@@ -124,7 +140,8 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
                 return signals.finish(Main.EMULATOR_FAILURE);
             }
             Expectations e = Expectations.judge(s.expect(), r);
-            Integer failure = Conclusion.conclude("run", "concurrent", loaded, r, e, reportPath, out, err);
+            Integer failure = Conclusion.conclude("run", "concurrent", loaded, r, e, reportPath, html(intervals), out, err,
+                    UnaryOperator.identity());
             return signals.finish(failure != null ? failure : e.met() ? Main.OK : Main.EXPECTATION_FAILED);
         }
     }
@@ -134,7 +151,7 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
      * A stop signal is still honoured (the run then ends at a quantum boundary, no longer
      * reproducible, and says "stopped").
      */
-    private int deterministic(LoadedSettings loaded, Path reportPath, PrintWriter out, PrintWriter err)
+    private int deterministic(LoadedSettings loaded, Path reportPath, Intervals intervals, PrintWriter out, PrintWriter err)
             throws InterruptedException, IOException {
         Settings s = loaded.settings();
         RunResult r;
@@ -142,12 +159,35 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
                 ProgressDisplay.terminal(), System.err, err)) {
             Timeline timeline = trace.timeline(s);
             r = DeterministicRunner.run(loaded, strategyOptions.spec(StrategySpec.DEFAULT_HORIZON), null,
-                    strategyOptions.maxStepsOrUnbounded(), null, null, timeline, display);
+                    strategyOptions.maxStepsOrUnbounded(), null, null, timeline, display.andThen(intervals));
             display.done(r);
             trace.write(timeline, "run " + loaded.source() + ", deterministic, seed " + s.run().seed(), out);
         }
         Expectations e = Expectations.judge(s.expect(), r);
-        Integer failure = Conclusion.conclude("run", "deterministic", loaded, r, e, reportPath, out, err);
+        Integer failure = Conclusion.conclude("run", "deterministic", loaded, r, e, reportPath, html(intervals), out, err,
+                UnaryOperator.identity());
         return failure != null ? failure : e.met() ? Main.OK : Main.EXPECTATION_FAILED;
+    }
+
+    private Conclusion.Html html(Intervals intervals) {
+        return html == null ? null : new Conclusion.Html(html, intervals::lines);
+    }
+
+    /** The run's progress samples as interval lines, for the HTML report's charts (only kept with {@code --html}). */
+    private final class Intervals implements Consumer<Progress> {
+        private final List<ObjectNode> lines = new ArrayList<>();
+        private Progress previous;
+
+        @Override
+        public void accept(Progress p) {
+            if (html != null) {
+                lines.add(IntervalLine.of(lines.size() + 1, p, previous));
+                previous = p;
+            }
+        }
+
+        List<ObjectNode> lines() {
+            return lines;
+        }
     }
 }

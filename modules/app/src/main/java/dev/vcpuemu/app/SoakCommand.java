@@ -19,6 +19,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -123,7 +124,14 @@ final class SoakCommand implements java.util.concurrent.Callable<Integer> {
             }
             log.drain();
             Expectations e = Expectations.judge(s.expect(), r);
-            Integer failure = Conclusion.conclude("soak", engine.name(), loaded, r, e, out.resolve(SoakLog.REPORT), o,
+            Conclusion.Html html = new Conclusion.Html(out.resolve(SoakLog.HTML), () -> {
+                try {
+                    return log.intervalLines();
+                } catch (IOException io) {
+                    throw new UncheckedIOException(io);
+                }
+            });
+            Integer failure = Conclusion.conclude("soak", engine.name(), loaded, r, e, out.resolve(SoakLog.REPORT), html, o,
                     err, report -> {
                         report.put("checkpoint", false);
                         report.set("soak", log.summary());

@@ -2,13 +2,15 @@ package dev.vcpuemu.app.soak;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.vcpuemu.app.report.Expectations;
+import dev.vcpuemu.app.report.HtmlReport;
+import dev.vcpuemu.app.report.IntervalLine;
 import dev.vcpuemu.app.report.Report;
 import dev.vcpuemu.engine.run.LatencySummary;
 import dev.vcpuemu.engine.run.Progress;
 import dev.vcpuemu.engine.run.RunResult;
 import dev.vcpuemu.engine.sim.LatencyRecorders;
-import dev.vcpuemu.model.finding.FindingKind;
 import dev.vcpuemu.model.stats.LatencyKind;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.HistogramLogWriter;
@@ -41,7 +43,8 @@ import java.util.stream.Collectors;
  * the schema of {@code run}'s report, replaced atomically (temporary file, then rename), one
  * line appended to {@code intervals.jsonl} (that interval's counters, findings, latency
  * percentiles, rates, live heap after a full GC) and that interval's latency histograms appended
- * to {@code latency.hlog} (HdrHistogram's log format, one tagged histogram per kind). A
+ * to {@code latency.hlog} (HdrHistogram's log format, one tagged histogram per kind), and
+ * {@code report.html} redrawn from the checkpoint and the interval lines. A
  * {@code kill -9} at any moment leaves the last complete checkpoint and every complete line:
  * only the current interval is lost.
  *
@@ -53,6 +56,7 @@ public final class SoakLog implements AutoCloseable {
     public static final String REPORT = "report.json";
     public static final String INTERVALS = "intervals.jsonl";
     public static final String HLOG = "latency.hlog";
+    public static final String HTML = "report.html";
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Set<String> HEAP_POOLS = ManagementFactory.getMemoryPoolMXBeans().stream()
@@ -117,30 +121,12 @@ public final class SoakLog implements AutoCloseable {
         long heapAfterGc = liveHeap();
         heap.add(p.wallSeconds(), heapAfterGc);
 
-        ObjectNode line = JSON.createObjectNode();
-        line.put("interval", interval);
-        line.put("wallSeconds", p.wallSeconds());
-        line.put("simulatedSeconds", p.simulatedNanos() / 1e9);
-        line.put("microOpsPerSecond", p.microOpsPerSecond());
-        line.put("vcpuMessagesPerSecond", p.messagesPerSecond());
-        ObjectNode counters = line.putObject("counters");
-        p.counters().forEach((k, v) -> counters.put(k, v - (previous == null ? 0 : previous.counters().getOrDefault(k, 0L))));
-        ObjectNode findings = line.putObject("findings");
-        for (FindingKind k : FindingKind.values()) {
-            long before = previous == null ? 0 : previous.findingsByKind().getOrDefault(k, 0L);
-            long now = p.findingsByKind().getOrDefault(k, 0L);
-            if (now > before) {
-                findings.put(k.name(), now - before);
-            }
-        }
-        line.put("findingsSoFar", p.findings());
-        ObjectNode latencies = line.putObject("latencies");
+        ObjectNode line = IntervalLine.of(interval, p, previous);
         double start = previous == null ? 0 : previous.wallSeconds();
         for (Map.Entry<LatencyKind, Histogram> e : p.intervalLatencies().entrySet()) {
             Histogram h = e.getValue();
             latencyTotals.get(e.getKey()).add(h);
             if (h.getTotalCount() > 0) {
-                Report.putLatency(latencies.putObject(e.getKey().key), LatencySummary.of(h));
                 h.setTag(e.getKey().key);
                 hlog.outputIntervalHistogram(start, p.wallSeconds(), h);
             }
@@ -167,6 +153,12 @@ public final class SoakLog implements AutoCloseable {
         report.put("checkpoint", true);
         report.set("soak", summary());
         Report.write(dir.resolve(REPORT), report);
+        HtmlReport.write(dir.resolve(HTML), report, intervalLines());
+    }
+
+    /** Every complete interval line written so far, read back from the file: nothing is kept in memory. */
+    public List<JsonNode> intervalLines() throws IOException {
+        return HtmlReport.readLines(dir.resolve(INTERVALS));
     }
 
     /** Waits for every queued sample to be written; the first write failure, if any, is thrown. */
