@@ -76,7 +76,9 @@ class EndToEndIT {
     @Test
     void defaultTopologyRunsCleanly() throws Exception {
         Path rep = tmp.resolve("default.json");
-        Outcome o = run("run", "--duration", "3s", "--report", rep.toString());
+        Path trace = tmp.resolve("timeline.json");
+        Outcome o = run("run", "--duration", "3s", "--report", rep.toString(), "--trace", trace.toString(),
+                "--trace-events", "100000");
         assertEquals(0, o.exit(), o.err());
         assertTrue(o.out().contains("Expectations: met"), o.out());
         assertTrue(o.err().contains("uops/s"), "progress lines on stderr: " + o.err());
@@ -85,6 +87,18 @@ class EndToEndIT {
         assertEquals("(embedded default)", r.get("topology").get("file").asText());
         assertEquals(4, r.get("topology").get("vcpus").asInt());
         assertTrue(r.get("counters").get("apfNotPresentInjected").asLong() > 0);
+        assertEquals(4, r.get("vcpuTimes").size(), "a time breakdown per vCPU");
+
+        // The concurrent engine's timeline: bounded, with slices, token spans and page-ready arrows.
+        assertTrue(o.out().contains("Trace: " + trace), o.out());
+        JsonNode t = JSON.readTree(trace.toFile());
+        assertTrue(t.get("metadata").get("eventsDropped").asLong() > 0, "3 s of events exceed 100,000");
+        java.util.Map<String, Integer> phases = new java.util.HashMap<>();
+        t.get("traceEvents").forEach(e -> phases.merge(e.get("ph").asText(), 1, Integer::sum));
+        for (String ph : List.of("X", "i", "b", "e", "s", "f", "M", "C")) {
+            assertTrue(phases.getOrDefault(ph, 0) > 0, "trace events of phase " + ph + ": " + phases);
+        }
+        assertEquals(phases.get("s"), phases.get("f"), "every arrow has both ends");
     }
 
     @Test
@@ -174,6 +188,15 @@ class EndToEndIT {
         assertBadInput(rep, good, "--set run.duration=soon: vcpu-emu.run.duration: ", "soak", "--duration", "soon",
                 "--out", tmp.resolve("soak").toString());
         assertBadInput(rep, good, "--set host.era=nope: vcpu-emu.host.era: ", "bench", "--set", "host.era=nope");
+        String trace = tmp.resolve("t.json").toString();
+        assertBadInput(rep, good, "--trace-events: expected a positive number of events, got 0", "run", "--trace", trace,
+                "--trace-events", "0");
+        assertBadInput(rep, good, "--trace-window: expected a duration such as 30s or 5m, got \"soon\"", "run", "--trace",
+                trace, "--trace-window", "soon");
+        Path nowhere = tmp.resolve("no-such-dir");
+        assertBadInput(rep, good, "--html: cannot write r.html into " + nowhere.toAbsolutePath(), "run", "--html",
+                nowhere.resolve("r.html").toString());
+        assertFalse(Files.exists(Path.of(trace)), "no trace written by a run that never started");
     }
 
     private void assertBadInput(Path rep, byte[] good, String expected, String... args) throws Exception {
@@ -407,9 +430,10 @@ class EndToEndIT {
         assertTrue(lines.size() >= 2);
         assertIntervals(lines);
         try (var files = Files.list(dir)) {
-            assertEquals(List.of("intervals.jsonl", "latency.hlog", "report.json"), files
+            assertEquals(List.of("intervals.jsonl", "latency.hlog", "report.html", "report.json"), files
                     .map(f -> f.getFileName().toString()).filter(n -> !n.endsWith(".tmp")).sorted().toList());
         }
+        assertTrue(Files.readString(dir.resolve("report.html")).strip().endsWith("</html>"), "the last page, complete");
         assertLatencyLog(dir);
     }
 }
