@@ -106,6 +106,7 @@ final class SoakCommand implements java.util.concurrent.Callable<Integer> {
         RunControl control = engine == RunCommand.Engine.concurrent
                 ? RunControl.wallClock(s.run().duration(), s.run().progressInterval())
                 : RunControl.virtualTime(s.run().duration(), s.run().progressInterval());
+        control.countMailboxBacklog();
         try (StopOnSignal signals = StopOnSignal.install(control);
              SoakLog log = new SoakLog(out, loaded.source(), engine.name(), Main.version(), s, BenchCommand.actors(s))) {
             RunResult r;

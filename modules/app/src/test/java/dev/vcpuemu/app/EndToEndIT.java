@@ -370,6 +370,10 @@ class EndToEndIT {
             assertTrue(line.get("counters").get("microOps").asLong() > 0, "each interval did work: " + line);
             assertTrue(line.get("heapAfterGcBytes").asLong() > 0, line.toString());
             assertTrue(line.has("findings") && line.has("actors") && line.has("vcpuMessagesPerSecond"), line.toString());
+            long backlog = line.get("mailboxBacklog").asLong();
+            long backlogMax = line.get("mailboxBacklogMax").asLong();
+            // Every actor's Done reply waits in the time-keeper's mailbox for a moment: never none at all.
+            assertTrue(backlog >= 0 && backlogMax >= backlog && backlogMax > 0, "mailbox backlog: " + line);
             JsonNode sleep = line.get("latencies").get("taskSleep");
             assertTrue(sleep.get("count").asLong() > 0 && sleep.get("p50Nanos").asLong() <= sleep.get("p99Nanos").asLong()
                     && sleep.get("p99Nanos").asLong() <= sleep.get("maxNanos").asLong(), line.toString());

@@ -26,7 +26,7 @@ class ProgressDisplayTest {
             counters.put(c.key, 7L);
         }
         return new Progress(5.0, 1_000_000, counters, 2, 3.5e6, 1e6, Map.of(FindingKind.HUNG_TASK, 2L), List.of(),
-                Map.of());
+                Map.of(), -1, -1);
     }
 
     @Test

@@ -135,6 +135,8 @@ public final class SoakLog implements AutoCloseable {
         line.put("heapAfterGcBytes", heapAfterGc);
         line.put("heapUsedBytes", ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed());
         line.put("actors", actors);
+        line.put("mailboxBacklog", p.mailboxBacklog());
+        line.put("mailboxBacklogMax", p.mailboxBacklogMax());
         // The counters are the vCPUs' (their received messages included), as in the progress line.
         intervals.write(JSON.writeValueAsString(line));
         intervals.newLine();

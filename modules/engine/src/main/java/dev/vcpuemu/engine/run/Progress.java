@@ -11,11 +11,13 @@ import java.util.Map;
 /**
  * A progress sample, taken by the time-keeper at a quantum boundary: the vCPUs' counters so
  * far (cumulative), the findings so far with their first examples (a soak checkpoint is built
- * from it), and the latencies recorded since the previous sample (histograms the receiver owns).
+ * from it), the latencies recorded since the previous sample (histograms the receiver owns), and
+ * the mailbox backlog when the run counts it (-1 otherwise).
  */
 public record Progress(double wallSeconds, long simulatedNanos, Map<String, Long> counters, long findings,
                        double microOpsPerSecond, double messagesPerSecond, Map<FindingKind, Long> findingsByKind,
-                       List<Finding> findingExamples, Map<LatencyKind, Histogram> intervalLatencies) {
+                       List<Finding> findingExamples, Map<LatencyKind, Histogram> intervalLatencies,
+                       long mailboxBacklog, long mailboxBacklogMax) {
     public Progress {
         counters = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(counters));
         findingsByKind = Map.copyOf(findingsByKind);

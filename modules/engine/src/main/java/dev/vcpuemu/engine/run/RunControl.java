@@ -37,6 +37,8 @@ public final class RunControl {
     private LongSupplier steps = () -> 0;
     private long maxSteps = Long.MAX_VALUE;
     private volatile FindingKind stoppingFinding;
+    private boolean countBacklog;
+    private LongSupplier backlog = () -> -1;
 
     private RunControl(LongSupplier wallClock, boolean virtual, Duration duration, Duration progressInterval) {
         this.wallClock = wallClock;
@@ -65,6 +67,29 @@ public final class RunControl {
     public RunControl stepBudget(long maxSteps) {
         this.maxSteps = maxSteps;
         return this;
+    }
+
+    /**
+     * Counts the messages waiting in the simulation's mailboxes (a counting mailbox, two adds
+     * per message), for the progress samples: soak runs ask for it, benchmarks do not.
+     */
+    public RunControl countMailboxBacklog() {
+        this.countBacklog = true;
+        return this;
+    }
+
+    public boolean countsMailboxBacklog() {
+        return countBacklog;
+    }
+
+    /** Set by the engine when the run counts its mailbox backlog. */
+    void backlogGauge(LongSupplier backlog) {
+        this.backlog = backlog;
+    }
+
+    /** Messages waiting in the simulation's mailboxes now, or -1 when not counted. */
+    public long mailboxBacklog() {
+        return backlog.getAsLong();
     }
 
     /** The deterministic engine's count of scheduling steps, read by the time-keeper on its thread. */

@@ -7,6 +7,7 @@ import dev.vcpuemu.engine.det.SeededExecutor;
 import dev.vcpuemu.engine.det.SeededExecutorConfigurator;
 import dev.vcpuemu.engine.det.Strategy;
 import dev.vcpuemu.engine.det.Trace;
+import dev.vcpuemu.engine.sim.CountingMailbox;
 import dev.vcpuemu.engine.sim.Machine;
 import dev.vcpuemu.engine.timeline.TrackSinks;
 import dev.vcpuemu.model.settings.Settings;
@@ -110,13 +111,25 @@ public final class Simulation {
     private static ActorSystem<Void> start(Settings settings, Config config, RunControl control,
                                            CompletableFuture<RunResult> result, Consumer<Progress> progress,
                                            Trace trace, TrackSinks timeline) {
-        return ActorSystem.create(
+        String backlogKey = null;
+        if (control.countsMailboxBacklog()) {
+            backlogKey = "backlog-" + RUNS.incrementAndGet();
+            control.backlogGauge(CountingMailbox.register(backlogKey)::sum);
+            config = ConfigFactory.parseString(Machine.MAILBOX + " { mailbox-type = \"" + CountingMailbox.class.getName()
+                    + "\", " + CountingMailbox.KEY + " = \"" + backlogKey + "\" }").withFallback(config);
+        }
+        ActorSystem<Void> system = ActorSystem.create(
                 Behaviors.setup(ctx -> {
                     ctx.spawn(Machine.create(settings, control, result, progress, trace, timeline), "machine",
                             DispatcherSelector.fromConfig(Machine.DISPATCHER));
                     return Behaviors.empty();
                 }),
                 "vcpu-emu", config);
+        if (backlogKey != null) {
+            String key = backlogKey;
+            system.getWhenTerminated().thenRun(() -> CountingMailbox.unregister(key));
+        }
+        return system;
     }
 
     private static void terminate(ActorSystem<Void> system) throws InterruptedException {

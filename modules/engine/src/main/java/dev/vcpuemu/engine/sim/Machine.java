@@ -16,6 +16,7 @@ import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.ChildFailed;
 import org.apache.pekko.actor.typed.Terminated;
 import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 
 import static dev.vcpuemu.engine.det.TracingInterceptor.traced;
@@ -44,6 +45,8 @@ import java.util.function.Consumer;
 public final class Machine {
     /** Config path of the simulation dispatcher, written by {@code Simulation} from the settings. */
     public static final String DISPATCHER = "vcpu-emu-engine.sim-dispatcher";
+    /** Config path of the counting mailbox, written by {@code Simulation} when the run counts its backlog. */
+    public static final String MAILBOX = "vcpu-emu-engine.sim-mailbox";
 
     private Machine() {
     }
@@ -52,7 +55,9 @@ public final class Machine {
                                         Consumer<Progress> progress, Trace trace, TrackSinks timeline) {
         return Behaviors.setup(ctx -> {
             int[] actor = {0};
-            DispatcherSelector sim = DispatcherSelector.fromConfig(DISPATCHER);
+            Props sim = control.countsMailboxBacklog()
+                    ? DispatcherSelector.fromConfig(DISPATCHER).withMailboxFromConfig(MAILBOX)
+                    : DispatcherSelector.fromConfig(DISPATCHER);
             LatencyRecorders latencies = new LatencyRecorders();
             ActorRef<StatsCollector.Command> collector = ctx.spawn(traced(StatsCollector.Command.class, trace,
                     actor[0]++, StatsCollector.create(result, progress, control, latencies)), "stats", sim);

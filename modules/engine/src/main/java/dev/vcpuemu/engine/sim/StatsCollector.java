@@ -41,7 +41,13 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
 
     public record FindingReported(Finding finding) implements Command {}
 
-    public record ProgressSample(long wallNanos, long simulatedNanos, Counters totals) implements Command {}
+    /**
+     * @param mailboxBacklog messages waiting in the simulation's mailboxes as the sampled quantum
+     *                       closed, and {@code mailboxBacklogMax} the most seen as any actor
+     *                       reported done since the last sample (-1: the run does not count them)
+     */
+    public record ProgressSample(long wallNanos, long simulatedNanos, Counters totals, long mailboxBacklog,
+                                 long mailboxBacklogMax) implements Command {}
 
     public record Finish(int participants, long timeKeeperSent, long timeKeeperReceived, long simulatedNanos,
                          long wallNanos, String endReason) implements Command {}
@@ -126,7 +132,7 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
         Map<String, Long> counters = p.totals().toMap();
         progress.accept(new Progress(p.wallNanos() / 1e9, p.simulatedNanos(), counters, findingCount,
                 dt > 0 ? (microOps - lastMicroOps) / dt : 0, dt > 0 ? (messages - lastMessages) / dt : 0,
-                findings, examples, takeLatencies()));
+                findings, examples, takeLatencies(), p.mailboxBacklog(), p.mailboxBacklogMax()));
         lastWall = p.wallNanos();
         lastMicroOps = microOps;
         lastMessages = messages;

@@ -78,6 +78,8 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
     private int outstanding;
     private boolean wantStats;
     private long nextProgressNanos;
+    /** The largest mailbox backlog seen as an actor reported done, since the last progress sample (-1: not counted). */
+    private long backlogMax = -1;
     private Counters sample = new Counters();
     private String deathReason;
     private long minNextDue;
@@ -126,11 +128,15 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
         }
         minNextDue = Math.min(minNextDue, d.nextDueNanos());
         allQuiescent &= d.quiescent();
+        // Read as each actor reports, while the quantum still runs elsewhere (a sum over a few cells).
+        long backlog = control.mailboxBacklog();
+        backlogMax = Math.max(backlogMax, backlog);
         if (--outstanding == 0) {
             if (wantStats) {
                 sent++;
-                collector.tell(new StatsCollector.ProgressSample(control.elapsedNanos(), end, sample));
+                collector.tell(new StatsCollector.ProgressSample(control.elapsedNanos(), end, sample, backlog, backlogMax));
                 sample = new Counters();
+                backlogMax = -1;
             }
             start = nextStart();
             openQuantum();
