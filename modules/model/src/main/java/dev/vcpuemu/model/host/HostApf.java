@@ -129,6 +129,11 @@ public final class HostApf {
         return era;
     }
 
+    /** The last value the guest wrote to {@code MSR_KVM_ASYNC_PF_EN} (0 if it never wrote one). */
+    public long msrEn() {
+        return msrEn;
+    }
+
     /** {@code kvm_pv_async_pf_enabled}: bit 0 on a legacy host, bits 0 and 3 from 5.8 (§2.2). */
     public boolean enabled() {
         return era == HostEra.LEGACY
