@@ -114,7 +114,7 @@ class EndToEndIT {
     @Test
     void legacyNmiStormStealsTheApfWord() throws Exception {
         Path rep = tmp.resolve("legacy.json");
-        Outcome o = run("run", CONF.resolve("legacy-nmi-storm.conf").toString(), "--report", rep.toString());
+        Outcome o = run("run", CONF.resolve("scenarios/hazard-i-nmi-window.conf").toString(), "--report", rep.toString());
         assertEquals(0, o.exit(), o.out() + o.err());
         JsonNode r = report(rep);
         assertContract(r);
@@ -217,7 +217,7 @@ class EndToEndIT {
 
     @Test
     void exploreFindsTheStolenWordAndItsReplayCommandReproducesIt() throws Exception {
-        Outcome o = run("explore", CONF.resolve("legacy-nmi-storm.conf").toString(), "--find", "APF_WORD_STOLEN",
+        Outcome o = run("explore", CONF.resolve("scenarios/hazard-i-nmi-window.conf").toString(), "--find", "APF_WORD_STOLEN",
                 "--runs", "50", "--duration", "50ms", "--out", "found");
         assertEquals(1, o.exit(), "a failing run was found: " + o.out() + o.err());
         JsonNode found = report(tmp.resolve("found/report.json"));
@@ -247,7 +247,7 @@ class EndToEndIT {
     @Test
     void aLostWakeupEndsTheDeterministicRunQuiescentNamingTheTask() throws Exception {
         Path rep = tmp.resolve("lost.json");
-        Outcome o = run("run", CONF.resolve("lost-wakeup-on-disable.conf").toString(), "--engine", "deterministic",
+        Outcome o = run("run", CONF.resolve("scenarios/hazard-v-lost-wakeup-on-disable.conf").toString(), "--engine", "deterministic",
                 "--report", rep.toString());
         assertEquals(0, o.exit(), o.out() + o.err());
         JsonNode r = report(rep);

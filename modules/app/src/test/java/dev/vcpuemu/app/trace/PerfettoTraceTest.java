@@ -44,7 +44,7 @@ class PerfettoTraceTest {
     private record Run(RunResult result, Timeline timeline, Settings settings) {}
 
     private static Run run(String duration) throws Exception {
-        DeterministicRunner runner = new DeterministicRunner(Optional.of(CONF.resolve("legacy-nmi-storm.conf")),
+        DeterministicRunner runner = new DeterministicRunner(Optional.of(CONF.resolve("scenarios/hazard-i-nmi-window.conf")),
                 List.of("run.duration=" + duration, "run.report=\"\""));
         var loaded = runner.load(42, List.of());
         Settings s = loaded.settings();
@@ -162,7 +162,7 @@ class PerfettoTraceTest {
         int tracks = run.timeline().tracks().size();
         Timeline small = new Timeline(1, run.settings().topology().vcpus(), run.settings().host().pagingWorkers(),
                 64L * tracks);
-        var r = DeterministicRunner.run(new DeterministicRunner(Optional.of(CONF.resolve("legacy-nmi-storm.conf")),
+        var r = DeterministicRunner.run(new DeterministicRunner(Optional.of(CONF.resolve("scenarios/hazard-i-nmi-window.conf")),
                 List.of("run.duration=5ms", "run.report=\"\"")).load(42, List.of()), StrategySpec.random(), null,
                 Long.MAX_VALUE, null, null, small, p -> { });
         assertEquals(run.result().traceHash(), r.traceHash(), "recording a timeline does not change the run");

@@ -112,7 +112,7 @@ class DeterministicEngineTest {
 
     @Test
     void aChosenFindingEndsTheRunAtTheNextBoundary() throws Exception {
-        // The legacy NMI storm of conf/legacy-nmi-storm.conf: NMI handlers that read user memory.
+        // The legacy NMI storm of conf/scenarios/hazard-i-nmi-window.conf: NMI handlers that read user memory.
         Settings s = TestSettings.legacy().vcpus(2).tasks(3).workingSet(256).mappedPages(64)
                 .nmiSources(List.of(new Settings.NmiSource("perf", List.of(), 10_000, 0.5, 0.8)))
                 .duration(Duration.ofMillis(200)).seed(11).build();

@@ -1387,6 +1387,11 @@ public final class Vcpu implements HostApf.CpuPort {
                 || (apfToggleDue() >= 0 && !apfToggleKicked)) {
             return false;
         }
+        // Boot is not over until the first idle HLT exit starts the workload: without APF (no
+        // wake-all at enable) that exit is the next timer tick, which changes everything.
+        if (!tasksStarted) {
+            return false;
+        }
         if (host.halted()) {
             return !host.hasDone() && !eventDeliverable();
         }

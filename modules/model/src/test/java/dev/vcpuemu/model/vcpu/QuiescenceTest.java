@@ -81,4 +81,18 @@ class QuiescenceTest {
         rig.vcpu.run(1_900_000, Integer.MAX_VALUE);
         assertTrue(rig.vcpu.guestApfEnabled(), "vCPU 0 is not in apf-disable.vcpus");
     }
+
+    @Test
+    void aVcpuWhoseWorkloadHasNotStartedIsNotQuiescent() {
+        // Without APF there is no wake-all at enable: the idle HLT after boot lasts until the
+        // first tick, whose HLT exit starts the tasks. Until then the vCPU is not quiescent.
+        Rig rig = new Rig(TestSettings.interrupt().asyncPf(false).tasks(1).workingSet(4).mappedPages(4).tick(TICK)
+                .build(), 7);
+        rig.allResident();
+        rig.stepUntil("halted in the idle loop after boot", () -> rig.vcpu.halted());
+        assertEquals(-1, rig.vcpu.currentTask());
+        assertFalse(rig.vcpu.quiescent(), "the first tick will start the workload");
+        rig.vcpu.run(TICK + 100_000, Integer.MAX_VALUE);
+        assertTrue(rig.count(dev.vcpuemu.model.stats.Counter.MICRO_OPS) > 100, "the task ran after the tick");
+    }
 }
