@@ -89,8 +89,10 @@ class QuiescenceTest {
         Rig rig = new Rig(TestSettings.interrupt().asyncPf(false).tasks(1).workingSet(4).mappedPages(4).tick(TICK)
                 .build(), 7);
         rig.allResident();
-        rig.stepUntil("halted in the idle loop after boot", () -> rig.vcpu.halted());
+        rig.vcpu.run(TICK / 2, Integer.MAX_VALUE);
+        assertTrue(rig.vcpu.halted(), "halted in the idle loop after boot, waiting for the tick");
         assertEquals(-1, rig.vcpu.currentTask());
+        assertEquals(0, rig.count(dev.vcpuemu.model.stats.Counter.APF_PAGE_READY_INJECTED), "no wake-all without APF");
         assertFalse(rig.vcpu.quiescent(), "the first tick will start the workload");
         rig.vcpu.run(TICK + 100_000, Integer.MAX_VALUE);
         assertTrue(rig.count(dev.vcpuemu.model.stats.Counter.MICRO_OPS) > 100, "the task ran after the tick");
