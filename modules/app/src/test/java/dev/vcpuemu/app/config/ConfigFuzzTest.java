@@ -39,7 +39,7 @@ class ConfigFuzzTest {
     private static final Pattern ONE_LINE = Pattern.compile("[^\\n]+\\.conf:\\d+: [^\\n]+");
 
     static {
-        try (Stream<Path> files = Files.list(CONF)) {
+        try (Stream<Path> files = Files.walk(CONF)) {
             FILES = files.filter(f -> f.toString().endsWith(".conf")).sorted().toList();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
