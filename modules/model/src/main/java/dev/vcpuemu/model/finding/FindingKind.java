@@ -22,5 +22,11 @@ public enum FindingKind {
     /** An exception raised while a double fault was pending: the guest is dead. */
     TRIPLE_FAULT,
     /** The guest kernel panicked (the detail carries the panic text, §2.2, §4(ii)). */
-    GUEST_PANIC
+    GUEST_PANIC,
+    /**
+     * An NMI delivered while the NMI handler still ran: an IRET inside the handler (a #PF's, an
+     * IRQ's in GL's halt loop) re-opened NMIs early (§4(vii)). Linux latches it and runs the
+     * handler once more; on x86-64 the IST stack would otherwise be overwritten.
+     */
+    NESTED_NMI
 }

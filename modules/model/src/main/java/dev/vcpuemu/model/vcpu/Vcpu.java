@@ -1186,6 +1186,8 @@ public final class Vcpu implements HostApf.CpuPort {
             case 0 -> {
                 nmiNesting++;
                 if (nmiState != NMI_NOT_RUNNING) {
+                    report(FindingKind.NESTED_NMI, "NMI delivered while the NMI handler still ran: an IRET inside it"
+                            + " re-opened NMIs (§4(vii)); latched, the handler runs once more");
                     nmiState = NMI_LATCHED;
                     f.pc = 4;
                 } else {

@@ -169,7 +169,8 @@ class X86MechanicsTest {
             rig.stepUntil("every NMI handler done", () -> !rig.vcpu.nmiBlocked() && !rig.vcpu.currentRoutine().equals("NMI"));
             assertEquals(2, rig.count(Counter.NMIS_DELIVERED), "two NMIs sent while blocked gave one delivery");
             assertEquals(cr2Before, rig.vcpu.cr2(), "CR2 restored at NMI exit (reference §4(i) mitigations)");
-            assertEquals(List.of(), rig.findings);
+            assertEquals(List.of(FindingKind.NESTED_NMI), rig.findings.stream().map(Finding::kind).toList(),
+                    "the nested delivery is the one finding (§4(vii))");
             return;
         }
         fail("no seed made the NMI handler's user read take a genuine #PF");
@@ -219,7 +220,9 @@ class X86MechanicsTest {
             rig.stepUntil("every NMI handler done", () -> !rig.vcpu.nmiBlocked() && !rig.vcpu.currentRoutine().equals("NMI"));
             assertTrue(rig.count(Counter.NMIS_DELIVERED) >= 3, "extra NMIs reached the CPU: " + rig.count(Counter.NMIS_DELIVERED));
             assertEquals(2, bodyRuns[0], "the handler body ran once more after the first, however many NMIs came");
-            assertEquals(List.of(), rig.findings);
+            assertFalse(rig.findings.isEmpty(), "NESTED_NMI reported");
+            assertTrue(rig.findings.stream().allMatch(f -> f.kind() == FindingKind.NESTED_NMI), rig.findings.toString());
+            assertTrue(rig.findings.get(0).detail().contains("§4(vii)"), rig.findings.get(0).detail());
             return;
         }
         fail("no seed made the NMI handler's user read take a genuine #PF");
