@@ -43,6 +43,7 @@ public final class TestSettings {
     private int pagingWorkers = 1;
     private double residentLimit = 1.0;
     private double evictPerMilli;
+    private Settings.HostBugs hostBugs = Settings.HostBugs.NONE;
     private List<Settings.NmiSource> nmiSources = List.of();
     private Duration duration = Duration.ofSeconds(1);
     private long seed = 1;
@@ -166,6 +167,12 @@ public final class TestSettings {
         return this;
     }
 
+    /** A buggy host (reference.conf {@code host.bugs}). */
+    public TestSettings hostBugs(Settings.HostBugs bugs) {
+        this.hostBugs = bugs;
+        return this;
+    }
+
     public TestSettings nmiSources(List<Settings.NmiSource> sources) {
         this.nmiSources = List.copyOf(sources);
         return this;
@@ -200,7 +207,7 @@ public final class TestSettings {
                 new Settings.Topology(guests, vcpus),
                 new Settings.Host(hostEra, exitIntervalNanos, pagingWorkers,
                         new Latency(Latency.Distribution.FIXED, swapInNanos, swapInNanos, swapInNanos),
-                        residentLimit, evictPerMilli),
+                        residentLimit, evictPerMilli, hostBugs),
                 new Settings.Guest(guestEra, asyncPf, preempt, tasksPerVcpu, kernelPages, tickPeriodNanos,
                         timesliceNanos, hungTaskTimeoutNanos, wedgeTimeoutNanos, mmFaultOps, apfDisable),
                 new Settings.Workload(workingSetPages, mappedPages, AccessPattern.UNIFORM, 0.2, 0.8, computeOps,

@@ -108,7 +108,9 @@ final class SettingsReader {
         if (evict < 0) {
             throw problem(m.get("evict-rate"), m.path("evict-rate"), "must be at least 0, got " + text(m.get("evict-rate")));
         }
-        return new Settings.Host(era, exit, workers, latency, resident, evict);
+        Scope b = s.scope("bugs");
+        Settings.HostBugs bugs = new Settings.HostBugs(bool(b.get("ignore-interrupt-flag"), b.path("ignore-interrupt-flag")));
+        return new Settings.Host(era, exit, workers, latency, resident, evict, bugs);
     }
 
     private static Latency latency(Scope s) throws ConfigProblem {

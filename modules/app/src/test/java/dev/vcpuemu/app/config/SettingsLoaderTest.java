@@ -80,7 +80,7 @@ class SettingsLoaderTest {
         assertEquals(4, s.topology().vcpus());
         assertEquals(new Settings.Host(Settings.HostEra.INTERRUPT, 100_000, 4,
                 new Settings.Latency(Settings.Latency.Distribution.EXPONENTIAL, 200_000, 20_000, 2_000_000),
-                0.6, 50), s.host());
+                0.6, 50, Settings.HostBugs.NONE), s.host());
         assertEquals(new Settings.Guest(Settings.GuestEra.INTERRUPT, true, true, 3, 64, 1_000_000, 4_000_000,
                 50_000_000, 20_000_000, 20, Settings.ApfDisable.NEVER), s.guest());
         assertEquals(new Settings.Workload(256, 192, Settings.AccessPattern.HOT_COLD, 0.2, 0.8, 8, 0.02, 4, 0.3, 0.2),

@@ -28,5 +28,11 @@ public enum FindingKind {
      * IRQ's in GL's halt loop) re-opened NMIs early (§4(vii)). Linux latches it and runs the
      * handler once more; on x86-64 the IST stack would otherwise be overwritten.
      */
-    NESTED_NMI
+    NESTED_NMI,
+    /**
+     * A CPU spins on a sleeper-bucket lock that it holds itself, lower on its own stack: a wake
+     * or wait nested inside the code holding the lock, which a host injecting with IF=0 makes
+     * possible (§4(ii) counterfactual 2). The spin never ends.
+     */
+    SELF_DEADLOCK
 }

@@ -36,6 +36,11 @@ public final class SleeperTable {
         return owner.compareAndSet(bucket, FREE, cpu);
     }
 
+    /** The CPU holding {@code bucket}'s lock, or -1 when it is free. */
+    public int owner(int bucket) {
+        return owner.get(bucket);
+    }
+
     public void unlock(int bucket, int cpu) {
         if (!owner.compareAndSet(bucket, cpu, FREE)) {
             throw new IllegalStateException("cpu " + cpu + " unlocks bucket " + bucket + " it does not hold");

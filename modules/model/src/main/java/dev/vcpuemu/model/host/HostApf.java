@@ -1,5 +1,6 @@
 package dev.vcpuemu.model.host;
 
+import dev.vcpuemu.model.settings.Settings;
 import dev.vcpuemu.model.settings.Settings.HostEra;
 import dev.vcpuemu.model.stats.Counter;
 import dev.vcpuemu.model.stats.Counters;
@@ -91,6 +92,7 @@ public final class HostApf {
     }
 
     private final HostEra era;
+    private final boolean ignoreInterruptFlag;
     private final int vcpuId;
     private final CpuPort cpu;
     private final Counters counters;
@@ -115,10 +117,24 @@ public final class HostApf {
     private long issued;
 
     public HostApf(HostEra era, int vcpuId, CpuPort cpu, Counters counters) {
+        this(era, Settings.HostBugs.NONE, vcpuId, cpu, counters);
+    }
+
+    /** @param bugs the rules this host breaks on purpose (reference.conf {@code host.bugs}) */
+    public HostApf(HostEra era, Settings.HostBugs bugs, int vcpuId, CpuPort cpu, Counters counters) {
         this.era = era;
+        this.ignoreInterruptFlag = bugs.ignoreInterruptFlag();
         this.vcpuId = vcpuId;
         this.cpu = cpu;
         this.counters = counters;
+    }
+
+    /**
+     * {@code interrupt_allowed()} as this host applies it: IF=1 and no shadow, or always, for the
+     * buggy host of §4(ii) that ignores IF.
+     */
+    private boolean interruptAllowed() {
+        return ignoreInterruptFlag || cpu.interruptAllowed();
     }
 
     public ApfArea area() {
@@ -219,7 +235,7 @@ public final class HostApf {
             return false;
         }
         if (era == HostEra.LEGACY) {
-            return !enabled() || (cpu.interruptAllowed() && !cpu.exceptionPending());
+            return !enabled() || (interruptAllowed() && !cpu.exceptionPending());
         }
         return readyRequested && (!enabled() || area.token() == 0);
     }
@@ -287,7 +303,7 @@ public final class HostApf {
      * An EPT violation on a non-resident gfn: reference §2.0 steps 2 to 7.
      */
     public Decision onNonResidentFault(int gfn) {
-        boolean canDo = cpu.interruptAllowed() && !cpu.exceptionPending();
+        boolean canDo = interruptAllowed() && !cpu.exceptionPending();
         if (!canDo) {
             counters.inc(Counter.SYNCHRONOUS_FAULTS);
             return Decision.SYNCHRONOUS;
@@ -396,7 +412,7 @@ public final class HostApf {
      * pending, so at most one per entry.
      */
     private void checkCompletionLegacy() {
-        while (!done.isEmpty() && (!enabled() || (cpu.interruptAllowed() && !cpu.exceptionPending()))) {
+        while (!done.isEmpty() && (!enabled() || (interruptAllowed() && !cpu.exceptionPending()))) {
             WorkItem item = done.poll();
             queued--;
             int token = dequeue(item);

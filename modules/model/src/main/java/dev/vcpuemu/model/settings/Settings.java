@@ -35,7 +35,19 @@ public record Settings(Run run, Engine engine, Topology topology, Host host, Gue
 
     /** {@code vcpu-emu.host}: KVM's side. */
     public record Host(HostEra era, long exitIntervalNanos, int pagingWorkers, Latency swapIn,
-                       double residentLimit, double evictPerMilli) {}
+                       double residentLimit, double evictPerMilli, HostBugs bugs) {}
+
+    /**
+     * {@code vcpu-emu.host.bugs}: switches that make the host break a rule of the reference on
+     * purpose, each re-creating a historical bug or a counterfactual of a hazard. All off: the
+     * faithful host.
+     *
+     * @param ignoreInterruptFlag inject async #PF and legacy page-ready with IF=0 or in an
+     *                            interrupt shadow (§4(ii) counterfactuals 2 and 3)
+     */
+    public record HostBugs(boolean ignoreInterruptFlag) {
+        public static final HostBugs NONE = new HostBugs(false);
+    }
 
     /** {@code vcpu-emu.guest}: the Linux guest's side. */
     public record Guest(GuestEra era, boolean asyncPf, boolean preempt, int tasksPerVcpu,

@@ -33,6 +33,8 @@ final class Frame {
     /** WAIT: ground truth of what became of the token waited on (never read by the guest model). */
     TokenFate fate;
     boolean reported;
+    /** A SELF_DEADLOCK was reported for this frame's spin. */
+    boolean deadlockReported;
     /** Set by a fault's fixup: the faulting access completes with an error instead of retrying. */
     boolean fixedUp;
 

@@ -160,7 +160,7 @@ public final class Vcpu implements HostApf.CpuPort {
         this.sleepers = sleepers;
         this.out = out;
         this.opCost = settings.engine().opCostNanos();
-        this.host = new HostApf(settings.host().era(), id, this, counters);
+        this.host = new HostApf(settings.host().era(), settings.host().bugs(), id, this, counters);
         this.now = startNanos;
         this.nextTick = startNanos + settings.guest().tickPeriodNanos();
         this.nextExit = startNanos + settings.host().exitIntervalNanos();
@@ -870,6 +870,19 @@ public final class Vcpu implements HostApf.CpuPort {
         return v;
     }
 
+    /**
+     * A spin on a bucket lock that this very CPU holds, lower on its own stack, never ends: a
+     * nested wake or wait interrupted the code that holds it (§4(ii) counterfactual 2, a host
+     * that injects with IF=0). Reported once per spinning frame.
+     */
+    private void checkSelfDeadlock(Frame f, int bucket) {
+        if (!f.deadlockReported && sleepers.owner(bucket) == id) {
+            f.deadlockReported = true;
+            report(FindingKind.SELF_DEADLOCK, f.routine + " spins on sleeper bucket " + bucket
+                    + " whose lock this vCPU already holds, lower on its own stack: it never ends (§4(ii))");
+        }
+    }
+
     private void callGenuine(Frame trap) {
         Frame g = new Frame(Routine.GENUINE_FAULT);
         g.addr = trap.addr;
@@ -971,6 +984,8 @@ public final class Vcpu implements HostApf.CpuPort {
             case 0 -> {
                 if (sleepers.tryLock(f.bucket, id)) {
                     f.pc = 1;
+                } else {
+                    checkSelfDeadlock(f, f.bucket);
                 }
             }
             case 1 -> {
@@ -1049,6 +1064,8 @@ public final class Vcpu implements HostApf.CpuPort {
                 int bucket = all ? f.count : f.bucket;
                 if (sleepers.tryLock(bucket, id)) {
                     f.pc = 1;
+                } else {
+                    checkSelfDeadlock(f, bucket);
                 }
             }
             case 1 -> {

@@ -1,0 +1,75 @@
+package dev.vcpuemu.model.vcpu;
+
+import dev.vcpuemu.model.Rig;
+import dev.vcpuemu.model.TestSettings;
+import dev.vcpuemu.model.finding.Finding;
+import dev.vcpuemu.model.finding.FindingKind;
+import dev.vcpuemu.model.guest.SleeperTable;
+import dev.vcpuemu.model.host.WorkItem;
+import dev.vcpuemu.model.settings.Settings;
+import dev.vcpuemu.model.stats.Counter;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The host.bugs.ignore-interrupt-flag switch (reference §4(ii)): a host that injects with IF=0,
+ * and the SELF_DEADLOCK finding its counterfactual 2 leads to.
+ */
+class BuggyHostTest {
+    private static final Settings.HostBugs IGNORES_IF = new Settings.HostBugs(true);
+
+    @Test
+    void aFaultWithInterruptsOffIsNoLongerSynchronous() {
+        // §2.0 step 3 broken: IF=0 no longer forces the synchronous path. On the interrupt pair
+        // the kernel fault is still not deliverable (user-only, CPL0), so it becomes a synthetic halt.
+        Rig rig = new Rig(TestSettings.interrupt().hostBugs(IGNORES_IF).tasks(1).kernelPages(1)
+                .syscalls(1.0, 1, 0, 1.0).tick(1_000_000_000L).build(), 31);
+        rig.allResident();
+        rig.settleWakeAll();
+        rig.memory.evict(rig.kernelGfn(0));
+        rig.stepUntil("the host's decision on the IRQ-off kernel fault",
+                () -> rig.count(Counter.SYNTHETIC_HALTS) + rig.count(Counter.SYNCHRONOUS_FAULTS) > 0);
+        assertEquals(0, rig.count(Counter.SYNCHRONOUS_FAULTS));
+        assertEquals(1, rig.count(Counter.SYNTHETIC_HALTS));
+        assertTrue(!rig.vcpu.interruptFlag(), "the guest had IF=0 at the fault");
+    }
+
+    @Test
+    void theLegacyEnablesWakeAllArrivesBeforeTheGuestMarksApfOnAndOopses() {
+        // Linux enables APF with IRQs off (kvm_cpu_online) and sets apf_reason.enabled after the
+        // WRMSR; a host that ignores IF injects the enable's wake-all in between: the guest reads
+        // no reason, takes a genuine kernel fault at CR2 = 0xffffffff and oopses.
+        Rig rig = new Rig(TestSettings.legacy().hostBugs(IGNORES_IF).tasks(1).build(), 7);
+        rig.allResident();
+        for (int i = 0; i < 1_000 && !rig.vcpu.dead(); i++) {
+            rig.vcpu.run(Long.MAX_VALUE, 1);
+        }
+        assertTrue(rig.vcpu.dead(), "the guest died at boot");
+        assertEquals(List.of(FindingKind.GUEST_PANIC), rig.findings.stream().map(Finding::kind).distinct().toList());
+        assertTrue(rig.findings.get(0).detail().contains("0xffffffff"), rig.findings.get(0).detail());
+    }
+
+    @Test
+    void aWakeSpinningOnALockItsOwnCpuHoldsIsASelfDeadlock() {
+        // Counterfactual 2, last step: the nested wake(t2) spins on bucket b, which the same CPU
+        // holds lower on its stack. Stand-in for the outer wake: the test takes the lock for vCPU 0.
+        Rig rig = new Rig(TestSettings.interrupt().tasks(1).workingSet(4).mappedPages(4).build(), 7);
+        rig.allResident();
+        rig.settleWakeAll();
+        rig.evictUser(0);
+        rig.stepUntil("task 0 asleep", () -> rig.vcpu.sleepingTasks() == 1);
+        WorkItem w = rig.lastStarted();
+        int bucket = SleeperTable.bucket(w.token());
+        assertTrue(rig.sleepers.tryLock(bucket, 0));
+        rig.complete(w);
+        rig.stepUntil("the wake spins on its own CPU's lock", () -> rig.findingCount(FindingKind.SELF_DEADLOCK) == 1);
+        rig.steps(1_000);
+        assertEquals(1, rig.findingCount(FindingKind.SELF_DEADLOCK), "reported once, though it spins on");
+        assertEquals("WAKE", rig.vcpu.currentRoutine());
+        assertTrue(rig.findingsOf(FindingKind.SELF_DEADLOCK).get(0).detail().contains("§4(ii)"));
+    }
+}
