@@ -1,6 +1,7 @@
 package dev.vcpuemu.app;
 
 import dev.vcpuemu.app.config.ConfigProblem;
+import dev.vcpuemu.app.report.AtomicFiles;
 import dev.vcpuemu.app.scenario.HazardMatrix;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -9,10 +10,8 @@ import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.concurrent.Callable;
 
@@ -60,13 +59,7 @@ final class MatrixCommand implements Callable<Integer> {
         String page = HazardMatrix.markdown(rows, scenarios.toString().replace('\\', '/'));
         o.print(page);
         if (target != null) {
-            Path tmp = Files.createTempFile(target.toAbsolutePath().getParent(), target.getFileName().toString(), ".tmp");
-            try {
-                Files.writeString(tmp, page, StandardCharsets.UTF_8);
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
+            AtomicFiles.writeString(target, page);
             o.println();
             o.println("Wrote " + target);
         }

@@ -12,9 +12,7 @@ import dev.vcpuemu.model.stats.VcpuTime;
 import dev.vcpuemu.model.settings.Settings;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 
 /**
  * The JSON report of DESIGN §4. Its field names are a stable contract: add fields freely,
@@ -135,13 +133,6 @@ public final class Report {
     }
 
     public static void write(Path target, ObjectNode report) throws IOException {
-        Path dir = target.toAbsolutePath().getParent();
-        Path tmp = Files.createTempFile(dir, target.getFileName().toString(), ".tmp");
-        try {
-            JSON.writeValue(tmp.toFile(), report);
-            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        AtomicFiles.write(target, tmp -> JSON.writeValue(tmp.toFile(), report));
     }
 }

@@ -3,15 +3,14 @@ package dev.vcpuemu.app.trace;
 import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
+import dev.vcpuemu.app.report.AtomicFiles;
 import dev.vcpuemu.engine.timeline.Timeline;
 import dev.vcpuemu.engine.timeline.Timeline.Event;
 import dev.vcpuemu.engine.timeline.Timeline.Track;
 import dev.vcpuemu.model.finding.FindingKind;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -72,23 +71,22 @@ public final class PerfettoTrace {
      * @param windowNanos keep only the events of the last this-many virtual nanoseconds (0: all the tracks kept)
      */
     public static Written write(Path target, Timeline timeline, long windowNanos, String title) throws IOException {
-        Path dir = target.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, target.getFileName().toString(), ".tmp");
-        try {
-            long kept = 0;
-            long dropped = 0;
-            long end = 0;
-            for (Track t : timeline.tracks()) {
-                dropped += t.dropped();
-                for (Event e : t.events()) {
-                    end = Math.max(end, e.atNanos());
-                }
+        long dropped = 0;
+        long end = 0;
+        for (Track t : timeline.tracks()) {
+            dropped += t.dropped();
+            for (Event e : t.events()) {
+                end = Math.max(end, e.atNanos());
             }
-            long from = windowNanos > 0 ? end - windowNanos : Long.MIN_VALUE;
-            PerfettoTrace trace;
+        }
+        long from = windowNanos > 0 ? end - windowNanos : Long.MIN_VALUE;
+        long last = end;
+        long[] kept = {0};
+        PerfettoTrace[] trace = new PerfettoTrace[1];
+        long droppedEvents = dropped;
+        AtomicFiles.write(target, tmp -> {
             try (JsonGenerator json = new JsonFactory().createGenerator(tmp.toFile(), JsonEncoding.UTF8)) {
-                trace = new PerfettoTrace(json);
+                trace[0] = new PerfettoTrace(json);
                 json.writeStartObject();
                 json.writeStringField("displayTimeUnit", "ns");
                 json.writeArrayFieldStart("traceEvents");
@@ -97,21 +95,18 @@ public final class PerfettoTrace {
                     byGuest.computeIfAbsent(t.guest(), g -> new ArrayList<>()).add(t);
                 }
                 for (int g = 0; g < byGuest.size(); g++) {
-                    kept += trace.guest(g, byGuest.get(g), from, end, title);
+                    kept[0] += trace[0].guest(g, byGuest.get(g), from, last, title);
                 }
                 json.writeEndArray();
                 json.writeObjectFieldStart("metadata");
                 json.writeStringField("source", title);
-                json.writeNumberField("eventsDropped", dropped);
+                json.writeNumberField("eventsDropped", droppedEvents);
                 json.writeNumberField("windowNanos", windowNanos);
                 json.writeEndObject();
                 json.writeEndObject();
             }
-            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            return new Written(trace.written, kept, dropped);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        });
+        return new Written(trace[0].written, kept[0], dropped);
     }
 
     /** One guest: its process, its vCPUs' tracks, its workers' tracks, its tokens. */
