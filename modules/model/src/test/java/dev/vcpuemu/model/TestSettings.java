@@ -44,6 +44,7 @@ public final class TestSettings {
     private double residentLimit = 1.0;
     private double evictPerMilli;
     private Settings.HostBugs hostBugs = Settings.HostBugs.NONE;
+    private Settings.GuestBugs guestBugs = Settings.GuestBugs.NONE;
     private List<Settings.NmiSource> nmiSources = List.of();
     private Duration duration = Duration.ofSeconds(1);
     private long seed = 1;
@@ -167,6 +168,12 @@ public final class TestSettings {
         return this;
     }
 
+    /** A buggy guest kernel (reference.conf {@code guest.bugs}). */
+    public TestSettings guestBugs(Settings.GuestBugs bugs) {
+        this.guestBugs = bugs;
+        return this;
+    }
+
     /** A buggy host (reference.conf {@code host.bugs}). */
     public TestSettings hostBugs(Settings.HostBugs bugs) {
         this.hostBugs = bugs;
@@ -209,7 +216,7 @@ public final class TestSettings {
                         new Latency(Latency.Distribution.FIXED, swapInNanos, swapInNanos, swapInNanos),
                         residentLimit, evictPerMilli, hostBugs),
                 new Settings.Guest(guestEra, asyncPf, preempt, tasksPerVcpu, kernelPages, tickPeriodNanos,
-                        timesliceNanos, hungTaskTimeoutNanos, wedgeTimeoutNanos, mmFaultOps, apfDisable),
+                        timesliceNanos, hungTaskTimeoutNanos, wedgeTimeoutNanos, mmFaultOps, apfDisable, guestBugs),
                 new Settings.Workload(workingSetPages, mappedPages, AccessPattern.UNIFORM, 0.2, 0.8, computeOps,
                         syscallProbability, syscallAccesses, preemptOffFraction, irqOffFraction),
                 new Settings.Nmi(nmiSources),

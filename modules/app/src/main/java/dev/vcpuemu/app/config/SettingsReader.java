@@ -143,8 +143,10 @@ final class SettingsReader {
         long hung = virtualNanos(s, "hung-task-timeout");
         long wedge = virtualNanos(s, "wedge-timeout");
         int mmFaultOps = intAtLeast(s, "mm-fault-ops", 1);
+        Scope b = s.scope("bugs");
+        Settings.GuestBugs bugs = new Settings.GuestBugs(bool(b.get("ack-before-clear"), b.path("ack-before-clear")));
         return new Settings.Guest(era, asyncPf, preempt, tasks, kernelPages, tick, slice, hung, wedge, mmFaultOps,
-                apfDisable(s.scope("apf-disable"), vcpus));
+                apfDisable(s.scope("apf-disable"), vcpus), bugs);
     }
 
     private static Settings.ApfDisable apfDisable(Scope s, int vcpus) throws ConfigProblem {

@@ -82,7 +82,7 @@ class SettingsLoaderTest {
                 new Settings.Latency(Settings.Latency.Distribution.EXPONENTIAL, 200_000, 20_000, 2_000_000),
                 0.6, 50, Settings.HostBugs.NONE), s.host());
         assertEquals(new Settings.Guest(Settings.GuestEra.INTERRUPT, true, true, 3, 64, 1_000_000, 4_000_000,
-                50_000_000, 20_000_000, 20, Settings.ApfDisable.NEVER), s.guest());
+                50_000_000, 20_000_000, 20, Settings.ApfDisable.NEVER, Settings.GuestBugs.NONE), s.guest());
         assertEquals(new Settings.Workload(256, 192, Settings.AccessPattern.HOT_COLD, 0.2, 0.8, 8, 0.02, 4, 0.3, 0.2),
                 s.workload());
         assertEquals(List.of(new Settings.NmiSource("perf", List.of(), 100_000, 0.5, 0.0)), s.nmi().sources());

@@ -53,7 +53,18 @@ public record Settings(Run run, Engine engine, Topology topology, Host host, Gue
     public record Guest(GuestEra era, boolean asyncPf, boolean preempt, int tasksPerVcpu,
                         int kernelPages, long tickPeriodNanos, long timesliceNanos,
                         long hungTaskTimeoutNanos, long wedgeTimeoutNanos, int mmFaultOps,
-                        ApfDisable apfDisable) {}
+                        ApfDisable apfDisable, GuestBugs bugs) {}
+
+    /**
+     * {@code vcpu-emu.guest.bugs}: switches that make the guest kernel break a rule of the
+     * reference on purpose. All off: Linux as it is.
+     *
+     * @param ackBeforeClear the page-ready interrupt handler writes the ACK MSR before it clears
+     *                       the token slot (§4(iv) corner, behaviour 29)
+     */
+    public record GuestBugs(boolean ackBeforeClear) {
+        public static final GuestBugs NONE = new GuestBugs(false);
+    }
 
     /**
      * {@code vcpu-emu.guest.apf-disable}: the guest turns APF off during the run, as Linux does

@@ -1139,14 +1139,24 @@ public final class Vcpu implements HostApf.CpuPort {
                 callWake(f.token);
             }
             case 3 -> {
-                host.area().clearToken();
-                f.pc = 4;
+                if (settings.guest().bugs().ackBeforeClear()) {
+                    // guest.bugs.ack-before-clear (§4(iv) corner): the ACK, then the clear.
+                    wrmsr(HostApf.MSR_ASYNC_PF_ACK, 1);
+                    f.pc = 5;
+                } else {
+                    host.area().clearToken();
+                    f.pc = 4;
+                }
             }
             case 4 -> {
                 if (guestApfEnabled) {
                     wrmsr(HostApf.MSR_ASYNC_PF_ACK, 1);
                 }
-                f.pc = 5;
+                f.pc = 6;
+            }
+            case 5 -> {
+                host.area().clearToken();
+                f.pc = 6;
             }
             default -> irqExit(f);
         }

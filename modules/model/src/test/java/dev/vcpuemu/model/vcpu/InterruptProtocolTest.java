@@ -1,6 +1,7 @@
 package dev.vcpuemu.model.vcpu;
 
 import dev.vcpuemu.model.Rig;
+import dev.vcpuemu.model.settings.Settings;
 import dev.vcpuemu.model.TestSettings;
 import dev.vcpuemu.model.host.HostApf;
 import dev.vcpuemu.model.host.WorkItem;
@@ -125,7 +126,7 @@ class InterruptProtocolTest {
             if (rig.at("PAGE_READY_IRQ", 1)) {
                 log.add("IRQ 0x" + Integer.toHexString(slot));
             }
-            if (prev[0].equals("PAGE_READY_IRQ:4") && now.equals("PAGE_READY_IRQ:5")) {
+            if (prev[0].equals("PAGE_READY_IRQ:4") && now.equals("PAGE_READY_IRQ:6")) {
                 acks[0]++;
                 log.add("ACK");
             }
@@ -187,5 +188,34 @@ class InterruptProtocolTest {
         rig.stepUntil("task 0 woken and page-ready acknowledged",
                 () -> rig.vcpu.sleepingTasks() == 0 && !rig.vcpu.host().pageReadyPending());
         assertEquals(List.of(), rig.findings);
+    }
+
+    @Test
+    void behaviour29_ackBeforeClearingTheSlotStallsTheRemainingCompletions() {
+        // reference §5 behaviour 29 [D], §4(iv) "Derived corner": guest.bugs.ack-before-clear
+        Rig rig = new Rig(TestSettings.interrupt().guestBugs(new Settings.GuestBugs(true)).tasks(3).workingSet(1)
+                .mappedPages(1).build(), 23);
+        rig.kernelResident();
+        rig.settleWakeAll();
+        rig.stepUntil("three tasks asleep on three tokens", () -> rig.vcpu.sleepingTasks() == 3);
+        List<WorkItem> works = List.copyOf(rig.started);
+        long injectedBase = rig.count(Counter.APF_PAGE_READY_INJECTED);
+
+        for (WorkItem w : works) {
+            rig.memory.makeResident(w.gfn());
+            rig.vcpu.onWorkDone(w, rig.vcpu.nowNanos());
+        }
+        rig.stepUntil("the first page-ready handled", () -> rig.vcpu.sleepingTasks() == 2
+                && rig.vcpu.host().area().token() == 0 && !rig.vcpu.currentRoutine().equals("PAGE_READY_IRQ"));
+        // The ACK ran the completion check with the slot still full: nothing sent, nothing pending.
+        assertFalse(rig.vcpu.host().pageReadyPending());
+        assertEquals(2, rig.vcpu.host().queued(), "two completions left on the done list");
+
+        // Nothing else triggers the host: the queue stays stalled (ticks and exits do not help).
+        long until = rig.vcpu.nowNanos() + 20 * rig.settings.guest().tickPeriodNanos();
+        rig.vcpu.run(until, Integer.MAX_VALUE);
+        assertEquals(1, rig.count(Counter.APF_PAGE_READY_INJECTED) - injectedBase, "only the first page-ready was sent");
+        assertEquals(2, rig.vcpu.sleepingTasks(), "two tasks stay asleep on completed work");
+        assertEquals(2, rig.vcpu.host().queued());
     }
 }
