@@ -109,7 +109,8 @@ final class SettingsReader {
             throw problem(m.get("evict-rate"), m.path("evict-rate"), "must be at least 0, got " + text(m.get("evict-rate")));
         }
         Scope b = s.scope("bugs");
-        Settings.HostBugs bugs = new Settings.HostBugs(bool(b.get("ignore-interrupt-flag"), b.path("ignore-interrupt-flag")));
+        Settings.HostBugs bugs = new Settings.HostBugs(bool(b.get("ignore-interrupt-flag"), b.path("ignore-interrupt-flag")),
+                bool(b.get("skip-slot-check"), b.path("skip-slot-check")));
         return new Settings.Host(era, exit, workers, latency, resident, evict, bugs);
     }
 

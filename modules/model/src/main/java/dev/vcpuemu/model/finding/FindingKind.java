@@ -34,5 +34,15 @@ public enum FindingKind {
      * or wait nested inside the code holding the lock, which a host injecting with IF=0 makes
      * possible (§4(ii) counterfactual 2). The spin never ends.
      */
-    SELF_DEADLOCK
+    SELF_DEADLOCK,
+    /**
+     * The host wrote a page-ready token into the slot while it still held one the guest had not
+     * consumed: that page-ready is lost (§4(iv), a host without the slot check).
+     */
+    PAGE_READY_OVERWRITTEN,
+    /**
+     * The page-ready interrupt was raised while the previous one was still pending in IRR: the
+     * two coalesce into one delivery (§4(iv)).
+     */
+    IRR_COALESCED_LOSS
 }

@@ -1,5 +1,6 @@
 package dev.vcpuemu.model.host;
 
+import dev.vcpuemu.model.finding.FindingKind;
 import dev.vcpuemu.model.settings.Settings;
 import dev.vcpuemu.model.settings.Settings.HostEra;
 import dev.vcpuemu.model.stats.Counter;
@@ -89,10 +90,17 @@ public final class HostApf {
 
         /** Something the host did that the vCPU does not otherwise see, for timelines; observation only. */
         default void hostEvent(String what, long arg) {}
+
+        /** A broken invariant only the host half can see (ground truth, DESIGN §1.6). */
+        default void hostFinding(FindingKind kind, String detail) {}
+
+        /** The page-ready of {@code token}, sent earlier, was overwritten in the slot before the guest read it. */
+        default void pageReadyOverwritten(int token) {}
     }
 
     private final HostEra era;
     private final boolean ignoreInterruptFlag;
+    private final boolean skipSlotCheck;
     private final int vcpuId;
     private final CpuPort cpu;
     private final Counters counters;
@@ -124,6 +132,7 @@ public final class HostApf {
     public HostApf(HostEra era, Settings.HostBugs bugs, int vcpuId, CpuPort cpu, Counters counters) {
         this.era = era;
         this.ignoreInterruptFlag = bugs.ignoreInterruptFlag();
+        this.skipSlotCheck = bugs.skipSlotCheck();
         this.vcpuId = vcpuId;
         this.cpu = cpu;
         this.counters = counters;
@@ -440,13 +449,20 @@ public final class HostApf {
      * token slot is 0); one page-ready outstanding, serialized by the slot and the ACK.
      */
     private void checkCompletionInterrupt() {
-        while (!done.isEmpty() && (!enabled() || area.token() == 0)) {
+        while (!done.isEmpty() && (!enabled() || area.token() == 0 || skipSlotCheck)) {
             WorkItem item = done.poll();
             queued--;
             int token = dequeue(item);
             if ((item.wakeAll() || item.notPresentInjected()) && enabled()) {
                 Delivery d = new Delivery(item.wakeAll() ? Delivery.Kind.WAKE_ALL : Delivery.Kind.PAGE_READY,
                         token, token & 0xFFFFFFFFL, cpu.now());
+                if (area.token() != 0) {
+                    // Only host.bugs.skip-slot-check gets here (§4(iv) "Without the check").
+                    cpu.pageReadyOverwritten(area.token());
+                    cpu.hostFinding(FindingKind.PAGE_READY_OVERWRITTEN, "host wrote page-ready token 0x"
+                            + Integer.toHexString(token) + " over 0x" + Integer.toHexString(area.token())
+                            + ", still in the slot: that page-ready is lost (§4(iv))");
+                }
                 area.writeToken(token, d);
                 pageReadyPending = true;
                 cpu.raiseIrq(vector);

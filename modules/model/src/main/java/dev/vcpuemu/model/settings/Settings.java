@@ -44,9 +44,11 @@ public record Settings(Run run, Engine engine, Topology topology, Host host, Gue
      *
      * @param ignoreInterruptFlag inject async #PF and legacy page-ready with IF=0 or in an
      *                            interrupt shadow (§4(ii) counterfactuals 2 and 3)
+     * @param skipSlotCheck       interrupt era: write the next page-ready token while the slot still
+     *                            holds one the guest has not consumed (§4(iv) "Without the check")
      */
-    public record HostBugs(boolean ignoreInterruptFlag) {
-        public static final HostBugs NONE = new HostBugs(false);
+    public record HostBugs(boolean ignoreInterruptFlag, boolean skipSlotCheck) {
+        public static final HostBugs NONE = new HostBugs(false, false);
     }
 
     /** {@code vcpu-emu.guest}: the Linux guest's side. */

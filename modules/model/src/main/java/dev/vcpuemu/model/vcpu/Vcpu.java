@@ -451,7 +451,23 @@ public final class Vcpu implements HostApf.CpuPort {
 
     @Override
     public void raiseIrq(int vector) {
-        irr[vector >>> 6] |= 1L << vector;
+        long bit = 1L << vector;
+        if (vector == VECTOR_APF && (irr[vector >>> 6] & bit) != 0) {
+            // A faithful host raises it only after the guest consumed the slot, i.e. after delivery.
+            report(FindingKind.IRR_COALESCED_LOSS, "page-ready interrupt raised while the previous one was still"
+                    + " pending in IRR: one delivery for two page-readies (§4(iv))");
+        }
+        irr[vector >>> 6] |= bit;
+    }
+
+    @Override
+    public void hostFinding(FindingKind kind, String detail) {
+        report(kind, detail);
+    }
+
+    @Override
+    public void pageReadyOverwritten(int token) {
+        pageReadyConsumed(token, "nobody: the host overwrote it in the token slot before the guest read it (§4(iv))");
     }
 
     @Override

@@ -20,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * and the SELF_DEADLOCK finding its counterfactual 2 leads to.
  */
 class BuggyHostTest {
-    private static final Settings.HostBugs IGNORES_IF = new Settings.HostBugs(true);
+    private static final Settings.HostBugs IGNORES_IF = new Settings.HostBugs(true, false);
 
     @Test
     void aFaultWithInterruptsOffIsNoLongerSynchronous() {
@@ -71,5 +71,30 @@ class BuggyHostTest {
         assertEquals(1, rig.findingCount(FindingKind.SELF_DEADLOCK), "reported once, though it spins on");
         assertEquals("WAKE", rig.vcpu.currentRoutine());
         assertTrue(rig.findingsOf(FindingKind.SELF_DEADLOCK).get(0).detail().contains("§4(ii)"));
+    }
+
+    @Test
+    void withoutTheSlotCheckThreeCompletionsOverwriteTheSlotAndCoalesceInIrr() {
+        // §4(iv) "Without the check", INT era: T := t1, IRQ; T := t2 (overwritten), IRQ coalesced; ...
+        Rig rig = new Rig(TestSettings.interrupt().hostBugs(new Settings.HostBugs(false, true)).tasks(3).workingSet(1)
+                .mappedPages(1).build(), 23);
+        rig.kernelResident();
+        rig.settleWakeAll();
+        rig.stepUntil("three tasks asleep on three tokens", () -> rig.vcpu.sleepingTasks() == 3);
+        List<WorkItem> works = List.copyOf(rig.started);
+        for (WorkItem w : works) {
+            rig.memory.makeResident(w.gfn());
+            rig.vcpu.onWorkDone(w, rig.vcpu.nowNanos());
+        }
+        rig.stepUntil("one page-ready handled", () -> rig.vcpu.sleepingTasks() < 3
+                && !rig.vcpu.currentRoutine().equals("PAGE_READY_IRQ") && !rig.vcpu.currentRoutine().equals("WAKE"));
+        rig.vcpu.run(rig.vcpu.nowNanos() + 5 * rig.settings.guest().tickPeriodNanos(), Integer.MAX_VALUE);
+
+        assertEquals(2, rig.findingCount(FindingKind.PAGE_READY_OVERWRITTEN), rig.findings.toString());
+        assertEquals(2, rig.findingCount(FindingKind.IRR_COALESCED_LOSS), rig.findings.toString());
+        assertEquals(2, rig.vcpu.sleepingTasks(), "only the last token's waiter was woken; two wait forever");
+        assertEquals(0, rig.vcpu.host().queued(), "everything was dequeued: nothing left to send");
+        assertTrue(rig.findingsOf(FindingKind.PAGE_READY_OVERWRITTEN).get(0).detail().contains("over 0x1000"),
+                rig.findingsOf(FindingKind.PAGE_READY_OVERWRITTEN).get(0).detail());
     }
 }
