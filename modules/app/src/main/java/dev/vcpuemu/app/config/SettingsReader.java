@@ -110,7 +110,8 @@ final class SettingsReader {
         }
         Scope b = s.scope("bugs");
         Settings.HostBugs bugs = new Settings.HostBugs(bool(b.get("ignore-interrupt-flag"), b.path("ignore-interrupt-flag")),
-                bool(b.get("skip-slot-check"), b.path("skip-slot-check")));
+                bool(b.get("skip-slot-check"), b.path("skip-slot-check")),
+                bool(b.get("inject-at-cpl0"), b.path("inject-at-cpl0")));
         return new Settings.Host(era, exit, workers, latency, resident, evict, bugs);
     }
 

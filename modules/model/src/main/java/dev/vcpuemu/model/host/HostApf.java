@@ -101,6 +101,7 @@ public final class HostApf {
     private final HostEra era;
     private final boolean ignoreInterruptFlag;
     private final boolean skipSlotCheck;
+    private final boolean injectAtCpl0;
     private final int vcpuId;
     private final CpuPort cpu;
     private final Counters counters;
@@ -133,6 +134,7 @@ public final class HostApf {
         this.era = era;
         this.ignoreInterruptFlag = bugs.ignoreInterruptFlag();
         this.skipSlotCheck = bugs.skipSlotCheck();
+        this.injectAtCpl0 = bugs.injectAtCpl0();
         this.vcpuId = vcpuId;
         this.cpu = cpu;
         this.counters = counters;
@@ -335,7 +337,7 @@ public final class HostApf {
         queued++;
         counters.inc(Counter.TOKENS_ISSUED);
         gfns.add(gfn);
-        boolean canDeliver = enabled() && !(sendUserOnly && cpu.cpl() == 0);
+        boolean canDeliver = enabled() && !(sendUserOnly && cpu.cpl() == 0 && !injectAtCpl0);
         Decision decision;
         if (canDeliver) {
             Delivery d = new Delivery(Delivery.Kind.NOT_PRESENT, token, token & 0xFFFFFFFFL, cpu.now());

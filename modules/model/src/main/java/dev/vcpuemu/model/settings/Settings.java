@@ -46,9 +46,11 @@ public record Settings(Run run, Engine engine, Topology topology, Host host, Gue
      *                            interrupt shadow (§4(ii) counterfactuals 2 and 3)
      * @param skipSlotCheck       interrupt era: write the next page-ready token while the slot still
      *                            holds one the guest has not consumed (§4(iv) "Without the check")
+     * @param injectAtCpl0        inject not-present at CPL0 although the guest asked for user mode
+     *                            only (§4(vi) "≥5.8", behaviour 17)
      */
-    public record HostBugs(boolean ignoreInterruptFlag, boolean skipSlotCheck) {
-        public static final HostBugs NONE = new HostBugs(false, false);
+    public record HostBugs(boolean ignoreInterruptFlag, boolean skipSlotCheck, boolean injectAtCpl0) {
+        public static final HostBugs NONE = new HostBugs(false, false, false);
     }
 
     /** {@code vcpu-emu.guest}: the Linux guest's side. */

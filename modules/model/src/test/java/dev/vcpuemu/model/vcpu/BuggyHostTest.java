@@ -20,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * and the SELF_DEADLOCK finding its counterfactual 2 leads to.
  */
 class BuggyHostTest {
-    private static final Settings.HostBugs IGNORES_IF = new Settings.HostBugs(true, false);
+    private static final Settings.HostBugs IGNORES_IF = new Settings.HostBugs(true, false, false);
 
     @Test
     void aFaultWithInterruptsOffIsNoLongerSynchronous() {
@@ -76,7 +76,7 @@ class BuggyHostTest {
     @Test
     void withoutTheSlotCheckThreeCompletionsOverwriteTheSlotAndCoalesceInIrr() {
         // §4(iv) "Without the check", INT era: T := t1, IRQ; T := t2 (overwritten), IRQ coalesced; ...
-        Rig rig = new Rig(TestSettings.interrupt().hostBugs(new Settings.HostBugs(false, true)).tasks(3).workingSet(1)
+        Rig rig = new Rig(TestSettings.interrupt().hostBugs(new Settings.HostBugs(false, true, false)).tasks(3).workingSet(1)
                 .mappedPages(1).build(), 23);
         rig.kernelResident();
         rig.settleWakeAll();
@@ -96,5 +96,36 @@ class BuggyHostTest {
         assertEquals(0, rig.vcpu.host().queued(), "everything was dequeued: nothing left to send");
         assertTrue(rig.findingsOf(FindingKind.PAGE_READY_OVERWRITTEN).get(0).detail().contains("over 0x1000"),
                 rig.findingsOf(FindingKind.PAGE_READY_OVERWRITTEN).get(0).detail());
+    }
+
+    @Test
+    void behaviour17_aKernelFaultInjectedDespiteUserOnlyPanicsTheGuest() {
+        // reference §5 behaviour 17, §4(vi) "≥5.8": "Host injected async #PF in kernel mode"
+        Rig rig = new Rig(TestSettings.interrupt().hostBugs(new Settings.HostBugs(false, false, true)).tasks(1)
+                .kernelPages(1).syscalls(1.0, 1, 1.0, 0).tick(1_000_000_000L).build(), 51);
+        rig.allResident();
+        rig.settleWakeAll();
+        rig.memory.evict(rig.kernelGfn(0));
+        for (int i = 0; i < 100_000 && !rig.vcpu.dead(); i++) {
+            rig.vcpu.run(Long.MAX_VALUE, 1);
+        }
+        assertTrue(rig.vcpu.dead());
+        assertEquals(1, rig.count(Counter.APF_NOT_PRESENT_INJECTED), "injected at CPL0");
+        assertEquals(Vcpu.PANIC_KERNEL_MODE, rig.findingsOf(FindingKind.GUEST_PANIC).get(0).detail());
+    }
+
+    @Test
+    void behaviour17_withInterruptsAlsoIgnoredTheIrqOffKernelFaultPanicsOnIf() {
+        // "Forced IF=0 gives a panic '…interrupt disabled region'": the IF check comes first.
+        Rig rig = new Rig(TestSettings.interrupt().hostBugs(new Settings.HostBugs(true, false, true)).tasks(1)
+                .kernelPages(1).syscalls(1.0, 1, 0, 1.0).tick(1_000_000_000L).build(), 31);
+        rig.allResident();
+        rig.settleWakeAll();
+        rig.memory.evict(rig.kernelGfn(0));
+        for (int i = 0; i < 100_000 && !rig.vcpu.dead(); i++) {
+            rig.vcpu.run(Long.MAX_VALUE, 1);
+        }
+        assertTrue(rig.vcpu.dead());
+        assertEquals(Vcpu.PANIC_IF_OFF, rig.findingsOf(FindingKind.GUEST_PANIC).get(0).detail());
     }
 }
