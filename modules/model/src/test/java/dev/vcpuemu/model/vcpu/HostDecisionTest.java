@@ -194,4 +194,28 @@ class HostDecisionTest {
         assertEquals(List.of(0x1003L, 0x2003L, 0x3003L), cr2s, "CR2 carries the token");
         assertEquals(List.of(), rig.findings);
     }
+
+    @Test
+    void behaviour15_interruptHostSendsNoPageReadyForANotPresentNeverInjected() {
+        // reference §5 behaviour 15 (HI): a CPL0 fault of a user-only guest is a synthetic halt;
+        // its completion only ends the halt: no page-ready IRQ, no #PF (hazard viii fixed).
+        Rig rig = new Rig(TestSettings.interrupt().tasks(1).kernelPages(1).syscalls(1.0, 1, 1.0, 0)
+                .tick(1_000_000_000L).build(), 51);
+        rig.allResident();
+        rig.settleWakeAll();
+        long pageReadies = rig.count(Counter.APF_PAGE_READY_INJECTED);
+        rig.memory.evict(rig.kernelGfn(0));
+        rig.stepUntil("synthetic halt on the kernel fault", () -> rig.vcpu.host().halted());
+        assertEquals(0, rig.count(Counter.APF_NOT_PRESENT_INJECTED), "user-only: nothing injected at CPL0");
+        boolean[] delivered = {false};
+        rig.observe(() -> delivered[0] |= rig.vcpu.currentRoutine().equals("PAGE_READY_IRQ")
+                || rig.vcpu.currentRoutine().equals("PF_INTERRUPT"));
+        rig.complete(rig.lastStarted());
+        rig.stepUntil("the access retired after the completion", () -> rig.at("SYSCALL", 3));
+        assertFalse(rig.vcpu.host().halted(), "halted := false");
+        assertEquals(pageReadies, rig.count(Counter.APF_PAGE_READY_INJECTED), "no page-ready");
+        assertEquals(1, rig.count(Counter.PAGE_READY_SUPPRESSED));
+        assertFalse(delivered[0], "neither an IRQ nor a #PF reached the guest");
+        assertEquals(List.of(), rig.findings);
+    }
 }
