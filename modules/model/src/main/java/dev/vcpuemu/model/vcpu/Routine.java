@@ -3,48 +3,47 @@ package dev.vcpuemu.model.vcpu;
 /**
  * The guest programs a frame can run. Each is a switch on a program counter in {@link Vcpu},
  * one micro-operation per step, so a race window is an exact count of steps. Trap routines
- * are entered by delivery and left by IRET; the others are called and return.
+ * are entered by delivery and left by IRET; the others are called and return. The flags are
+ * read on every micro-op (time accounting), so they are fields, not computed.
  */
 enum Routine {
     /** A task's user-mode loop: accesses over its working set, computation, system calls. */
-    USER(true, false),
+    USER(true, false, false),
     /** A system call: preemptible, preemption-disabled or IRQ-disabled kernel accesses. */
-    SYSCALL(false, false),
+    SYSCALL(false, false, false),
     /** CPU bring-up: the APF MSR writes of §2.1/§2.2 "Enable (guest)". */
-    BOOT(false, false),
+    BOOT(false, false, false),
     /** {@code kvm_guest_cpu_offline}: WRMSR EN=0, then (unless switched off) wake this CPU's sleepers (§4(v)). */
-    APF_DISABLE(false, false),
+    APF_DISABLE(false, false, false),
     /** The idle loop: CLI, check the run queue, STI;HLT. */
-    IDLE(false, false),
+    IDLE(false, false, false),
     /** Legacy (5.3–5.7) {@code async_page_fault}: CR2 in entry, reason word, dispatch (§2.1). */
-    PF_LEGACY(false, true),
+    PF_LEGACY(false, true, true),
     /** ≥5.9 {@code exc_page_fault}: CR2, flags, panics, wait_schedule (§2.2). */
-    PF_INTERRUPT(false, true),
+    PF_INTERRUPT(false, true, true),
     /** {@code do_page_fault}: a genuine guest fault. */
-    GENUINE_FAULT(false, false),
+    GENUINE_FAULT(false, false, true),
     /** {@code kvm_async_pf_task_wait} / {@code _wait_schedule}. */
-    WAIT(false, false),
+    WAIT(false, false, true),
     /** {@code kvm_async_pf_task_wake}, including wake-all. */
-    WAKE(false, false),
+    WAKE(false, false, true),
     /** {@code sysvec_kvm_asyncpf_interrupt} on vector 0xF3 (§2.2). */
-    PAGE_READY_IRQ(false, true),
+    PAGE_READY_IRQ(false, true, true),
     /** The local timer interrupt: accounting, preemption. */
-    TIMER_IRQ(false, true),
+    TIMER_IRQ(false, true, true),
     /** The reschedule IPI. */
-    RESCHED_IRQ(false, true),
+    RESCHED_IRQ(false, true, true),
     /** The NMI handler: nmi_state, CR2 save/restore, perf sampling (§1.7, §4(vii)). */
-    NMI(false, true);
+    NMI(false, true, true);
 
     final boolean user;
     final boolean trap;
-
     /** Handler code: a trap's routine or one a handler calls; time here counts as handler time. */
-    boolean handler() {
-        return trap || this == GENUINE_FAULT || this == WAIT || this == WAKE;
-    }
+    final boolean handler;
 
-    Routine(boolean user, boolean trap) {
+    Routine(boolean user, boolean trap, boolean handler) {
         this.user = user;
         this.trap = trap;
+        this.handler = handler;
     }
 }

@@ -268,7 +268,7 @@ public final class Vcpu implements HostApf.CpuPort {
             }
             // The STI shadow lasts through exactly the next micro-op (a fault in it still sees the shadow).
             boolean hadShadow = stiShadow;
-            timeUse[current.top().routine.handler() ? VcpuTime.HANDLER.ordinal() : VcpuTime.RUNNING.ordinal()] += opCost;
+            timeUse[current.top().routine.handler ? VcpuTime.HANDLER.ordinal() : VcpuTime.RUNNING.ordinal()] += opCost;
             execute();
             if (hadShadow) {
                 stiShadow = false;
