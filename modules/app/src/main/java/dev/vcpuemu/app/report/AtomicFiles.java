@@ -14,19 +14,21 @@ public final class AtomicFiles {
     private AtomicFiles() {
     }
 
-    /** Writes what {@code writer} puts in the temporary file it is given. */
+    /** Writes the temporary file it is given, and says what it wrote. */
     @FunctionalInterface
-    public interface Writer {
-        void writeTo(Path tmp) throws IOException;
+    public interface Writer<T> {
+        T writeTo(Path tmp) throws IOException;
     }
 
-    public static void write(Path target, Writer writer) throws IOException {
+    /** @return what {@code writer} returned */
+    public static <T> T write(Path target, Writer<T> writer) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
         Files.createDirectories(dir);
         Path tmp = Files.createTempFile(dir, target.getFileName().toString(), ".tmp");
         try {
-            writer.writeTo(tmp);
+            T result = writer.writeTo(tmp);
             Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            return result;
         } finally {
             Files.deleteIfExists(tmp);
         }

@@ -133,6 +133,6 @@ public final class Report {
     }
 
     public static void write(Path target, ObjectNode report) throws IOException {
-        AtomicFiles.write(target, tmp -> JSON.writeValue(tmp.toFile(), report));
+        AtomicFiles.writeString(target, JSON.writeValueAsString(report));
     }
 }

@@ -17,9 +17,11 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.Deque;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.stream.Collectors;
 
 /**
@@ -71,31 +73,30 @@ public final class PerfettoTrace {
      * @param windowNanos keep only the events of the last this-many virtual nanoseconds (0: all the tracks kept)
      */
     public static Written write(Path target, Timeline timeline, long windowNanos, String title) throws IOException {
+        // Each ring is read once: the events kept, by guest, and the last virtual time among them.
+        Map<Integer, Map<Track, List<Event>>> byGuest = new TreeMap<>();
         long dropped = 0;
         long end = 0;
         for (Track t : timeline.tracks()) {
+            List<Event> events = t.events();
             dropped += t.dropped();
-            for (Event e : t.events()) {
+            for (Event e : events) {
                 end = Math.max(end, e.atNanos());
             }
+            byGuest.computeIfAbsent(t.guest(), g -> new LinkedHashMap<>()).put(t, events);
         }
         long from = windowNanos > 0 ? end - windowNanos : Long.MIN_VALUE;
         long last = end;
-        long[] kept = {0};
-        PerfettoTrace[] trace = new PerfettoTrace[1];
         long droppedEvents = dropped;
-        AtomicFiles.write(target, tmp -> {
+        return AtomicFiles.write(target, tmp -> {
             try (JsonGenerator json = new JsonFactory().createGenerator(tmp.toFile(), JsonEncoding.UTF8)) {
-                trace[0] = new PerfettoTrace(json);
+                PerfettoTrace trace = new PerfettoTrace(json);
                 json.writeStartObject();
                 json.writeStringField("displayTimeUnit", "ns");
                 json.writeArrayFieldStart("traceEvents");
-                Map<Integer, List<Track>> byGuest = new HashMap<>();
-                for (Track t : timeline.tracks()) {
-                    byGuest.computeIfAbsent(t.guest(), g -> new ArrayList<>()).add(t);
-                }
-                for (int g = 0; g < byGuest.size(); g++) {
-                    kept[0] += trace[0].guest(g, byGuest.get(g), from, last, title);
+                long kept = 0;
+                for (Map.Entry<Integer, Map<Track, List<Event>>> g : byGuest.entrySet()) {
+                    kept += trace.guest(g.getKey(), g.getValue(), from, last, title);
                 }
                 json.writeEndArray();
                 json.writeObjectFieldStart("metadata");
@@ -104,21 +105,22 @@ public final class PerfettoTrace {
                 json.writeNumberField("windowNanos", windowNanos);
                 json.writeEndObject();
                 json.writeEndObject();
+                return new Written(trace.written, kept, droppedEvents);
             }
         });
-        return new Written(trace[0].written, kept[0], dropped);
     }
 
     /** One guest: its process, its vCPUs' tracks, its workers' tracks, its tokens. */
-    private long guest(int g, List<Track> tracks, long from, long end, String title) throws IOException {
+    private long guest(int g, Map<Track, List<Event>> tracks, long from, long end, String title) throws IOException {
         int pid = g + 1;
         meta(pid, 0, "process_name", "name", "guest " + g + (title.isEmpty() ? "" : " (" + title + ")"));
         long kept = 0;
         // A token's not-present and page-ready may be on different vCPUs: joined across the guest.
         Map<Long, Injection> outstanding = new HashMap<>();
         List<Injection> injections = new ArrayList<>();
-        for (Track t : tracks) {
-            List<Event> events = new ArrayList<>(t.events());
+        for (Map.Entry<Track, List<Event>> track : tracks.entrySet()) {
+            Track t = track.getKey();
+            List<Event> events = new ArrayList<>(track.getValue());
             events.removeIf(e -> e.atNanos() < from);
             events.sort(Comparator.comparingLong(Event::atNanos));
             kept += events.size();
