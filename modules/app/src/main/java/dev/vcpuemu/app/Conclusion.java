@@ -29,9 +29,8 @@ final class Conclusion {
             return null;
         }
         Path path = Path.of(report);
-        Path dir = path.toAbsolutePath().getParent();
-        if (dir == null || !Files.isDirectory(dir) || !Files.isWritable(dir)) {
-            err.println(loaded.source() + ": vcpu-emu.run.report: cannot write a report into " + dir);
+        if (!writableDir(path)) {
+            err.println(loaded.source() + ": vcpu-emu.run.report: cannot write a report into " + path.toAbsolutePath().getParent());
             throw new BadInput();
         }
         return path;
@@ -95,12 +94,23 @@ final class Conclusion {
 
     /** A file option's path if its directory can be written, else bad input (printed and thrown). */
     static Path writablePath(Path path, String option, PrintWriter err) throws BadInput {
-        Path dir = path.toAbsolutePath().getParent();
-        if (dir == null || !Files.isDirectory(dir) || !Files.isWritable(dir)) {
-            err.println(option + ": cannot write " + path.getFileName() + " into " + dir);
+        String problem = unwritable(path, option);
+        if (problem != null) {
+            err.println(problem);
             throw new BadInput();
         }
         return path;
+    }
+
+    /** The one-line problem with writing {@code path} for {@code option}, or null when its directory takes it. */
+    static String unwritable(Path path, String option) {
+        return writableDir(path) ? null
+                : option + ": cannot write " + path.getFileName() + " into " + path.toAbsolutePath().getParent();
+    }
+
+    private static boolean writableDir(Path path) {
+        Path dir = path.toAbsolutePath().getParent();
+        return dir != null && Files.isDirectory(dir) && Files.isWritable(dir);
     }
 
     /** Where the report of a run the emulator failed in is written: {@code NAME.fault.json} beside {@code NAME.json}. */

@@ -94,6 +94,9 @@ final class ReplayCommand implements Callable<Integer> {
             return Main.BAD_INPUT;
         }
         String problem = strategyOptions.problem();
+        if (problem == null) {
+            problem = trace.problem();
+        }
         if (problem != null) {
             err.println(problem);
             return Main.BAD_INPUT;

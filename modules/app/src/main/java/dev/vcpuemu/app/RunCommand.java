@@ -110,9 +110,6 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
             if (html != null) {
                 Conclusion.writablePath(html, "--html", err);
             }
-            if (trace.file != null) {
-                Conclusion.writablePath(trace.file, "--trace", err);
-            }
         } catch (Conclusion.BadInput b) {
             return Main.BAD_INPUT;
         }

@@ -28,7 +28,10 @@ final class TraceOptions {
             description = "Keep only the events of the last D of simulated time, e.g. 2ms. Default: all that --trace-events keeps.")
     String window;
 
-    /** A bad option value, as the one line to print, or null. */
+    /** The window parsed by {@link #problem}, in virtual nanoseconds (0: no window). */
+    private long windowNanos;
+
+    /** A bad option value or an unwritable trace file, as the one line to print, or null; call it before {@link #write}. */
     String problem() {
         if (file == null) {
             return null;
@@ -37,11 +40,11 @@ final class TraceOptions {
             return "--trace-events: expected a positive number of events, got " + maxEvents;
         }
         try {
-            windowNanos();
+            windowNanos = window == null ? 0 : ExploreCommand.parseDuration("--trace-window", window).toNanos();
         } catch (ConfigProblem p) {
             return p.getMessage();
         }
-        return null;
+        return Conclusion.unwritable(file, "--trace");
     }
 
     /** An empty timeline for the run, or null when no trace was asked for. */
@@ -53,22 +56,12 @@ final class TraceOptions {
         return new Timeline(s.topology().guests(), s.topology().vcpus(), s.host().pagingWorkers(), maxEvents);
     }
 
-    long windowNanos() throws ConfigProblem {
-        return window == null ? 0 : ExploreCommand.parseDuration("--trace-window", window).toNanos();
-    }
-
     /** Writes the run's timeline, when one was asked for, and says so. */
     void write(Timeline timeline, String title, PrintWriter out) throws IOException {
         if (timeline == null) {
             return;
         }
-        long window;
-        try {
-            window = windowNanos();
-        } catch (ConfigProblem p) {
-            throw new IllegalStateException(p);
-        }
-        report(file, PerfettoTrace.write(file, timeline, window, title), out);
+        report(file, PerfettoTrace.write(file, timeline, windowNanos, title), out);
     }
 
     static void report(Path file, PerfettoTrace.Written w, PrintWriter out) {

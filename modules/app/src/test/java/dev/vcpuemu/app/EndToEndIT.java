@@ -196,6 +196,10 @@ class EndToEndIT {
         Path nowhere = tmp.resolve("no-such-dir");
         assertBadInput(rep, good, "--html: cannot write r.html into " + nowhere.toAbsolutePath(), "run", "--html",
                 nowhere.resolve("r.html").toString());
+        assertBadInput(rep, good, "--trace: cannot write t.json into " + nowhere.toAbsolutePath(), "run", "--trace",
+                nowhere.resolve("t.json").toString());
+        assertBadInput(rep, good, "--trace-window: expected a duration such as 30s or 5m, got \"soon\"", "replay",
+                CONF.resolve("no-nmi.conf").toString(), "--seed", "1", "--trace", trace, "--trace-window", "soon");
         assertFalse(Files.exists(Path.of(trace)), "no trace written by a run that never started");
     }
 
