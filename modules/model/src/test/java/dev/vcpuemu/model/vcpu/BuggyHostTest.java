@@ -45,9 +45,7 @@ class BuggyHostTest {
         // no reason, takes a genuine kernel fault at CR2 = 0xffffffff and oopses.
         Rig rig = new Rig(TestSettings.legacy().hostBugs(IGNORES_IF).tasks(1).build(), 7);
         rig.allResident();
-        for (int i = 0; i < 1_000 && !rig.vcpu.dead(); i++) {
-            rig.vcpu.run(Long.MAX_VALUE, 1);
-        }
+        runUntilDead(rig, 1_000);
         assertTrue(rig.vcpu.dead(), "the guest died at boot");
         assertEquals(List.of(FindingKind.GUEST_PANIC), rig.findings.stream().map(Finding::kind).distinct().toList());
         assertTrue(rig.findings.get(0).detail().contains("0xffffffff"), rig.findings.get(0).detail());
@@ -98,17 +96,27 @@ class BuggyHostTest {
                 rig.findingsOf(FindingKind.PAGE_READY_OVERWRITTEN).get(0).detail());
     }
 
-    @Test
-    void behaviour17_aKernelFaultInjectedDespiteUserOnlyPanicsTheGuest() {
-        // reference §5 behaviour 17, §4(vi) "≥5.8": "Host injected async #PF in kernel mode"
-        Rig rig = new Rig(TestSettings.interrupt().hostBugs(new Settings.HostBugs(false, false, true)).tasks(1)
-                .kernelPages(1).syscalls(1.0, 1, 1.0, 0).tick(1_000_000_000L).build(), 51);
+    /** One kernel access to an evicted page, in a preempt-off ({@code irqOff} false) or IRQ-off system call; run until the guest dies. */
+    private static Rig kernelFault(Settings.HostBugs bugs, boolean irqOff, long seed) {
+        Rig rig = new Rig(TestSettings.interrupt().hostBugs(bugs).tasks(1).kernelPages(1)
+                .syscalls(1.0, 1, irqOff ? 0 : 1.0, irqOff ? 1.0 : 0).tick(1_000_000_000L).build(), seed);
         rig.allResident();
         rig.settleWakeAll();
         rig.memory.evict(rig.kernelGfn(0));
-        for (int i = 0; i < 100_000 && !rig.vcpu.dead(); i++) {
+        runUntilDead(rig, 100_000);
+        return rig;
+    }
+
+    private static void runUntilDead(Rig rig, int maxSteps) {
+        for (int i = 0; i < maxSteps && !rig.vcpu.dead(); i++) {
             rig.vcpu.run(Long.MAX_VALUE, 1);
         }
+    }
+
+    @Test
+    void behaviour17_aKernelFaultInjectedDespiteUserOnlyPanicsTheGuest() {
+        // reference §5 behaviour 17, §4(vi) "≥5.8": "Host injected async #PF in kernel mode"
+        Rig rig = kernelFault(new Settings.HostBugs(false, false, true), false, 51);
         assertTrue(rig.vcpu.dead());
         assertEquals(1, rig.count(Counter.APF_NOT_PRESENT_INJECTED), "injected at CPL0");
         assertEquals(Vcpu.PANIC_KERNEL_MODE, rig.findingsOf(FindingKind.GUEST_PANIC).get(0).detail());
@@ -117,14 +125,7 @@ class BuggyHostTest {
     @Test
     void behaviour17_withInterruptsAlsoIgnoredTheIrqOffKernelFaultPanicsOnIf() {
         // "Forced IF=0 gives a panic '…interrupt disabled region'": the IF check comes first.
-        Rig rig = new Rig(TestSettings.interrupt().hostBugs(new Settings.HostBugs(true, false, true)).tasks(1)
-                .kernelPages(1).syscalls(1.0, 1, 0, 1.0).tick(1_000_000_000L).build(), 31);
-        rig.allResident();
-        rig.settleWakeAll();
-        rig.memory.evict(rig.kernelGfn(0));
-        for (int i = 0; i < 100_000 && !rig.vcpu.dead(); i++) {
-            rig.vcpu.run(Long.MAX_VALUE, 1);
-        }
+        Rig rig = kernelFault(new Settings.HostBugs(true, false, true), true, 31);
         assertTrue(rig.vcpu.dead());
         assertEquals(Vcpu.PANIC_IF_OFF, rig.findingsOf(FindingKind.GUEST_PANIC).get(0).detail());
     }
