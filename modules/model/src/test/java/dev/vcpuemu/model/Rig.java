@@ -35,6 +35,8 @@ public final class Rig {
     public final Vcpu vcpu;
     public final List<WorkItem> started = new ArrayList<>();
     public final List<int[]> remoteWakes = new ArrayList<>();
+    /** Page-ready handed to another vCPU (host.bugs.page-ready-to-other-vcpu): {cpu, item}. */
+    public final List<WorkItem> handedOver = new ArrayList<>();
     public final List<Finding> findings = new ArrayList<>();
     private final List<Runnable> observers = new ArrayList<>();
     private long steps;
@@ -57,6 +59,11 @@ public final class Rig {
             @Override
             public void remoteWake(int cpu, int task) {
                 remoteWakes.add(new int[] {cpu, task});
+            }
+
+            @Override
+            public void pageReadyElsewhere(int cpu, WorkItem item) {
+                handedOver.add(item);
             }
 
             @Override
@@ -220,13 +227,13 @@ public final class Rig {
      * delivered and fully handled, so that later scripted steps see only their own events.
      */
     public void settleWakeAll() {
-        boolean legacy = settings.host().era() == Settings.HostEra.LEGACY;
+        boolean legacy = settings.host().era().legacy();
         stepUntil("wake-all of the enable delivered and handled", () -> {
             if (vcpu.counters().get(Counter.WAKE_ALLS) != 1) {
                 return false;
             }
             String r = vcpu.currentRoutine();
-            if (r.equals("WAKE") || r.equals("PF_LEGACY") || r.equals("PAGE_READY_IRQ") || r.equals("BOOT")) {
+            if (r.equals("WAKE") || r.startsWith("PF_") || r.equals("PAGE_READY_IRQ") || r.equals("BOOT")) {
                 return false;
             }
             return legacy || (!vcpu.host().pageReadyPending() && vcpu.host().area().token() == 0);

@@ -45,6 +45,12 @@ public final class TestSettings {
     private double evictPerMilli;
     private Settings.HostBugs hostBugs = Settings.HostBugs.NONE;
     private Settings.GuestBugs guestBugs = Settings.GuestBugs.NONE;
+    private Settings.HostFixes hostFixes = Settings.HostFixes.ALL;
+    private int tokenIdStart = 1;
+    private long migrateAtNanos = -1;
+    private double entryFaultProbability;
+    private long lapicEnableDelayNanos = -1;
+    private Settings.Smi smi = Settings.Smi.NONE;
     private List<Settings.NmiSource> nmiSources = List.of();
     private Duration duration = Duration.ofSeconds(1);
     private long seed = 1;
@@ -61,6 +67,17 @@ public final class TestSettings {
     /** Interrupt host with interrupt guest: protocol (b), reference §2.2. */
     public static TestSettings interrupt() {
         return new TestSettings().eras(HostEra.INTERRUPT, GuestEra.INTERRUPT);
+    }
+
+    /** A host era with the guest built for it: a legacy guest (5.3–5.7) on a legacy host, else its own. */
+    public static TestSettings matching(HostEra host) {
+        GuestEra guest = switch (host) {
+            case LEGACY_EARLY, LEGACY_DF_GUARD, LEGACY, LEGACY_FIXED -> GuestEra.LEGACY;
+            case INTERRUPT -> GuestEra.INTERRUPT;
+            case ERROR_CODE -> GuestEra.ERROR_CODE;
+            case VE -> GuestEra.VE;
+        };
+        return new TestSettings().eras(host, guest);
     }
 
     public TestSettings eras(HostEra host, GuestEra guest) {
@@ -180,6 +197,42 @@ public final class TestSettings {
         return this;
     }
 
+    /** The interrupt era's dated fixes (reference.conf {@code host.fixes}). */
+    public TestSettings hostFixes(Settings.HostFixes fixes) {
+        this.hostFixes = fixes;
+        return this;
+    }
+
+    /** The first APF id of each vCPU ({@code host.token-id-start}). */
+    public TestSettings tokenIdStart(int id) {
+        this.tokenIdStart = id;
+        return this;
+    }
+
+    /** Live migration at {@code atNanos} ({@code host.migrate-at}). */
+    public TestSettings migrateAt(long atNanos) {
+        this.migrateAtNanos = atNanos;
+        return this;
+    }
+
+    /** {@code guest.entry-fault-probability}. */
+    public TestSettings entryFaultProbability(double p) {
+        this.entryFaultProbability = p;
+        return this;
+    }
+
+    /** {@code guest.lapic-enable-delay} (-1: enabled from the start). */
+    public TestSettings lapicEnableDelay(long nanos) {
+        this.lapicEnableDelayNanos = nanos;
+        return this;
+    }
+
+    /** {@code guest.smi}. */
+    public TestSettings smi(long intervalNanos, int handlerOps) {
+        this.smi = new Settings.Smi(intervalNanos, handlerOps);
+        return this;
+    }
+
     public TestSettings nmiSources(List<Settings.NmiSource> sources) {
         this.nmiSources = List.copyOf(sources);
         return this;
@@ -214,9 +267,10 @@ public final class TestSettings {
                 new Settings.Topology(guests, vcpus),
                 new Settings.Host(hostEra, exitIntervalNanos, pagingWorkers,
                         new Latency(Latency.Distribution.FIXED, swapInNanos, swapInNanos, swapInNanos),
-                        residentLimit, evictPerMilli, hostBugs),
+                        residentLimit, evictPerMilli, hostBugs, hostFixes, tokenIdStart, migrateAtNanos),
                 new Settings.Guest(guestEra, asyncPf, preempt, tasksPerVcpu, kernelPages, tickPeriodNanos,
-                        timesliceNanos, hungTaskTimeoutNanos, wedgeTimeoutNanos, mmFaultOps, apfDisable, guestBugs),
+                        timesliceNanos, hungTaskTimeoutNanos, wedgeTimeoutNanos, mmFaultOps, apfDisable, guestBugs,
+                        entryFaultProbability, lapicEnableDelayNanos, smi),
                 new Settings.Workload(workingSetPages, mappedPages, AccessPattern.UNIFORM, 0.2, 0.8, computeOps,
                         syscallProbability, syscallAccesses, preemptOffFraction, irqOffFraction),
                 new Settings.Nmi(nmiSources),

@@ -111,8 +111,17 @@ final class SettingsReader {
         Scope b = s.scope("bugs");
         Settings.HostBugs bugs = new Settings.HostBugs(bool(b.get("ignore-interrupt-flag"), b.path("ignore-interrupt-flag")),
                 bool(b.get("skip-slot-check"), b.path("skip-slot-check")),
-                bool(b.get("inject-at-cpl0"), b.path("inject-at-cpl0")));
-        return new Settings.Host(era, exit, workers, latency, resident, evict, bugs);
+                bool(b.get("inject-at-cpl0"), b.path("inject-at-cpl0")),
+                bool(b.get("page-ready-to-other-vcpu"), b.path("page-ready-to-other-vcpu")));
+        Scope f = s.scope("fixes");
+        Settings.HostFixes fixes = new Settings.HostFixes(bool(f.get("lapic-enabled-check"), f.path("lapic-enabled-check")),
+                bool(f.get("nonzero-token"), f.path("nonzero-token")),
+                bool(f.get("no-apf-while-paging-off"), f.path("no-apf-while-paging-off")),
+                bool(f.get("keep-queue-on-paging-change"), f.path("keep-queue-on-paging-change")));
+        int tokenIdStart = (int) integer(s.get("token-id-start"), s.path("token-id-start"), 0, (1 << 20) - 1,
+                "must be an integer from 0 to 1048575 (ids are 20 bits, §2.7)");
+        long migrateAt = offOrVirtualNanos(s, "migrate-at");
+        return new Settings.Host(era, exit, workers, latency, resident, evict, bugs, fixes, tokenIdStart, migrateAt);
     }
 
     private static Latency latency(Scope s) throws ConfigProblem {
@@ -147,8 +156,12 @@ final class SettingsReader {
         int mmFaultOps = intAtLeast(s, "mm-fault-ops", 1);
         Scope b = s.scope("bugs");
         Settings.GuestBugs bugs = new Settings.GuestBugs(bool(b.get("ack-before-clear"), b.path("ack-before-clear")));
+        double entryFault = fraction(s.get("entry-fault-probability"), s.path("entry-fault-probability"), false);
+        long lapicDelay = offOrVirtualNanos(s, "lapic-enable-delay");
+        Scope smi = s.scope("smi");
+        Settings.Smi smis = new Settings.Smi(offOrVirtualNanos(smi, "interval"), intAtLeast(smi, "handler-ops", 1));
         return new Settings.Guest(era, asyncPf, preempt, tasks, kernelPages, tick, slice, hung, wedge, mmFaultOps,
-                apfDisable(s.scope("apf-disable"), vcpus), bugs);
+                apfDisable(s.scope("apf-disable"), vcpus), bugs, entryFault, lapicDelay, smis);
     }
 
     private static Settings.ApfDisable apfDisable(Scope s, int vcpus) throws ConfigProblem {

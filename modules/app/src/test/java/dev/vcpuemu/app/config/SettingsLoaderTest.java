@@ -80,9 +80,10 @@ class SettingsLoaderTest {
         assertEquals(4, s.topology().vcpus());
         assertEquals(new Settings.Host(Settings.HostEra.INTERRUPT, 100_000, 4,
                 new Settings.Latency(Settings.Latency.Distribution.EXPONENTIAL, 200_000, 20_000, 2_000_000),
-                0.6, 50, Settings.HostBugs.NONE), s.host());
+                0.6, 50, Settings.HostBugs.NONE, Settings.HostFixes.ALL, 1, -1), s.host());
         assertEquals(new Settings.Guest(Settings.GuestEra.INTERRUPT, true, true, 3, 64, 1_000_000, 4_000_000,
-                50_000_000, 20_000_000, 20, Settings.ApfDisable.NEVER, Settings.GuestBugs.NONE), s.guest());
+                50_000_000, 20_000_000, 20, Settings.ApfDisable.NEVER, Settings.GuestBugs.NONE, 0.0, -1,
+                Settings.Smi.NONE), s.guest());
         assertEquals(new Settings.Workload(256, 192, Settings.AccessPattern.HOT_COLD, 0.2, 0.8, 8, 0.02, 4, 0.3, 0.2),
                 s.workload());
         assertEquals(List.of(new Settings.NmiSource("perf", List.of(), 100_000, 0.5, 0.0)), s.nmi().sources());

@@ -33,7 +33,8 @@ import java.util.Map;
  */
 public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
 
-    public sealed interface Command permits Wire, Tick, Step, Nmi, WorkDone, RemoteWake, Quiesced, Freeze {}
+    public sealed interface Command permits Wire, Tick, Step, Nmi, WorkDone, PageReadyFromVcpu, RemoteWake, Quiesced,
+            Freeze {}
 
     /** The other vCPUs, indexed by vCPU id; sent once before the first quantum. */
     public record Wire(List<ActorRef<Command>> peers) implements Command {}
@@ -47,6 +48,12 @@ public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
 
     /** A paging worker brought the page of {@code item} in at virtual time {@code dueNanos}. */
     public record WorkDone(WorkItem item, long dueNanos) implements Command {}
+
+    /**
+     * host.bugs.page-ready-to-other-vcpu: another vCPU's host dequeued the page-ready of
+     * {@code item} (its token) at virtual time {@code dueNanos} for this vCPU to deliver.
+     */
+    public record PageReadyFromVcpu(WorkItem item, long dueNanos) implements Command {}
 
     /** A reschedule IPI for one of this vCPU's tasks (-1: a halted waiter). */
     public record RemoteWake(int task) implements Command {}
@@ -116,6 +123,7 @@ public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
                 .onMessage(Tick.class, this::onTick)
                 .onMessage(Nmi.class, this::onNmi)
                 .onMessage(WorkDone.class, this::onWorkDone)
+                .onMessage(PageReadyFromVcpu.class, this::onPageReadyFromVcpu)
                 .onMessage(RemoteWake.class, this::onRemoteWake)
                 .onMessageEquals(Quiesced.INSTANCE, this::onQuiesced)
                 .onMessage(Freeze.class, this::onFreeze)
@@ -178,6 +186,12 @@ public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
         return this;
     }
 
+    private Behavior<Command> onPageReadyFromVcpu(PageReadyFromVcpu p) {
+        received++;
+        vcpu.onPageReadyFromVcpu(p.item(), p.dueNanos());
+        return this;
+    }
+
     private Behavior<Command> onRemoteWake(RemoteWake r) {
         received++;
         try {
@@ -200,7 +214,7 @@ public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
     private Behavior<Command> onFreeze(Freeze f) {
         var host = vcpu.host();
         f.replyTo().tell(new StatsCollector.Frozen(name, statsCopy(), sent, received, Map.of(
-                "tokensOutstanding", host.outstandingTokens(),
+                "tokensOutstanding", host.outstandingTokens() + vcpu.queuedForeignPageReadies(),
                 "tokensFlushed", host.flushed(),
                 "completionsQueued", (long) vcpu.queuedCompletions()),
                 new RunResult.VcpuTimes(guest, vcpu.id(), vcpu.timeUse())));
@@ -225,6 +239,13 @@ public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
             sent++;
             sentThisQuantum = true;
             peers.get(cpu).tell(new RemoteWake(task));
+        }
+
+        @Override
+        public void pageReadyElsewhere(int cpu, WorkItem item) {
+            sent++;
+            sentThisQuantum = true;
+            peers.get(cpu).tell(new PageReadyFromVcpu(item, vcpu.nowNanos()));
         }
 
         @Override

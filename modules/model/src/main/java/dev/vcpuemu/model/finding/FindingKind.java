@@ -44,5 +44,15 @@ public enum FindingKind {
      * The page-ready interrupt was raised while the previous one was still pending in IRR: the
      * two coalesce into one delivery (§4(iv)).
      */
-    IRR_COALESCED_LOSS
+    IRR_COALESCED_LOSS,
+    /**
+     * An async #PF handler read CR2 after a nested #PF had overwritten it, and acted on the wrong
+     * token (§4(i) "Second window", ≤5.2 guests, behaviour 21).
+     */
+    CR2_CLOBBERED,
+    /**
+     * The guest's async #PF wait scheduled away from a context that must not sleep (IRQs or
+     * preemption off, IRQ or NMI context): "BUG: scheduling while atomic" (§4(ii), §4(vi)).
+     */
+    SLEEP_IN_ATOMIC
 }

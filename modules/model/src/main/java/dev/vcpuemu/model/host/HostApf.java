@@ -17,6 +17,17 @@ import java.util.Set;
  * The host half of one vCPU: KVM's per-vCPU async page fault state and rules, run on the
  * vCPU's own thread as in KVM (DESIGN §1.3).
  *
+ * <p>Eras ({@link HostEra}): {@code LEGACY_EARLY} (≤4.14) checks neither a pending exception
+ * nor the reason word at page-ready, so a completion processed in the exit that queued a
+ * not-present makes a second #PF: a double fault (§4(iv) "Legacy", the bug the 4.15 guard
+ * fixed). {@code LEGACY_DF_GUARD} (4.15–4.20) has the guard of §2.1 step 5: reason 1 and a
+ * pending #PF cancel both, without comparing tokens. {@code LEGACY} (5.0–5.7) also requires no
+ * pending exception, which makes the guard unreachable (the 2020 revert). {@code LEGACY_FIXED}
+ * adds the mid-2020 rule "page-ready only for an injected not-present" (hazard viii). The
+ * interrupt host has the dated fixes of {@link Settings.HostFixes}. The two proposed designs
+ * ({@code ERROR_CODE}, {@code VE}) are the newest interrupt host with another not-present
+ * channel, used when the guest sets their enable bit (4 or 5, reserved in real KVM).
+ *
  * <ul>
  *   <li>§2.0: at a fault on a non-resident frame, choose between a synchronous fault
  *       ({@code !kvm_can_do_async_pf()} or the 64-item limit), a synthetic halt (the gfn is
@@ -44,7 +55,17 @@ public final class HostApf {
     public static final long MSR_ASYNC_PF_ACK = 0x4b564d07L;
     public static final long EN_ENABLED = 1L;
     public static final long EN_SEND_ALWAYS = 1L << 1;
+    public static final long EN_DELIVERY_AS_PF_VMEXIT = 1L << 2;
     public static final long EN_DELIVERY_AS_INT = 1L << 3;
+    /** Proposed design: not-present tagged in the #PF error code (a reserved bit in real KVM). */
+    public static final long EN_NOT_PRESENT_IN_ERROR_CODE = 1L << 4;
+    /** Proposed design: not-present as a #VE-style exception (a reserved bit in real KVM). */
+    public static final long EN_DELIVERY_AS_VE = 1L << 5;
+    /**
+     * The error code of an async not-present in the error-code design: bits 31:16 set, which no
+     * real #PF has (Sean's May 2020 suggestion, §3).
+     */
+    public static final long ERROR_CODE_ASYNC_NOT_PRESENT = 0xFFFF_0000L;
 
     /** What the host did about a fault on a non-resident frame. */
     public enum Decision { SYNCHRONOUS, SYNTHETIC_HALT, NOT_PRESENT_INJECTED }
@@ -61,6 +82,40 @@ public final class HostApf {
         int cpl();
 
         void injectPageFault(long cr2, Delivery delivery);
+
+        /** A #PF whose error code the guest reads from its exception frame (the error-code design). */
+        default void injectPageFault(long cr2, long errorCode, Delivery delivery) {
+            injectPageFault(cr2, delivery);
+        }
+
+        /**
+         * The #VE design: a virtualization exception whose information (reason, token) the CPU
+         * stores in the area of the nesting level it is delivered at.
+         */
+        default void injectVirtualizationException(int reason, int token, Delivery delivery) {
+            throw new UnsupportedOperationException("this CPU has no #VE delivery");
+        }
+
+        /** The #DF guard of 4.15 (§2.1 step 5): the pending #PF is dropped, never delivered. */
+        default void cancelPendingException() {}
+
+        /** CR0.PG: paging on (off in SMM and real mode). */
+        default boolean pagingEnabled() {
+            return true;
+        }
+
+        /** The LAPIC is software-enabled (SPIV); a disabled one drops fixed interrupts. */
+        default boolean lapicEnabled() {
+            return true;
+        }
+
+        /**
+         * host.bugs.page-ready-to-other-vcpu: hand the page-ready of {@code item} (already
+         * dequeued here) to another vCPU, which delivers it (§4(iii) A). False if there is none.
+         */
+        default boolean pageReadyElsewhere(WorkItem item) {
+            return false;
+        }
 
         void raiseIrq(int vector);
 
@@ -102,6 +157,9 @@ public final class HostApf {
     private final boolean ignoreInterruptFlag;
     private final boolean skipSlotCheck;
     private final boolean injectAtCpl0;
+    private final boolean pageReadyToOtherVcpu;
+    private final Settings.HostFixes fixes;
+    private boolean inKernelLapic = true;
     private final int vcpuId;
     private final CpuPort cpu;
     private final Counters counters;
@@ -110,7 +168,7 @@ public final class HostApf {
     private long msrEn;
     private int vector;
     private boolean sendUserOnly;
-    private int id = 1;
+    private int id;
     private int generation;
     private final Set<Integer> gfns = new HashSet<>();
     private int queued;
@@ -126,18 +184,31 @@ public final class HostApf {
     private long issued;
 
     public HostApf(HostEra era, int vcpuId, CpuPort cpu, Counters counters) {
-        this(era, Settings.HostBugs.NONE, vcpuId, cpu, counters);
+        this(era, Settings.HostBugs.NONE, Settings.HostFixes.ALL, 1, vcpuId, cpu, counters);
     }
 
-    /** @param bugs the rules this host breaks on purpose (reference.conf {@code host.bugs}) */
-    public HostApf(HostEra era, Settings.HostBugs bugs, int vcpuId, CpuPort cpu, Counters counters) {
+    /**
+     * @param bugs         the rules this host breaks on purpose (reference.conf {@code host.bugs})
+     * @param fixes        the interrupt era's dated fixes it has ({@code host.fixes})
+     * @param tokenIdStart the first {@code apf.id} ({@code host.token-id-start})
+     */
+    public HostApf(HostEra era, Settings.HostBugs bugs, Settings.HostFixes fixes, int tokenIdStart, int vcpuId,
+                   CpuPort cpu, Counters counters) {
         this.era = era;
         this.ignoreInterruptFlag = bugs.ignoreInterruptFlag();
         this.skipSlotCheck = bugs.skipSlotCheck();
         this.injectAtCpl0 = bugs.injectAtCpl0();
+        this.pageReadyToOtherVcpu = bugs.pageReadyToOtherVcpu();
+        this.fixes = fixes;
+        this.id = tokenIdStart;
         this.vcpuId = vcpuId;
         this.cpu = cpu;
         this.counters = counters;
+    }
+
+    /** The VMM emulates the LAPIC in user space: the APF MSRs then accept only 0 (behaviour 30). */
+    public void inKernelLapic(boolean v) {
+        this.inKernelLapic = v;
     }
 
     /**
@@ -163,14 +234,43 @@ public final class HostApf {
 
     /** {@code kvm_pv_async_pf_enabled}: bit 0 on a legacy host, bits 0 and 3 from 5.8 (§2.2). */
     public boolean enabled() {
-        return era == HostEra.LEGACY
+        return era.legacy()
                 ? (msrEn & EN_ENABLED) != 0
                 : (msrEn & (EN_ENABLED | EN_DELIVERY_AS_INT)) == (EN_ENABLED | EN_DELIVERY_AS_INT);
     }
 
-    /** CPUID 0x40000001 bit 14 ({@code KVM_FEATURE_ASYNC_PF_INT}): only the interrupt host has it. */
+    /** CPUID 0x40000001 bit 14 ({@code KVM_FEATURE_ASYNC_PF_INT}): the interrupt host and the designs. */
     public boolean cpuidAsyncPfInt() {
-        return era == HostEra.INTERRUPT;
+        return !era.legacy();
+    }
+
+    /** CPUID 0x40000001 bit 10 ({@code KVM_FEATURE_ASYNC_PF_VMEXIT}): from about 4.14 (§1.3). */
+    public boolean cpuidAsyncPfVmexit() {
+        return era != HostEra.LEGACY_EARLY;
+    }
+
+    /** The (hypothetical) CPUID bit of the error-code design. */
+    public boolean cpuidNotPresentInErrorCode() {
+        return era == HostEra.ERROR_CODE;
+    }
+
+    /** The (hypothetical) CPUID bit of the #VE design. */
+    public boolean cpuidDeliveryAsVe() {
+        return era == HostEra.VE;
+    }
+
+    /**
+     * Reserved bits of {@code MSR_KVM_ASYNC_PF_EN} (§1.3): 2..5 before bit 2 existed, 3..5 in
+     * 4.x–5.7, 4..5 from 5.8. Each design frees its own enable bit.
+     */
+    long reservedEnBits() {
+        return switch (era) {
+            case LEGACY_EARLY -> 0x3cL;
+            case LEGACY_DF_GUARD, LEGACY, LEGACY_FIXED -> 0x38L;
+            case INTERRUPT -> 0x30L;
+            case ERROR_CODE -> 0x20L;
+            case VE -> 0x10L;
+        };
     }
 
     public boolean halted() {
@@ -245,19 +345,42 @@ public final class HostApf {
         if (done.isEmpty()) {
             return false;
         }
-        if (era == HostEra.LEGACY) {
-            return !enabled() || (interruptAllowed() && !cpu.exceptionPending());
+        if (era.legacy()) {
+            return !enabled() || canInjectLegacy();
         }
-        return readyRequested && (!enabled() || area.token() == 0);
+        return readyRequested && canDequeue();
     }
 
     /**
-     * A guest WRMSR to one of the APF MSRs. Returns false for a write the host refuses (#GP).
-     * Only the checks the modelled eras need are made here; the reserved-bit matrix of
-     * behaviour 30 belongs to the fidelity work.
+     * {@code can_inject_async_page_present} (§2.1): IF=1 and no shadow, and from 4.15-era code no
+     * pending exception; the ≤4.14 host does not look, which is how a page-ready lands on a
+     * not-present still being delivered.
+     */
+    private boolean canInjectLegacy() {
+        return interruptAllowed() && (era == HostEra.LEGACY_EARLY || era == HostEra.LEGACY_DF_GUARD
+                || !cpu.exceptionPending());
+    }
+
+    /** {@code kvm_can_dequeue_async_page_present} (§2.2): disabled, or the slot is free (and, HI-b, the LAPIC on). */
+    private boolean canDequeue() {
+        return !enabled() || ((area.token() == 0 || skipSlotCheck)
+                && (!fixes.lapicEnabledCheck() || cpu.lapicEnabled()));
+    }
+
+    /**
+     * A guest WRMSR to one of the APF MSRs. Returns false for a write the host refuses (#GP),
+     * which then changes nothing (behaviour 30): reserved bits per era, bit 2 without CPUID bit
+     * 10, bit 3 without bit 14, a non-zero value without an in-kernel LAPIC, {@code PF_INT} bits
+     * 63:8, and the interrupt-era MSRs on a legacy host.
      */
     public boolean wrmsr(long msr, long value) {
         if (msr == MSR_ASYNC_PF_EN) {
+            if ((value & reservedEnBits()) != 0
+                    || ((value & EN_DELIVERY_AS_PF_VMEXIT) != 0 && !cpuidAsyncPfVmexit())
+                    || ((value & EN_DELIVERY_AS_INT) != 0 && !cpuidAsyncPfInt())
+                    || (value != 0 && !inKernelLapic)) {
+                return false;
+            }
             msrEn = value;
             if (!enabled()) {
                 flush();
@@ -267,11 +390,14 @@ public final class HostApf {
             queueWakeAll();
             return true;
         }
-        if (msr == MSR_ASYNC_PF_INT && era == HostEra.INTERRUPT) {
+        if (msr == MSR_ASYNC_PF_INT && !era.legacy()) {
+            if ((value & ~0xFFL) != 0 || !inKernelLapic) {
+                return false;
+            }
             vector = (int) (value & 0xFF);
-            return (value & ~0xFFL) == 0;
+            return true;
         }
-        if (msr == MSR_ASYNC_PF_ACK && era == HostEra.INTERRUPT) {
+        if (msr == MSR_ASYNC_PF_ACK && !era.legacy()) {
             if ((value & 1) != 0) {
                 pageReadyPending = false;
                 checkCompletionInterrupt();
@@ -291,7 +417,48 @@ public final class HostApf {
         readyRequested = true;
     }
 
-    /** Disable: every completed item is freed and in-flight ones will be dropped (§2.5). */
+    /**
+     * The VMM migrated the VM (§4(v) "migration"): the destination starts with empty lists, no
+     * {@code pageready_pending} and fresh gfns; in-flight work of the source is gone. Then the
+     * VMM restores {@code MSR_KVM_ASYNC_PF_EN} (a host-initiated write), whose enable queues the
+     * wake-all that restarts every task parked on the source.
+     */
+    public void migrate() {
+        flush();
+        pageReadyPending = false;
+        readyRequested = false;
+        endHalt();
+        cpu.hostEvent("host migrated, restores EN", msrEn);
+        if (enabled()) {
+            queueWakeAll();
+        }
+    }
+
+    /**
+     * CR0.PG changed (SMM entry or RSM, §4(v) 1). Before 2025 any change flushed the queue
+     * ({@code kvm_clear_async_pf_completion_queue} and a hash reset): sleepers on those tokens
+     * hang. With HI-d the queue is kept and paging coming back raises APF_READY.
+     */
+    public void onPagingChanged(boolean pagingOn) {
+        if (era.legacy() || !fixes.keepQueueOnPagingChange()) {
+            cpu.hostEvent("host CR0.PG change flushes the APF queue", pagingOn ? 1 : 0);
+            flush();
+        } else if (pagingOn) {
+            readyRequested = true;
+        }
+    }
+
+    /** The guest software-enabled its LAPIC (SPIV): HI-b raises APF_READY (§4(v) 2). */
+    public void onLapicEnabled() {
+        if (!era.legacy() && fixes.lapicEnabledCheck()) {
+            readyRequested = true;
+        }
+    }
+
+    /**
+     * Disable, CR0.PG change (before 2025) or migration: every completed item is freed and
+     * in-flight ones will be dropped (§2.5).
+     */
     private void flush() {
         for (WorkItem i : done) {
             if (!i.wakeAll()) {
@@ -314,7 +481,9 @@ public final class HostApf {
      * An EPT violation on a non-resident gfn: reference §2.0 steps 2 to 7.
      */
     public Decision onNonResidentFault(int gfn) {
-        boolean canDo = interruptAllowed() && !cpu.exceptionPending();
+        // "No exception pending" joined kvm_can_do_async_pf only in 2019 (2a266f23550b, §2.0 step 2).
+        boolean canDo = interruptAllowed() && (!cpu.exceptionPending() || era == HostEra.LEGACY_EARLY
+                || era == HostEra.LEGACY_DF_GUARD);
         if (!canDo) {
             counters.inc(Counter.SYNCHRONOUS_FAULTS);
             return Decision.SYNCHRONOUS;
@@ -329,7 +498,7 @@ public final class HostApf {
             return Decision.SYNCHRONOUS;
         }
         // HI-c (5.17, CVE-2022-48943): the interrupt host never issues a token whose id << 12 is 0.
-        if (era == HostEra.INTERRUPT && (id << 12) == 0) {
+        if (!era.legacy() && fixes.nonzeroToken() && (id << 12) == 0) {
             id = 1;
         }
         int token = (id++ << 12) | vcpuId;
@@ -337,12 +506,21 @@ public final class HostApf {
         queued++;
         counters.inc(Counter.TOKENS_ISSUED);
         gfns.add(gfn);
-        boolean canDeliver = enabled() && !(sendUserOnly && cpu.cpl() == 0 && !injectAtCpl0);
+        boolean canDeliver = enabled() && !(sendUserOnly && cpu.cpl() == 0 && !injectAtCpl0)
+                && (era.legacy() || !fixes.noApfWhilePagingOff() || cpu.pagingEnabled());
         Decision decision;
         if (canDeliver) {
             Delivery d = new Delivery(Delivery.Kind.NOT_PRESENT, token, token & 0xFFFFFFFFL, cpu.now());
-            area.writeWord(ApfArea.REASON_PAGE_NOT_PRESENT, d);
-            cpu.injectPageFault(token & 0xFFFFFFFFL, d);
+            if ((msrEn & EN_DELIVERY_AS_VE) != 0) {
+                // The #VE design: the information travels with the delivery, no shared word.
+                cpu.injectVirtualizationException(ApfArea.REASON_PAGE_NOT_PRESENT, token, d);
+            } else if ((msrEn & EN_NOT_PRESENT_IN_ERROR_CODE) != 0) {
+                // The error-code design: the tag is on the exception frame, no shared word.
+                cpu.injectPageFault(token & 0xFFFFFFFFL, ERROR_CODE_ASYNC_NOT_PRESENT, d);
+            } else {
+                area.writeWord(ApfArea.REASON_PAGE_NOT_PRESENT, d);
+                cpu.injectPageFault(token & 0xFFFFFFFFL, d);
+            }
             counters.inc(Counter.APF_NOT_PRESENT_INJECTED);
             decision = Decision.NOT_PRESENT_INJECTED;
         } else {
@@ -374,16 +552,52 @@ public final class HostApf {
         boolean wasEmpty = done.isEmpty();
         done.add(item);
         cpu.tokenCompleted(item.token());
-        if (era == HostEra.INTERRUPT && wasEmpty) {
+        if (!era.legacy() && wasEmpty) {
             readyRequested = true;
             return !pageReadyPending;
         }
         return false;
     }
 
+    /**
+     * host.bugs.page-ready-to-other-vcpu: a page-ready that another vCPU's host dequeued for one
+     * of its tokens, to be delivered here (§4(iii) A). It joins this done list like a
+     * completion; no gfn of this vCPU is involved.
+     */
+    public boolean onForeignPageReady(WorkItem item) {
+        boolean wasEmpty = done.isEmpty();
+        done.add(item);
+        cpu.hostEvent("host takes page-ready of another vCPU token", item.token() & 0xFFFFFFFFL);
+        if (!era.legacy() && wasEmpty) {
+            readyRequested = true;
+            return !pageReadyPending;
+        }
+        return false;
+    }
+
+    private boolean foreign(WorkItem item) {
+        return item.vcpu() != vcpuId;
+    }
+
+    /**
+     * The page-ready of {@code item} goes to another vCPU (host.bugs.page-ready-to-other-vcpu):
+     * this one only dequeues it. Returns whether it was handed over.
+     */
+    private boolean handOver(WorkItem item, int token) {
+        if (!pageReadyToOtherVcpu || item.wakeAll() || foreign(item)) {
+            return false;
+        }
+        if (!cpu.pageReadyElsewhere(item)) {
+            return false;
+        }
+        cpu.hostEvent("host hands page-ready to another vCPU token", token & 0xFFFFFFFFL);
+        pageReadySent(item, token);
+        return true;
+    }
+
     /** A vCPU entry: the host's {@code vcpu_run} loop pass after an exit or a block. */
     public void onEntry() {
-        if (era == HostEra.LEGACY) {
+        if (era.legacy()) {
             checkCompletionLegacy();
         } else if (readyRequested) {
             readyRequested = false;
@@ -420,14 +634,39 @@ public final class HostApf {
     /**
      * §2.1 page ready (host): while items are done and {@code can_inject_async_page_present}
      * (disabled, or IF=1, no shadow, nothing pending). The injected #PF makes an exception
-     * pending, so at most one per entry.
+     * pending, so at most one per entry. Before 2019 nothing pending was not required: the
+     * ≤4.14 host injects on top of a pending #PF (a double fault in the guest, §4(iv)); the
+     * 4.15 guard instead cancels the pending not-present and sends nothing, whatever the two
+     * tokens are (§2.1 step 5). From {@code LEGACY_FIXED} on, nothing is sent for a not-present
+     * that was never injected (hazard viii).
      */
     private void checkCompletionLegacy() {
-        while (!done.isEmpty() && (!enabled() || (interruptAllowed() && !cpu.exceptionPending()))) {
+        while (!done.isEmpty() && (!enabled() || canInjectLegacy())) {
             WorkItem item = done.poll();
-            queued--;
+            if (!foreign(item)) {
+                queued--;
+            }
             int token = dequeue(item);
-            if (enabled()) {
+            if (era == HostEra.LEGACY_DF_GUARD && enabled() && cpu.exceptionPending()
+                    && area.word() == ApfArea.REASON_PAGE_NOT_PRESENT) {
+                Delivery cancelled = area.wordOwner();
+                area.readAndClearWord();
+                cpu.cancelPendingException();
+                cpu.hostEvent("host #DF guard cancels not-present token", cancelled.token & 0xFFFFFFFFL);
+                if (!item.wakeAll()) {
+                    counters.inc(Counter.PAGE_READY_SUPPRESSED);
+                    cpu.pageReadySent(token, false);
+                }
+                endHalt();
+                continue;
+            }
+            boolean send = enabled() && (item.wakeAll() || item.notPresentInjected() || era != HostEra.LEGACY_FIXED
+                    || foreign(item));
+            if (send && handOver(item, token)) {
+                endHalt();
+                continue;
+            }
+            if (send) {
                 Delivery d = new Delivery(item.wakeAll() ? Delivery.Kind.WAKE_ALL : Delivery.Kind.PAGE_READY,
                         token, token & 0xFFFFFFFFL, cpu.now());
                 area.writeWord(ApfArea.REASON_PAGE_READY, d);
@@ -435,7 +674,7 @@ public final class HostApf {
                 counters.inc(Counter.APF_PAGE_READY_INJECTED);
                 if (item.wakeAll()) {
                     counters.inc(Counter.WAKE_ALLS);
-                } else {
+                } else if (!foreign(item)) {
                     pageReadySent(item, token);
                 }
             } else if (!item.wakeAll()) {
@@ -451,11 +690,18 @@ public final class HostApf {
      * token slot is 0); one page-ready outstanding, serialized by the slot and the ACK.
      */
     private void checkCompletionInterrupt() {
-        while (!done.isEmpty() && (!enabled() || area.token() == 0 || skipSlotCheck)) {
+        while (!done.isEmpty() && canDequeue()) {
             WorkItem item = done.poll();
-            queued--;
+            if (!foreign(item)) {
+                queued--;
+            }
             int token = dequeue(item);
-            if ((item.wakeAll() || item.notPresentInjected()) && enabled()) {
+            boolean send = enabled() && (item.wakeAll() || item.notPresentInjected() || foreign(item));
+            if (send && handOver(item, token)) {
+                endHalt();
+                continue;
+            }
+            if (send) {
                 Delivery d = new Delivery(item.wakeAll() ? Delivery.Kind.WAKE_ALL : Delivery.Kind.PAGE_READY,
                         token, token & 0xFFFFFFFFL, cpu.now());
                 if (area.token() != 0) {
@@ -467,12 +713,16 @@ public final class HostApf {
                 }
                 area.writeToken(token, d);
                 pageReadyPending = true;
+                if (!cpu.lapicEnabled()) {
+                    // Before 5.13 nothing stops this: the disabled LAPIC drops the interrupt and the slot stays full (§4(v) 2).
+                    cpu.hostEvent("LAPIC disabled drops page-ready IRQ token", token & 0xFFFFFFFFL);
+                }
                 cpu.raiseIrq(vector);
                 cpu.hostEvent("host inject page-ready token", token & 0xFFFFFFFFL);
                 counters.inc(Counter.APF_PAGE_READY_INJECTED);
                 if (item.wakeAll()) {
                     counters.inc(Counter.WAKE_ALLS);
-                } else {
+                } else if (!foreign(item)) {
                     pageReadySent(item, token);
                 }
             } else if (!item.wakeAll()) {
@@ -488,7 +738,9 @@ public final class HostApf {
         if (item.wakeAll()) {
             return WAKE_ALL_TOKEN;
         }
-        gfns.remove(item.gfn());
+        if (!foreign(item)) {
+            gfns.remove(item.gfn());
+        }
         return item.token();
     }
 }

@@ -33,9 +33,36 @@ public record Settings(Run run, Engine engine, Topology topology, Host host, Gue
         }
     }
 
-    /** {@code vcpu-emu.host}: KVM's side. */
+    /**
+     * {@code vcpu-emu.host}: KVM's side.
+     *
+     * @param tokenIdStart   the first value of each vCPU's {@code apf.id} counter (KVM: 0, so the
+     *                       first token of vCPU 0 is 0 on hosts before 5.17, §2.7); a value near
+     *                       2^20 makes the ids wrap early (hazard ix)
+     * @param migrateAtNanos virtual time at which the VM is live-migrated (§4(v) "migration"),
+     *                       -1 for never
+     */
     public record Host(HostEra era, long exitIntervalNanos, int pagingWorkers, Latency swapIn,
-                       double residentLimit, double evictPerMilli, HostBugs bugs) {}
+                       double residentLimit, double evictPerMilli, HostBugs bugs, HostFixes fixes,
+                       int tokenIdStart, long migrateAtNanos) {}
+
+    /**
+     * {@code vcpu-emu.host.fixes}: the interrupt era's later fixes (reference §2 labels HI-b,
+     * HI-c, HI-d and the 2022 CR0.PG rule), each a dated switch; all on is the newest KVM. They
+     * apply to the interrupt host and the two proposed designs; a legacy host predates them.
+     *
+     * @param lapicEnabledCheck        HI-b, 5.13: no page-ready is dequeued while the LAPIC is
+     *                                 software-disabled; LAPIC enable raises APF_READY (§4(v) 2)
+     * @param nonzeroToken             HI-c, 5.17: never issue token 0 (hazard ix)
+     * @param noApfWhilePagingOff      2022: no not-present is injected while CR0.PG=0 (§2.0 6.4)
+     * @param keepQueueOnPagingChange  HI-d, 2025: a CR0.PG change keeps the queue and raises
+     *                                 APF_READY when paging is back (§4(v) 1); off flushes it
+     */
+    public record HostFixes(boolean lapicEnabledCheck, boolean nonzeroToken, boolean noApfWhilePagingOff,
+                            boolean keepQueueOnPagingChange) {
+        public static final HostFixes ALL = new HostFixes(true, true, true, true);
+        public static final HostFixes NONE = new HostFixes(false, false, false, false);
+    }
 
     /**
      * {@code vcpu-emu.host.bugs}: switches that make the host break a rule of the reference on
@@ -48,16 +75,40 @@ public record Settings(Run run, Engine engine, Topology topology, Host host, Gue
      *                            holds one the guest has not consumed (§4(iv) "Without the check")
      * @param injectAtCpl0        inject not-present at CPL0 although the guest asked for user mode
      *                            only (§4(vi) "≥5.8", behaviour 17)
+     * @param pageReadyToOtherVcpu deliver each page-ready to the next vCPU instead of the one that
+     *                            got the not-present, as the ABI allows and KVM never does
+     *                            (§4(iii) interleavings A and B, behaviours 22 and 23)
      */
-    public record HostBugs(boolean ignoreInterruptFlag, boolean skipSlotCheck, boolean injectAtCpl0) {
-        public static final HostBugs NONE = new HostBugs(false, false, false);
+    public record HostBugs(boolean ignoreInterruptFlag, boolean skipSlotCheck, boolean injectAtCpl0,
+                           boolean pageReadyToOtherVcpu) {
+        public static final HostBugs NONE = new HostBugs(false, false, false, false);
     }
 
-    /** {@code vcpu-emu.guest}: the Linux guest's side. */
+    /**
+     * {@code vcpu-emu.guest}: the Linux guest's side.
+     *
+     * @param entryFaultProbability chance, at each instrumented point of a legacy guest's #PF
+     *                              entry (tracing, context tracking), that it takes a genuine #PF
+     *                              (§4(i) "Second window"); ≥5.8 entry code is noinstr
+     * @param lapicEnableDelayNanos how long the LAPIC stays software-disabled after boot (§4(v) 2),
+     *                              -1 for enabled from the start
+     */
     public record Guest(GuestEra era, boolean asyncPf, boolean preempt, int tasksPerVcpu,
                         int kernelPages, long tickPeriodNanos, long timesliceNanos,
                         long hungTaskTimeoutNanos, long wedgeTimeoutNanos, int mmFaultOps,
-                        ApfDisable apfDisable, GuestBugs bugs) {}
+                        ApfDisable apfDisable, GuestBugs bugs, double entryFaultProbability,
+                        long lapicEnableDelayNanos, Smi smi) {}
+
+    /**
+     * {@code vcpu-emu.guest.smi}: system management interrupts. SMM entry clears CR0.PG and RSM
+     * sets it again, which flushed the host's APF queue before 2025 (§4(v) 1, hazard xi).
+     *
+     * @param intervalNanos virtual time between two SMIs on each vCPU, -1 for none
+     * @param handlerOps    micro-operations the SMM handler runs, one of them a guest-memory access
+     */
+    public record Smi(long intervalNanos, int handlerOps) {
+        public static final Smi NONE = new Smi(-1, 64);
+    }
 
     /**
      * {@code vcpu-emu.guest.bugs}: switches that make the guest kernel break a rule of the
@@ -120,18 +171,53 @@ public record Settings(Run run, Engine engine, Topology topology, Host host, Gue
         }
     }
 
+    /** The host's generation (reference §2, §7); reference.conf {@code host.era} lists them. */
     public enum HostEra {
-        /** KVM 2.6.38 to 5.7: page-ready as a #PF with the reason word (reference §2.1). */
+        /** KVM 2.6.38 to 4.14 (HL0): no #DF guard, no pending-exception check, no VMEXIT bit. */
+        LEGACY_EARLY,
+        /** KVM 4.15 to 4.20: the #DF guard cancels a pending not-present at page-ready (§2.1 step 5). */
+        LEGACY_DF_GUARD,
+        /** KVM 5.0 to 5.7 (HL1): page-ready as a #PF with the reason word (§2.1), sent without a not-present. */
         LEGACY,
+        /** HL1 with the mid-2020 fix: page-ready only if its not-present was injected (hazard viii). */
+        LEGACY_FIXED,
         /** KVM 5.8 and later: page-ready on an interrupt vector with the token slot (§2.2). */
-        INTERRUPT
+        INTERRUPT,
+        /** Proposed design: not-present tagged in the #PF error code, no shared word (§3). */
+        ERROR_CODE,
+        /** Proposed design: not-present as a #VE-style exception, one information area per nesting level (§3). */
+        VE;
+
+        /** Page-ready as a #PF with the reason word (§2.1). */
+        public boolean legacy() {
+            return ordinal() <= LEGACY_FIXED.ordinal();
+        }
     }
 
+    /** The guest kernel's generation (reference §2, §7); reference.conf {@code guest.era} lists them. */
     public enum GuestEra {
+        /** Linux 2.6.38 to 5.2 (GL-a): reason read before CR2, instrumented entry, halt path. */
+        LEGACY_EARLY,
         /** Linux 5.3 to 5.7 (GL-b): CR2 read in the entry code, reason word, halt path. */
         LEGACY,
+        /** Linux 5.8 (G58): user-only, panics, but page-ready still a #PF with reason 2 and no INT bit. */
+        USER_ONLY,
         /** Linux 5.9 and later (GI): flags word, interrupt page-ready, user-only, panics. */
-        INTERRUPT
+        INTERRUPT,
+        /** The guest of the error-code design. */
+        ERROR_CODE,
+        /** The guest of the #VE design. */
+        VE;
+
+        /** Sets send-always when preemptible and waits in the halt path where it cannot schedule (§2.3). */
+        public boolean legacy() {
+            return this == LEGACY_EARLY || this == LEGACY;
+        }
+
+        /** Expects page-ready as a #PF with reason 2 (§2.1): the legacy guests and 5.8. */
+        public boolean pageReadyAsPageFault() {
+            return ordinal() <= USER_ONLY.ordinal();
+        }
     }
 
     public enum AccessPattern { UNIFORM, HOT_COLD }

@@ -16,6 +16,8 @@ final class Frame {
     boolean savedIf;
     int savedCpl;
     Delivery delivery;
+    /** The error code the CPU pushed (the error-code design tags async not-present here). */
+    long errorCode;
     /** The frame that was running when this trap was delivered. */
     Frame interrupted;
 
@@ -37,6 +39,10 @@ final class Frame {
     boolean deadlockReported;
     /** Set by a fault's fixup: the faulting access completes with an error instead of retrying. */
     boolean fixedUp;
+    /** #PF entry: the instrumented points already passed (bit per point), each may fault once per attempt. */
+    int traced;
+    /** WAIT: the context that took the fault could not sleep (IRQs off, preemption off, IRQ or NMI context). */
+    boolean atomic;
 
     Frame(Routine routine) {
         this.routine = routine;

@@ -17,10 +17,18 @@ enum Routine {
     APF_DISABLE(false, false, false),
     /** The idle loop: CLI, check the run queue, STI;HLT. */
     IDLE(false, false, false),
+    /** Legacy ≤5.2 (GL-a) {@code do_async_page_fault}: instrumented entry, reason read before CR2 (§4(i) "Second window"). */
+    PF_LEGACY_EARLY(false, true, true),
     /** Legacy (5.3–5.7) {@code async_page_fault}: CR2 in entry, reason word, dispatch (§2.1). */
     PF_LEGACY(false, true, true),
     /** ≥5.9 {@code exc_page_fault}: CR2, flags, panics, wait_schedule (§2.2). */
     PF_INTERRUPT(false, true, true),
+    /** The error-code design's #PF handler: CR2 first, then the error code on its own exception frame (§3). */
+    PF_ERROR_CODE(false, true, true),
+    /** The #VE design's handler: reads and clears the information area of its own nesting level (§3). */
+    VE(false, true, true),
+    /** System management mode: CR0.PG=0 until RSM (§4(v) 1). */
+    SMM(false, true, true),
     /** {@code do_page_fault}: a genuine guest fault. */
     GENUINE_FAULT(false, false, true),
     /** {@code kvm_async_pf_task_wait} / {@code _wait_schedule}. */

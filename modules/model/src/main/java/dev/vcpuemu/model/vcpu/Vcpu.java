@@ -54,11 +54,20 @@ public final class Vcpu implements HostApf.CpuPort {
         /** A reschedule IPI to another vCPU for one of its tasks (-1: a halted waiter). */
         void remoteWake(int cpu, int task);
 
+        /**
+         * host.bugs.page-ready-to-other-vcpu: the page-ready of {@code item} (a token of this
+         * vCPU) is to be delivered by vCPU {@code cpu}, through its {@link #onPageReadyFromVcpu}.
+         */
+        default void pageReadyElsewhere(int cpu, WorkItem item) {
+            throw new UnsupportedOperationException("this machine does not route page-ready between vCPUs");
+        }
+
         void finding(Finding finding);
     }
 
     public static final int VECTOR_PF = 14;
     public static final int VECTOR_DF = 8;
+    public static final int VECTOR_VE = 20;
     public static final int VECTOR_TIMER = 0xEC;
     public static final int VECTOR_APF = 0xF3;
     public static final int VECTOR_RESCHED = 0xFD;
@@ -67,6 +76,12 @@ public final class Vcpu implements HostApf.CpuPort {
     public static final long PAGE = 4096;
     public static final String PANIC_IF_OFF = "Host injected async #PF in interrupt disabled region";
     public static final String PANIC_KERNEL_MODE = "Host injected async #PF in kernel mode";
+    /**
+     * The page an instrumented #PF entry (tracing, context tracking) touches when it faults: a
+     * vmalloc'd kernel buffer whose low 32 bits (0xFFF) can never be a token, as no vCPU id is 4095.
+     */
+    public static final long TRACE_BUFFER = 0xffff_c900_0000_0fffL;
+    private static final int GENUINE_VMALLOC = 1;
 
     private static final int NMI_NOT_RUNNING = 0;
     private static final int NMI_EXECUTING = 1;
@@ -77,7 +92,7 @@ public final class Vcpu implements HostApf.CpuPort {
     private static final int SYSCALL_PREEMPT_OFF = 1;
     private static final int SYSCALL_IRQ_OFF = 2;
 
-    private record Pending(int vector, long cr2, Delivery delivery) {}
+    private record Pending(int vector, long cr2, long errorCode, Delivery delivery) {}
 
     private record Timed<T>(long due, long seq, T value) {}
 
@@ -92,6 +107,7 @@ public final class Vcpu implements HostApf.CpuPort {
     private final EventRing events = new EventRing();
     private LatencySink latencies = LatencySink.NONE;
     private final long opCost;
+    private final int vcpus;
 
     // Time.
     private long now;
@@ -112,6 +128,17 @@ public final class Vcpu implements HostApf.CpuPort {
     private boolean hlt;
     private boolean exitPending;
     private long stallUntil = -1;
+    /** CR0.PG is 0 while the vCPU is in SMM (guest.smi). */
+    private boolean inSmm;
+    private boolean smiPending;
+    private long nextSmi = -1;
+    /** The LAPIC is software-enabled; off until {@link #lapicEnableAt} with guest.lapic-enable-delay. */
+    private boolean lapicOn = true;
+    private long lapicEnableAt = -1;
+    /** host.migrate-at, -1 once done or never. */
+    private long migrateAt;
+    /** The #VE design: the information area of each nesting level (reason, token), 0 when consumed. */
+    private final long[] veInfo = new long[8];
     /** Virtual time spent per {@link VcpuTime}, indexed by ordinal. */
     private final long[] timeUse = new long[VcpuTime.values().length];
     private int stallGfn;
@@ -160,7 +187,17 @@ public final class Vcpu implements HostApf.CpuPort {
         this.sleepers = sleepers;
         this.out = out;
         this.opCost = settings.engine().opCostNanos();
-        this.host = new HostApf(settings.host().era(), settings.host().bugs(), id, this, counters);
+        var h = settings.host();
+        this.host = new HostApf(h.era(), h.bugs(), h.fixes(), h.tokenIdStart(), id, this, counters);
+        this.vcpus = settings.topology().vcpus();
+        this.migrateAt = h.migrateAtNanos();
+        if (settings.guest().lapicEnableDelayNanos() >= 0) {
+            lapicOn = false;
+            lapicEnableAt = startNanos + settings.guest().lapicEnableDelayNanos();
+        }
+        if (settings.guest().smi().intervalNanos() > 0) {
+            nextSmi = startNanos + settings.guest().smi().intervalNanos();
+        }
         this.now = startNanos;
         this.nextTick = startNanos + settings.guest().tickPeriodNanos();
         this.nextExit = startNanos + settings.host().exitIntervalNanos();
@@ -198,6 +235,14 @@ public final class Vcpu implements HostApf.CpuPort {
         completions.add(new Timed<>(due, inputSeq++, item));
     }
 
+    /**
+     * host.bugs.page-ready-to-other-vcpu: another vCPU's host dequeued the page-ready of
+     * {@code item} (one of its tokens) for this vCPU to deliver, at virtual time {@code due}.
+     */
+    public void onPageReadyFromVcpu(WorkItem item, long due) {
+        completions.add(new Timed<>(due, inputSeq++, item));
+    }
+
     /** A reschedule IPI from another vCPU that unhashed one of our waiters. */
     public void onRemoteWake(int task) {
         raiseIrq(VECTOR_RESCHED);
@@ -226,6 +271,22 @@ public final class Vcpu implements HostApf.CpuPort {
                 nextTick += settings.guest().tickPeriodNanos();
                 raiseIrq(VECTOR_TIMER);
                 watchdogs();
+            }
+            if (nextSmi >= 0 && now >= nextSmi) {
+                nextSmi += settings.guest().smi().intervalNanos();
+                smiPending = true;
+            }
+            if (!lapicOn && now >= lapicEnableAt) {
+                lapicOn = true;
+                events.add(now, "guest enables its LAPIC", 0);
+                host.onLapicEnabled();
+                exitPending = true;
+            }
+            if (migrateAt >= 0 && now >= migrateAt) {
+                migrateAt = -1;
+                events.add(now, "VM migrated", 0);
+                host.migrate();
+                exitPending = true;
             }
             if (now >= nextExit) {
                 nextExit += settings.host().exitIntervalNanos();
@@ -286,7 +347,8 @@ public final class Vcpu implements HostApf.CpuPort {
             nmiPending = true;
         }
         while (!completions.isEmpty() && completions.peek().due <= now) {
-            boolean kick = host.onWorkDone(completions.poll().value);
+            WorkItem item = completions.poll().value;
+            boolean kick = item.vcpu() == id ? host.onWorkDone(item) : host.onForeignPageReady(item);
             if (kick || hlt || host.halted()) {
                 exitPending = true;
             }
@@ -308,8 +370,9 @@ public final class Vcpu implements HostApf.CpuPort {
         if (!completions.isEmpty()) {
             t = Math.min(t, completions.peek().due);
         }
-        if (apfToggleDue() >= 0 && !apfToggleKicked) {
-            t = Math.min(t, apfToggleDue());
+        t = Math.min(t, nextScheduled());
+        if (nextSmi >= 0) {
+            t = Math.min(t, nextSmi);
         }
         now = Math.max(now, t);
     }
@@ -319,10 +382,39 @@ public final class Vcpu implements HostApf.CpuPort {
         return disableAt >= 0 ? disableAt : reenableAt;
     }
 
+    /**
+     * The next one-off event still to come on this vCPU (guest.apf-disable step, LAPIC enable,
+     * migration), or {@link Long#MAX_VALUE}: while one is, the vCPU is not quiescent.
+     */
+    private long nextScheduled() {
+        long t = Long.MAX_VALUE;
+        if (apfToggleDue() >= 0 && !apfToggleKicked) {
+            t = apfToggleDue();
+        }
+        if (!lapicOn) {
+            t = Math.min(t, lapicEnableAt);
+        }
+        if (migrateAt >= 0) {
+            t = Math.min(t, migrateAt);
+        }
+        return t;
+    }
+
     // ------------------------------------------------------------------ delivery
 
     private boolean eventDeliverable() {
-        return pendingException != null || (nmiPending && !nmiBlocked) || (ifFlag && !stiShadow && irrAny());
+        return pendingException != null || (smiPending && !inSmm) || (!inSmm && ((nmiPending && !nmiBlocked)
+                || (ifFlag && !stiShadow && irrAny())));
+    }
+
+    /** The #PF handler of the guest era (reference §2.1, §2.2; the designs check the error code). */
+    private Routine pageFaultRoutine() {
+        return switch (settings.guest().era()) {
+            case LEGACY_EARLY -> Routine.PF_LEGACY_EARLY;
+            case LEGACY -> Routine.PF_LEGACY;
+            case USER_ONLY, INTERRUPT -> Routine.PF_INTERRUPT;
+            case ERROR_CODE, VE -> Routine.PF_ERROR_CODE;
+        };
     }
 
     private boolean deliverEvent() {
@@ -333,11 +425,37 @@ public final class Vcpu implements HostApf.CpuPort {
                 panic("double fault");
                 return true;
             }
+            if (inSmm && p.delivery.isAsync()) {
+                // Before 2022 the host injected with CR0.PG=0: SMM code has no handler for it [D].
+                report(FindingKind.TRIPLE_FAULT, "async " + p.delivery + " injected while CR0.PG=0 (in SMM),"
+                        + " where no guest handler exists: shutdown (§2.0 6.4, §4(v) 1)");
+                dead = true;
+                deathReason = "triple fault";
+                return true;
+            }
+            if (p.vector == VECTOR_VE) {
+                Frame f = pushTrap(Routine.VE);
+                f.delivery = p.delivery;
+                veInfo[Math.min(trapDepth(), veInfo.length - 1)] = p.errorCode;
+                events.add(now, "deliver #VE token", p.delivery.token & 0xFFFFFFFFL);
+                return true;
+            }
             cr2 = p.cr2;
-            Frame f = pushTrap(settings.guest().era() == GuestEra.LEGACY ? Routine.PF_LEGACY : Routine.PF_INTERRUPT);
+            Frame f = pushTrap(pageFaultRoutine());
             f.delivery = p.delivery;
+            f.errorCode = p.errorCode;
             events.add(now, p.delivery.isAsync() ? "deliver #PF (async) cr2" : "deliver #PF cr2", p.cr2);
             return true;
+        }
+        if (smiPending && !inSmm) {
+            smiPending = false;
+            pushTrap(Routine.SMM);
+            events.add(now, "deliver SMI", 0);
+            return true;
+        }
+        if (inSmm) {
+            // SMM blocks NMIs and interrupts until RSM.
+            return false;
         }
         if (nmiPending && !nmiBlocked) {
             nmiPending = false;
@@ -383,10 +501,25 @@ public final class Vcpu implements HostApf.CpuPort {
         events.add(now, "iret from", f.routine.ordinal());
     }
 
-    /** Raises an exception; a second one while one is pending is #DF, a third a triple fault. */
+    /** Trap frames on the current stack: the nesting level a delivery lands at (the #VE design's area index). */
+    private int trapDepth() {
+        int n = 0;
+        for (Frame f : current.stack) {
+            if (f.routine.trap) {
+                n++;
+            }
+        }
+        return n;
+    }
+
     private void raiseException(long address, Delivery delivery) {
+        raiseException(VECTOR_PF, address, 0, delivery);
+    }
+
+    /** Raises an exception; a second one while one is pending is #DF, a third a triple fault. */
+    private void raiseException(int vector, long address, long errorCode, Delivery delivery) {
         if (pendingException == null) {
-            pendingException = new Pending(VECTOR_PF, address, delivery);
+            pendingException = new Pending(vector, address, errorCode, delivery);
         } else if (pendingException.vector == VECTOR_DF) {
             report(FindingKind.TRIPLE_FAULT, "#PF (" + delivery + ") while a double fault was pending: the guest is dead");
             dead = true;
@@ -394,7 +527,7 @@ public final class Vcpu implements HostApf.CpuPort {
         } else {
             report(FindingKind.DOUBLE_FAULT, "#PF (" + delivery + ") while #PF (" + pendingException.delivery
                     + ") was pending delivery");
-            pendingException = new Pending(VECTOR_DF, 0, pendingException.delivery);
+            pendingException = new Pending(VECTOR_DF, 0, 0, pendingException.delivery);
         }
     }
 
@@ -445,12 +578,59 @@ public final class Vcpu implements HostApf.CpuPort {
     }
 
     @Override
+    public void injectPageFault(long address, long errorCode, Delivery delivery) {
+        notPresentAwaitingWait.put(delivery.token, delivery);
+        events.add(now, "host inject not-present (error code) token", delivery.token & 0xFFFFFFFFL);
+        raiseException(VECTOR_PF, address, errorCode, delivery);
+    }
+
+    @Override
+    public void injectVirtualizationException(int reason, int token, Delivery delivery) {
+        notPresentAwaitingWait.put(token, delivery);
+        events.add(now, "host inject #VE not-present token", token & 0xFFFFFFFFL);
+        raiseException(VECTOR_VE, 0, ((long) reason << 32) | (token & 0xFFFFFFFFL), delivery);
+    }
+
+    @Override
+    public void cancelPendingException() {
+        if (pendingException != null) {
+            notPresentAwaitingWait.remove(pendingException.delivery.token);
+            events.add(now, "pending #PF cancelled", pendingException.delivery.token & 0xFFFFFFFFL);
+            pendingException = null;
+        }
+    }
+
+    @Override
+    public boolean pagingEnabled() {
+        return !inSmm;
+    }
+
+    @Override
+    public boolean lapicEnabled() {
+        return lapicOn;
+    }
+
+    @Override
+    public boolean pageReadyElsewhere(WorkItem item) {
+        if (vcpus < 2) {
+            return false;
+        }
+        out.pageReadyElsewhere((id + 1) % vcpus, item);
+        return true;
+    }
+
+    @Override
     public void hostEvent(String what, long arg) {
         events.add(now, what, arg);
     }
 
     @Override
     public void raiseIrq(int vector) {
+        if (!lapicOn) {
+            // A software-disabled LAPIC accepts no fixed interrupt (§4(v) 2).
+            events.add(now, "LAPIC disabled drops vector", vector);
+            return;
+        }
         long bit = 1L << vector;
         if (vector == VECTOR_APF && (irr[vector >>> 6] & bit) != 0) {
             // A faithful host raises it only after the guest consumed the slot, i.e. after delivery.
@@ -509,8 +689,12 @@ public final class Vcpu implements HostApf.CpuPort {
             case BOOT -> boot(f);
             case APF_DISABLE -> apfDisable(f);
             case IDLE -> idleLoop(f);
+            case PF_LEGACY_EARLY -> pfLegacyEarly(f);
             case PF_LEGACY -> pfLegacy(f);
             case PF_INTERRUPT -> pfInterrupt(f);
+            case PF_ERROR_CODE -> pfErrorCode(f);
+            case VE -> virtualizationException(f);
+            case SMM -> smm(f);
             case GENUINE_FAULT -> genuineFault(f);
             case WAIT -> asyncPfWait(f);
             case WAKE -> asyncPfWake(f);
@@ -542,6 +726,11 @@ public final class Vcpu implements HostApf.CpuPort {
             return true;
         }
         HostApf.Decision d = host.onNonResidentFault(gfn);
+        if (d == HostApf.Decision.NOT_PRESENT_INJECTED) {
+            // The EPT violation is a VM exit: the completion check runs before the entry that
+            // delivers this #PF (§2.1). A halt or a stall runs it when it ends.
+            exitPending = true;
+        }
         events.add(now, d == HostApf.Decision.SYNCHRONOUS ? "host sync fault gfn"
                 : d == HostApf.Decision.SYNTHETIC_HALT ? "host synthetic halt gfn" : "host async gfn", gfn);
         if (d == HostApf.Decision.SYNCHRONOUS) {
@@ -647,20 +836,26 @@ public final class Vcpu implements HostApf.CpuPort {
         switch (f.pc) {
             case 0 -> {
                 f.pc = 1;
-                boolean wants = g.asyncPf() && (g.era() == GuestEra.LEGACY || host.cpuidAsyncPfInt());
+                boolean wants = g.asyncPf() && switch (g.era()) {
+                    case LEGACY_EARLY, LEGACY, USER_ONLY -> true;
+                    case INTERRUPT -> host.cpuidAsyncPfInt();
+                    case ERROR_CODE -> host.cpuidNotPresentInErrorCode();
+                    case VE -> host.cpuidDeliveryAsVe();
+                };
                 if (!wants) {
                     f.pc = 3;
-                } else if (g.era() == GuestEra.INTERRUPT) {
+                } else if (!g.era().pageReadyAsPageFault()) {
                     wrmsr(HostApf.MSR_ASYNC_PF_INT, VECTOR_APF);
                 }
             }
             case 1 -> {
-                long en = HostApf.EN_ENABLED;
-                if (g.era() == GuestEra.INTERRUPT) {
-                    en |= HostApf.EN_DELIVERY_AS_INT;
-                } else if (g.preempt()) {
-                    en |= HostApf.EN_SEND_ALWAYS;
-                }
+                long en = HostApf.EN_ENABLED | switch (g.era()) {
+                    case LEGACY_EARLY, LEGACY -> g.preempt() ? HostApf.EN_SEND_ALWAYS : 0;
+                    case USER_ONLY -> 0;
+                    case INTERRUPT -> HostApf.EN_DELIVERY_AS_INT;
+                    case ERROR_CODE -> HostApf.EN_DELIVERY_AS_INT | HostApf.EN_NOT_PRESENT_IN_ERROR_CODE;
+                    case VE -> HostApf.EN_DELIVERY_AS_INT | HostApf.EN_DELIVERY_AS_VE;
+                };
                 wrmsr(HostApf.MSR_ASYNC_PF_EN, en);
                 f.pc = 2;
             }
@@ -784,8 +979,43 @@ public final class Vcpu implements HostApf.CpuPort {
     }
 
     /**
+     * PF_LEGACY_EARLY: the ≤5.2 (GL-a) path (§4(i) "Second window"): the entry code's
+     * instrumentation runs first, the C handler reads the reason word, then
+     * {@code exception_enter} (instrumented again) and only then {@code read_cr2()}. A #PF taken
+     * at the first point consumes the reason word; one at the second overwrites CR2, so the
+     * task waits on the wrong token (behaviour 21).
+     */
+    private void pfLegacyEarly(Frame f) {
+        switch (f.pc) {
+            case 0 -> {
+                if (!entryFaults(f, 1)) {
+                    f.count = readAndClearWord(f);
+                    f.pc = 1;
+                }
+            }
+            case 1 -> {
+                if (!entryFaults(f, 2)) {
+                    f.addr = cr2;
+                    if (f.delivery.isAsync() && f.count != 0 && cr2 != f.delivery.address) {
+                        report(FindingKind.CR2_CLOBBERED, "#PF handler serving " + f.delivery + " read CR2 = 0x"
+                                + Long.toHexString(cr2) + " after a #PF in its own entry code overwrote it:"
+                                + " it acts on token 0x" + Integer.toHexString((int) cr2) + " (§4(i) second window)");
+                    }
+                    f.pc = 2;
+                }
+            }
+            case 2 -> {
+                f.pc = 3;
+                dispatchLegacy(f);
+            }
+            default -> iret();
+        }
+    }
+
+    /**
      * PF_LEGACY: the 5.3–5.7 {@code async_page_fault} path (§2.1 "Guest #PF handler", GL-b):
-     * CR2 captured in the entry code, then the reason word read and cleared, then dispatch.
+     * CR2 captured in the entry code, then (after the instrumented entry work) the reason word
+     * read and cleared, then dispatch.
      */
     private void pfLegacy(Frame f) {
         switch (f.pc) {
@@ -794,22 +1024,50 @@ public final class Vcpu implements HostApf.CpuPort {
                 f.pc = 1;
             }
             case 1 -> {
-                f.count = readAndClearWord(f);
-                f.pc = 2;
+                if (!entryFaults(f, 1)) {
+                    f.count = readAndClearWord(f);
+                    f.pc = 2;
+                }
             }
             case 2 -> {
                 f.pc = 3;
-                int token = (int) f.addr;
-                if (f.count == ApfArea.REASON_PAGE_NOT_PRESENT) {
-                    callWait(token, false, f.savedCpl == 0);
-                } else if (f.count == ApfArea.REASON_PAGE_READY) {
-                    callWake(token);
-                } else {
-                    callGenuine(f);
-                }
+                dispatchLegacy(f);
             }
             default -> iret();
         }
+    }
+
+    /** The legacy handler's dispatch on the reason it read: 1 wait, 2 wake, else a genuine fault. */
+    private void dispatchLegacy(Frame f) {
+        int token = (int) f.addr;
+        if (f.count == ApfArea.REASON_PAGE_NOT_PRESENT) {
+            callWait(token, false, f.savedCpl == 0, f);
+        } else if (f.count == ApfArea.REASON_PAGE_READY) {
+            callWake(token);
+        } else {
+            callGenuine(f);
+        }
+    }
+
+    /**
+     * An instrumented point of a legacy guest's #PF entry (tracing, context tracking): with
+     * guest.entry-fault-probability it touches a vmalloc'd buffer not yet mapped and takes a
+     * genuine #PF there, before the micro-op retires (it runs again after the nested handler).
+     * 5.8 and later make this code noinstr, so they never get here. Returns true if it faulted.
+     */
+    private boolean entryFaults(Frame f, int point) {
+        double p = settings.guest().entryFaultProbability();
+        if (p <= 0 || (f.traced & point) != 0) {
+            return false;
+        }
+        f.traced |= point;
+        if (rng.nextDouble() >= p) {
+            return false;
+        }
+        counters.inc(Counter.GENUINE_PAGE_FAULTS);
+        events.add(now, "#PF entry instrumentation faults at", TRACE_BUFFER);
+        raiseException(TRACE_BUFFER, new Delivery(Delivery.Kind.GENUINE, 0, TRACE_BUFFER, now));
+        return true;
     }
 
     /**
@@ -835,6 +1093,10 @@ public final class Vcpu implements HostApf.CpuPort {
                     panic(PANIC_IF_OFF);
                 } else if ((f.count & ApfArea.REASON_PAGE_NOT_PRESENT) == 0) {
                     f.pc = 4;
+                    if (f.count == ApfArea.REASON_PAGE_READY && settings.guest().era() == GuestEra.USER_ONLY) {
+                        // 5.8: page-ready still arrives as a #PF with reason 2 (§2.6 HL + G58).
+                        callWake((int) f.addr);
+                    }
                 } else if (f.savedCpl != 3) {
                     panic(PANIC_KERNEL_MODE);
                 } else {
@@ -843,9 +1105,119 @@ public final class Vcpu implements HostApf.CpuPort {
             }
             case 3 -> {
                 f.pc = 4;
-                callWait((int) f.addr, true, false);
+                callWait((int) f.addr, true, false, f);
             }
             default -> iret();
+        }
+    }
+
+    /**
+     * PF_ERROR_CODE: the error-code design's #PF handler (§3, Sean's May 2020 suggestion): CR2
+     * captured first, then the error code, which the CPU pushed on this delivery's own exception
+     * frame, tells an async not-present from a genuine fault. Nothing is shared, so a nested
+     * fault cannot take it; the IF=0 and kernel-mode rules of 5.9 stay.
+     */
+    private void pfErrorCode(Frame f) {
+        switch (f.pc) {
+            case 0 -> {
+                f.addr = cr2;
+                f.pc = 1;
+            }
+            case 1 -> {
+                if (f.errorCode != HostApf.ERROR_CODE_ASYNC_NOT_PRESENT) {
+                    f.pc = 3;
+                    callGenuine(f);
+                } else {
+                    f.pc = asyncNotPresentAllowed(f) ? 2 : 3;
+                }
+            }
+            case 2 -> {
+                f.pc = 3;
+                callWait((int) f.addr, true, false, f);
+            }
+            default -> iret();
+        }
+    }
+
+    /**
+     * VE: the #VE design's handler (§3, the plan of the 2020 series): the CPU stored the reason
+     * and token in the information area of the nesting level the exception was delivered at; the
+     * handler reads and clears its own level's area. A nested event uses the next level's area,
+     * and genuine #PFs never touch it.
+     */
+    private void virtualizationException(Frame f) {
+        switch (f.pc) {
+            case 0 -> {
+                int level = Math.min(trapDepth(), veInfo.length - 1);
+                long info = veInfo[level];
+                veInfo[level] = 0;
+                f.count = (int) (info >>> 32);
+                f.addr = info & 0xFFFFFFFFL;
+                f.pc = 1;
+            }
+            case 1 -> f.pc = f.count == ApfArea.REASON_PAGE_NOT_PRESENT && asyncNotPresentAllowed(f) ? 2 : 3;
+            case 2 -> {
+                f.pc = 3;
+                callWait((int) f.addr, true, false, f);
+            }
+            default -> iret();
+        }
+    }
+
+    /** The 5.9 rules for an async not-present, kept by both designs: panic with IF=0 or in kernel mode. */
+    private boolean asyncNotPresentAllowed(Frame f) {
+        if (!f.savedIf) {
+            panic(PANIC_IF_OFF);
+            return false;
+        }
+        if (f.savedCpl != 3) {
+            panic(PANIC_KERNEL_MODE);
+            return false;
+        }
+        return true;
+    }
+
+    /**
+     * SMM: an SMI's handler (guest.smi, §4(v) 1). SMM entry clears CR0.PG, which the host sees
+     * (before 2025 it flushed the APF queue); the handler touches one guest frame, which may take
+     * a host fault while paging is off (from 2022 no not-present is injected then); RSM sets
+     * CR0.PG again and restores the NMI blocking of before.
+     */
+    private void smm(Frame f) {
+        switch (f.pc) {
+            case 0 -> {
+                inSmm = true;
+                f.kind = nmiBlocked ? 1 : 0;
+                events.add(now, "SMM entry: CR0.PG=0", 0);
+                host.onPagingChanged(false);
+                exitPending = true;
+                f.count = settings.guest().smi().handlerOps();
+                f.pc = 1;
+            }
+            case 1 -> {
+                if (!f.addrChosen) {
+                    f.addrChosen = true;
+                    f.addr = rng.nextInt(kernelPages);
+                }
+                if (access(f.addr, gfnBase + (int) f.addr, false, f)) {
+                    f.addrChosen = false;
+                    f.pc = 2;
+                }
+            }
+            case 2 -> {
+                if (--f.count <= 0) {
+                    f.pc = 3;
+                }
+            }
+            default -> {
+                inSmm = false;
+                events.add(now, "RSM: CR0.PG=1", 0);
+                host.onPagingChanged(true);
+                exitPending = true;
+                boolean blocked = f.kind == 1;
+                iret();
+                nmiBlocked = blocked;
+            }
         }
     }
 
@@ -908,8 +1280,10 @@ public final class Vcpu implements HostApf.CpuPort {
         current.stack.push(g);
     }
 
-    private void callWait(int token, boolean scheduleFlavour, boolean interruptedKernel) {
+    private void callWait(int token, boolean scheduleFlavour, boolean interruptedKernel, Frame trap) {
         Frame w = new Frame(Routine.WAIT);
+        // Ground truth: a context that must not sleep (a guest that schedules here is broken).
+        w.atomic = !trap.savedIf || current.preemptCount > 0 || nmiNesting > 0 || irqNesting > 0;
         w.token = token;
         w.bucket = SleeperTable.bucket(token);
         w.scheduleFlavour = scheduleFlavour;
@@ -941,7 +1315,12 @@ public final class Vcpu implements HostApf.CpuPort {
                 boolean inWorkingSet = !current.idle && va >= USER_BASE && va < USER_BASE + workingSet * PAGE;
                 boolean uaccess = f.interrupted != null && (f.interrupted.routine == Routine.NMI
                         || (f.interrupted.routine == Routine.SYSCALL && f.interrupted.kind == SYSCALL_PREEMPTIBLE));
-                if (inWorkingSet && nmiNesting == 0) {
+                if (va == TRACE_BUFFER) {
+                    // vmalloc_fault: the kernel buffer's page-table entry is synced; IF stays as it is.
+                    f.kind = GENUINE_VMALLOC;
+                    f.count = settings.guest().mmFaultOps();
+                    f.pc = 1;
+                } else if (inWorkingSet && nmiNesting == 0) {
                     if (f.savedIf) {
                         ifFlag = true;
                     }
@@ -962,11 +1341,15 @@ public final class Vcpu implements HostApf.CpuPort {
                 }
             }
             case 2 -> {
-                current.pageTables.map((int) ((f.addr - USER_BASE) / PAGE));
+                if (f.kind != GENUINE_VMALLOC) {
+                    current.pageTables.map((int) ((f.addr - USER_BASE) / PAGE));
+                }
                 f.pc = 3;
             }
             default -> {
-                ifFlag = false;
+                if (f.kind != GENUINE_VMALLOC) {
+                    ifFlag = false;
+                }
                 current.stack.pop();
             }
         }
@@ -1050,6 +1433,12 @@ public final class Vcpu implements HostApf.CpuPort {
                 if (f.halted || current.idle) {
                     haltInstruction();
                 } else {
+                    if (f.atomic) {
+                        f.atomic = false;
+                        report(FindingKind.SLEEP_IN_ATOMIC, "task " + current.index + " schedules away to wait on token 0x"
+                                + Integer.toHexString(f.token) + " from a context that must not sleep (IRQs or preemption"
+                                + " off, or IRQ/NMI context): BUG: scheduling while atomic");
+                    }
                     schedule();
                 }
             }
@@ -1104,7 +1493,8 @@ public final class Vcpu implements HostApf.CpuPort {
                         sleepers.insert(f.bucket, SleeperNode.dummy(f.token, id, now));
                         counters.inc(Counter.DUMMIES_CREATED);
                         events.add(now, "wake left dummy token", f.token & 0xFFFFFFFFL);
-                        if (!notPresentAwaitingWait.containsKey(f.token)) {
+                        // A token of another vCPU (page-ready delivered elsewhere) is that vCPU's to wait for.
+                        if ((f.token & 0xFFF) == id && !notPresentAwaitingWait.containsKey(f.token)) {
                             report(FindingKind.DUMMY_LEAK, "dummy for token 0x" + Integer.toHexString(f.token)
                                     + " that no task will ever wait for");
                         }
@@ -1429,7 +1819,7 @@ public final class Vcpu implements HostApf.CpuPort {
             return true;
         }
         if (stallUntil >= 0 || exitPending || !nmiInputs.isEmpty() || !completions.isEmpty()
-                || (apfToggleDue() >= 0 && !apfToggleKicked)) {
+                || nextScheduled() != Long.MAX_VALUE) {
             return false;
         }
         // Boot is not over until the first idle HLT exit starts the workload: without APF (no
@@ -1470,8 +1860,9 @@ public final class Vcpu implements HostApf.CpuPort {
         if (!completions.isEmpty()) {
             t = Math.min(t, completions.peek().due);
         }
-        if (apfToggleDue() >= 0 && !apfToggleKicked) {
-            t = Math.min(t, apfToggleDue());
+        t = Math.min(t, nextScheduled());
+        if (nextSmi >= 0) {
+            t = Math.min(t, nextSmi);
         }
         return Math.max(now, t);
     }
@@ -1580,9 +1971,14 @@ public final class Vcpu implements HostApf.CpuPort {
         return top == null ? -1 : top.pc;
     }
 
-    /** Completions received but not yet due (for conservation at the end of a run). */
+    /** Completions of this vCPU's work received but not yet due (for conservation at the end of a run). */
     public int queuedCompletions() {
-        return completions.size();
+        return (int) completions.stream().filter(t -> t.value.vcpu() == id).count();
+    }
+
+    /** Page-readies of other vCPUs' tokens received but not yet taken in (host.bugs.page-ready-to-other-vcpu). */
+    public int queuedForeignPageReadies() {
+        return completions.size() - queuedCompletions();
     }
 
     public int currentTask() {

@@ -20,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * and the SELF_DEADLOCK finding its counterfactual 2 leads to.
  */
 class BuggyHostTest {
-    private static final Settings.HostBugs IGNORES_IF = new Settings.HostBugs(true, false, false);
+    private static final Settings.HostBugs IGNORES_IF = new Settings.HostBugs(true, false, false, false);
 
     @Test
     void aFaultWithInterruptsOffIsNoLongerSynchronous() {
@@ -74,7 +74,7 @@ class BuggyHostTest {
     @Test
     void withoutTheSlotCheckThreeCompletionsOverwriteTheSlotAndCoalesceInIrr() {
         // §4(iv) "Without the check", INT era: T := t1, IRQ; T := t2 (overwritten), IRQ coalesced; ...
-        Rig rig = new Rig(TestSettings.interrupt().hostBugs(new Settings.HostBugs(false, true, false)).tasks(3).workingSet(1)
+        Rig rig = new Rig(TestSettings.interrupt().hostBugs(new Settings.HostBugs(false, true, false, false)).tasks(3).workingSet(1)
                 .mappedPages(1).build(), 23);
         rig.kernelResident();
         rig.settleWakeAll();
@@ -116,7 +116,7 @@ class BuggyHostTest {
     @Test
     void behaviour17_aKernelFaultInjectedDespiteUserOnlyPanicsTheGuest() {
         // reference §5 behaviour 17, §4(vi) "≥5.8": "Host injected async #PF in kernel mode"
-        Rig rig = kernelFault(new Settings.HostBugs(false, false, true), false, 51);
+        Rig rig = kernelFault(new Settings.HostBugs(false, false, true, false), false, 51);
         assertTrue(rig.vcpu.dead());
         assertEquals(1, rig.count(Counter.APF_NOT_PRESENT_INJECTED), "injected at CPL0");
         assertEquals(Vcpu.PANIC_KERNEL_MODE, rig.findingsOf(FindingKind.GUEST_PANIC).get(0).detail());
@@ -125,7 +125,7 @@ class BuggyHostTest {
     @Test
     void behaviour17_withInterruptsAlsoIgnoredTheIrqOffKernelFaultPanicsOnIf() {
         // "Forced IF=0 gives a panic '…interrupt disabled region'": the IF check comes first.
-        Rig rig = kernelFault(new Settings.HostBugs(true, false, true), true, 31);
+        Rig rig = kernelFault(new Settings.HostBugs(true, false, true, false), true, 31);
         assertTrue(rig.vcpu.dead());
         assertEquals(Vcpu.PANIC_IF_OFF, rig.findingsOf(FindingKind.GUEST_PANIC).get(0).detail());
     }

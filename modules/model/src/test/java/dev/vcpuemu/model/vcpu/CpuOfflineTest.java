@@ -32,7 +32,7 @@ class CpuOfflineTest {
     private record Offline(Rig rig, WorkItem work, long disabledAt) {}
 
     private static TestSettings settings(HostEra era) {
-        return (era == HostEra.LEGACY ? TestSettings.legacy() : TestSettings.interrupt())
+        return TestSettings.matching(era)
                 .tasks(1).workingSet(4).mappedPages(4).tick(TICK).hungTaskTimeout(5_000_000);
     }
 

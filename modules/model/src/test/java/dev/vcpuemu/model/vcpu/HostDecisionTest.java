@@ -20,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class HostDecisionTest {
 
     private static TestSettings matching(HostEra era) {
-        return era == HostEra.LEGACY ? TestSettings.legacy() : TestSettings.interrupt();
+        return TestSettings.matching(era);
     }
 
     @ParameterizedTest
