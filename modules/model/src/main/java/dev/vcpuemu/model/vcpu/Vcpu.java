@@ -1037,6 +1037,16 @@ public final class Vcpu implements HostApf.CpuPort {
         }
     }
 
+    /** Tracing's recursion guard: a #PF taken inside another #PF handler's entry does not trace again. */
+    private boolean nestedInPageFaultEntry(Frame f) {
+        for (Frame x : current.stack) {
+            if (x != f && (x.routine == Routine.PF_LEGACY || x.routine == Routine.PF_LEGACY_EARLY)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** The legacy handler's dispatch on the reason it read: 1 wait, 2 wake, else a genuine fault. */
     private void dispatchLegacy(Frame f) {
         int token = (int) f.addr;
@@ -1057,7 +1067,7 @@ public final class Vcpu implements HostApf.CpuPort {
      */
     private boolean entryFaults(Frame f, int point) {
         double p = settings.guest().entryFaultProbability();
-        if (p <= 0 || (f.traced & point) != 0) {
+        if (p <= 0 || (f.traced & point) != 0 || nestedInPageFaultEntry(f)) {
             return false;
         }
         f.traced |= point;
