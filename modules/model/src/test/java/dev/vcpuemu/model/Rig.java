@@ -46,10 +46,15 @@ public final class Rig {
     }
 
     public Rig(Settings settings, long seed, int vcpuId) {
+        this(settings, seed, vcpuId, null);
+    }
+
+    /** A rig for vCPU {@code vcpuId} of the same guest as {@code sibling} (its memory and sleeper table), or a new guest. */
+    public Rig(Settings settings, long seed, int vcpuId, Rig sibling) {
         this.settings = settings;
-        this.memory = new AtomicHostMemory(Math.max(settings.topology().vcpus(), vcpuId + 1)
-                * Vcpu.framesPerVcpu(settings));
-        this.sleepers = new SleeperTable();
+        this.memory = sibling != null ? sibling.memory : new AtomicHostMemory(Math.max(settings.topology().vcpus(),
+                vcpuId + 1) * Vcpu.framesPerVcpu(settings));
+        this.sleepers = sibling != null ? sibling.sleepers : new SleeperTable();
         Vcpu.Outbox out = new Vcpu.Outbox() {
             @Override
             public void startWork(WorkItem item) {

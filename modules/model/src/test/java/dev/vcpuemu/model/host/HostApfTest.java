@@ -1,5 +1,6 @@
 package dev.vcpuemu.model.host;
 
+import dev.vcpuemu.model.settings.Settings;
 import dev.vcpuemu.model.settings.Settings.HostEra;
 import dev.vcpuemu.model.stats.Counters;
 import org.junit.jupiter.api.Test;
@@ -25,6 +26,7 @@ class HostApfTest {
         boolean interruptAllowed = true;
         boolean exceptionPending;
         int cpl = 3;
+        boolean paging = true;
         final List<Delivery> injected = new ArrayList<>();
         final List<Integer> irqs = new ArrayList<>();
         final List<WorkItem> works = new ArrayList<>();
@@ -58,6 +60,11 @@ class HostApfTest {
         /** The CPU delivers the pending exception. */
         void deliver() {
             exceptionPending = false;
+        }
+
+        @Override
+        public boolean pagingEnabled() {
+            return paging;
         }
 
         @Override
@@ -211,5 +218,58 @@ class HostApfTest {
         }
         assertEquals(List.of(0x1003, 0x2003, 0x3003), port.works.stream().map(WorkItem::token).toList());
         assertEquals(List.of(0x1003L, 0x2003L, 0x3003L), port.injected.stream().map(d -> d.address).toList());
+    }
+
+    @Test
+    void behaviour30_reservedBitWritesAreRefusedAndChangeNothing() {
+        // reference §5 behaviour 30, §1.3: reserved EN bits per era, bit 3 without CPUID bit 14,
+        // bit 2 without bit 10, PF_INT bits 63:8, and no in-kernel LAPIC.
+        Port port = new Port();
+        long gpa = 0x1000;
+        record Case(HostEra era, long value, boolean accepted) {}
+        for (Case c : List.of(
+                new Case(HostEra.LEGACY_EARLY, gpa | 1 | (1L << 2), false),   // 0x3c: bit 2 did not exist (no CPUID bit 10)
+                new Case(HostEra.LEGACY_EARLY, gpa | 1 | (1L << 1), true),
+                new Case(HostEra.LEGACY, gpa | 1 | (1L << 2), true),          // 0x38 in 4.x-5.7
+                new Case(HostEra.LEGACY, gpa | 1 | (1L << 3), false),         // bit 3 without CPUID bit 14
+                new Case(HostEra.LEGACY_FIXED, gpa | 1 | (1L << 5), false),
+                new Case(HostEra.INTERRUPT, gpa | 1 | (1L << 3), true),
+                new Case(HostEra.INTERRUPT, gpa | 1 | (1L << 3) | (1L << 4), false), // 0x30 from 5.8
+                new Case(HostEra.INTERRUPT, gpa | 1 | (1L << 5), false),
+                new Case(HostEra.ERROR_CODE, gpa | 1 | (1L << 3) | (1L << 4), true),
+                new Case(HostEra.ERROR_CODE, gpa | 1 | (1L << 5), false),
+                new Case(HostEra.VE, gpa | 1 | (1L << 3) | (1L << 5), true),
+                new Case(HostEra.VE, gpa | 1 | (1L << 4), false))) {
+            HostApf host = new HostApf(c.era(), 0, port, new Counters());
+            assertEquals(c.accepted(), host.wrmsr(HostApf.MSR_ASYNC_PF_EN, c.value()), c.toString());
+            assertEquals(c.accepted() ? c.value() : 0, host.msrEn(), "a refused write changes nothing: " + c);
+        }
+        HostApf host = new HostApf(HostEra.INTERRUPT, 0, port, new Counters());
+        assertFalse(host.wrmsr(HostApf.MSR_ASYNC_PF_INT, 0x1F3), "PF_INT bits 63:8");
+        assertTrue(host.wrmsr(HostApf.MSR_ASYNC_PF_INT, 0xF3));
+        HostApf legacy = new HostApf(HostEra.LEGACY, 0, port, new Counters());
+        assertFalse(legacy.wrmsr(HostApf.MSR_ASYNC_PF_INT, 0xF3), "no INT MSR before 5.8");
+        assertFalse(legacy.wrmsr(HostApf.MSR_ASYNC_PF_ACK, 1), "no ACK MSR before 5.8");
+
+        HostApf userspaceLapic = new HostApf(HostEra.INTERRUPT, 0, port, new Counters());
+        userspaceLapic.inKernelLapic(false);
+        assertFalse(userspaceLapic.wrmsr(HostApf.MSR_ASYNC_PF_EN, gpa | 1 | (1L << 3)), "no in-kernel LAPIC: non-zero refused");
+        assertTrue(userspaceLapic.wrmsr(HostApf.MSR_ASYNC_PF_EN, 0), "zero accepted");
+        assertFalse(userspaceLapic.wrmsr(HostApf.MSR_ASYNC_PF_INT, 0xF3));
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = HostEra.class, names = {"INTERRUPT", "ERROR_CODE", "VE"})
+    void from2022NoNotPresentIsInjectedWhilePagingIsOff(HostEra era) {
+        // reference §2.0 step 6.4 (2022): outside guest mode, CR0.PG=0 makes the APF undeliverable
+        Port port = new Port();
+        HostApf host = enabledHost(era, port, 0);
+        port.paging = false;
+        assertEquals(HostApf.Decision.SYNTHETIC_HALT, host.onNonResidentFault(3));
+        HostApf before = new HostApf(era, Settings.HostBugs.NONE, new Settings.HostFixes(true, true, false, true), 1, 0,
+                port, new Counters());
+        before.wrmsr(HostApf.MSR_ASYNC_PF_INT, 0xF3);
+        before.wrmsr(HostApf.MSR_ASYNC_PF_EN, HostApf.EN_ENABLED | HostApf.EN_DELIVERY_AS_INT);
+        assertEquals(HostApf.Decision.NOT_PRESENT_INJECTED, before.onNonResidentFault(3), "before 2022 it was injected");
     }
 }

@@ -79,7 +79,7 @@ class CpuOfflineTest {
 
     @ParameterizedTest
     @EnumSource(HostEra.class)
-    void offlineWithItsWakeAllWakesTheSleeperWhoseRetryIsSynthetic(HostEra era) {
+    void behaviour24_offlineWithItsWakeAllWakesTheSleeperWhoseRetryIsSynthetic(HostEra era) {
         // reference §4(v) "CPU offline (correct)" rows 2-3, §2.5 (can_do_async_pf: synthetic halt)
         Offline o = toTheDisable(settings(era).apfDisable(DISABLE_AT, true, -1));
         Rig rig = o.rig;
@@ -117,7 +117,7 @@ class CpuOfflineTest {
 
     @ParameterizedTest
     @EnumSource(HostEra.class)
-    void offlineWithoutItsWakeAllLosesTheSleeperForever(HostEra era) {
+    void behaviour24_offlineWithoutItsWakeAllLosesTheSleeperForever(HostEra era) {
         // reference §4(v) "Without step 2, N_t stays forever and T sits in D state forever"
         Offline o = toTheDisable(settings(era).apfDisable(DISABLE_AT, false, -1));
         Rig rig = o.rig;
