@@ -36,8 +36,9 @@ import java.util.stream.Stream;
  * simulated duration capped at {@link #CAP}, so the page is reproducible byte for byte and a
  * test can tell when the committed page is out of date with the scenarios.
  *
- * <p>Columns are the pairs of reference §2.6 the model has; the eras and proposed designs still
- * to come (issue 3 §1–2) are further columns here.
+ * <p>Columns: the legacy host before and after the #DF guard and the 208081 fix, the 5.2, 5.3
+ * and 5.8 guests, the interrupt pair, the two proposed designs, and the two mismatched pairs of
+ * §2.6. The interrupt era's dated fixes are switches a scenario sets, not columns.
  */
 public final class HazardMatrix {
     public static final long SEED = 42;
@@ -48,8 +49,15 @@ public final class HazardMatrix {
     public record Column(String title, HostEra host, GuestEra guest) {}
 
     public static final List<Column> COLUMNS = List.of(
-            new Column("HL + GL: KVM ≤5.7, Linux 5.3–5.7", HostEra.LEGACY, GuestEra.LEGACY),
+            new Column("HL0 + GL: KVM ≤4.14, Linux 5.3–5.7", HostEra.LEGACY_EARLY, GuestEra.LEGACY),
+            new Column("HL #DF guard + GL: KVM 4.15–4.20", HostEra.LEGACY_DF_GUARD, GuestEra.LEGACY),
+            new Column("HL + GL-a: KVM 5.0–5.7, Linux ≤5.2", HostEra.LEGACY, GuestEra.LEGACY_EARLY),
+            new Column("HL + GL: KVM 5.0–5.7, Linux 5.3–5.7", HostEra.LEGACY, GuestEra.LEGACY),
+            new Column("HL + 208081 fix + GL", HostEra.LEGACY_FIXED, GuestEra.LEGACY),
+            new Column("HL + 208081 fix + G58: Linux 5.8", HostEra.LEGACY_FIXED, GuestEra.USER_ONLY),
             new Column("HI + GI: KVM ≥5.8, Linux ≥5.9", HostEra.INTERRUPT, GuestEra.INTERRUPT),
+            new Column("design: not-present in the error code", HostEra.ERROR_CODE, GuestEra.ERROR_CODE),
+            new Column("design: #VE, an area per nesting level", HostEra.VE, GuestEra.VE),
             new Column("HI + GL (§2.6)", HostEra.INTERRUPT, GuestEra.LEGACY),
             new Column("HL + GI (§2.6)", HostEra.LEGACY, GuestEra.INTERRUPT));
 
@@ -86,7 +94,7 @@ public final class HazardMatrix {
         Expectations ownExpect = null;
         for (Column c : COLUMNS) {
             LoadedSettings loaded = runner.load(SEED, List.of(duration,
-                    "host.era=" + c.host().name().toLowerCase(Locale.ROOT), "guest.era=" + c.guest().name().toLowerCase(Locale.ROOT)));
+                    "host.era=" + configName(c.host()), "guest.era=" + configName(c.guest())));
             RunResult r = DeterministicRunner.run(loaded, StrategySpec.random(), null, Long.MAX_VALUE, null, null, null,
                     p -> { });
             cells.add(cell(r));
@@ -96,6 +104,11 @@ public final class HazardMatrix {
             }
         }
         return new Row(file, numeral(file), title(file), cells, ownPair, ownExpect);
+    }
+
+    /** An era as a topology file spells it: lower case with dashes. */
+    private static String configName(Enum<?> era) {
+        return era.name().toLowerCase(Locale.ROOT).replace('_', '-');
     }
 
     /** Finding kinds and counts, or none; how the run ended when it ended before its duration. */

@@ -79,6 +79,15 @@ public final class HostApf {
 
         boolean exceptionPending();
 
+        /**
+         * An exception KVM itself injected is pending (an async #PF). A genuine guest #PF is
+         * raised and delivered by the CPU without an exit in between, so no host code ever sees
+         * it pending; eras that do not check exceptions must not trip over it either.
+         */
+        default boolean injectedExceptionPending() {
+            return exceptionPending();
+        }
+
         int cpl();
 
         void injectPageFault(long cr2, Delivery delivery);
@@ -357,8 +366,15 @@ public final class HostApf {
      * not-present still being delivered.
      */
     private boolean canInjectLegacy() {
-        return interruptAllowed() && (era == HostEra.LEGACY_EARLY || era == HostEra.LEGACY_DF_GUARD
-                || !cpu.exceptionPending());
+        if (earlyLegacy()) {
+            return interruptAllowed() && (!cpu.exceptionPending() || cpu.injectedExceptionPending());
+        }
+        return interruptAllowed() && !cpu.exceptionPending();
+    }
+
+    /** Before the pending-exception check (2019): the ≤4.14 host and the 4.15 #DF guard. */
+    private boolean earlyLegacy() {
+        return era == HostEra.LEGACY_EARLY || era == HostEra.LEGACY_DF_GUARD;
     }
 
     /** {@code kvm_can_dequeue_async_page_present} (§2.2): disabled, or the slot is free (and, HI-b, the LAPIC on). */
@@ -641,7 +657,9 @@ public final class HostApf {
      * that was never injected (hazard viii).
      */
     private void checkCompletionLegacy() {
-        while (!done.isEmpty() && (!enabled() || canInjectLegacy())) {
+        // The early code handled one item per call [U: the 2.6.38 patch shows only an early return].
+        int budget = earlyLegacy() ? 1 : Integer.MAX_VALUE;
+        while (!done.isEmpty() && (!enabled() || canInjectLegacy()) && budget-- > 0) {
             WorkItem item = done.poll();
             if (!foreign(item)) {
                 queued--;

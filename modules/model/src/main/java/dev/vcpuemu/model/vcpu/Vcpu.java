@@ -562,6 +562,11 @@ public final class Vcpu implements HostApf.CpuPort {
     }
 
     @Override
+    public boolean injectedExceptionPending() {
+        return pendingException != null && pendingException.delivery.isAsync();
+    }
+
+    @Override
     public int cpl() {
         Frame top = current.top();
         return top == null ? 0 : top.cpl();
