@@ -220,7 +220,7 @@ class SettingsLoaderTest {
     @Test
     void badEnumValue() throws Exception {
         Path f = file("bad.conf", "vcpu-emu {", "  host.era = modern", "}");
-        assertEquals(f + ":2: vcpu-emu.host.era: must be legacy or interrupt, got modern", problem(f));
+        assertEquals(f + ":2: vcpu-emu.host.era: must be legacy-early, legacy-df-guard, legacy, legacy-fixed, interrupt, error-code or ve, got modern", problem(f));
         Path g = file("typo.conf", "vcpu-emu.host.swap-in-latency.distribution = exponental");
         assertEquals(g + ":1: vcpu-emu.host.swap-in-latency.distribution: must be fixed, uniform or exponential, "
                 + "got exponental (did you mean exponential?)", problem(g));
@@ -244,7 +244,7 @@ class SettingsLoaderTest {
                 problem(null, "topology.vcpus=0"));
         assertEquals("--set topology.vcpu=8: vcpu-emu.topology.vcpu: unknown key (did you mean vcpu-emu.topology.vcpus?)",
                 problem(null, "topology.vcpu=8"));
-        assertEquals("--set vcpu-emu.host.era=new: vcpu-emu.host.era: must be legacy or interrupt, got new",
+        assertEquals("--set vcpu-emu.host.era=new: vcpu-emu.host.era: must be legacy-early, legacy-df-guard, legacy, legacy-fixed, interrupt, error-code or ve, got new (did you mean ve?)",
                 problem(null, "vcpu-emu.host.era=new"));
         assertEquals("--set topology.vcpus: expected key=value", problem(null, "topology.vcpus"));
         assertEquals("--set topology.vcpus=1, run.seed=2: vcpu-emu.topology.vcpus: the value must be a single "
