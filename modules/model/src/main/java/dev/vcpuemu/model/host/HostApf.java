@@ -55,7 +55,6 @@ public final class HostApf {
     public static final long MSR_ASYNC_PF_ACK = 0x4b564d07L;
     public static final long EN_ENABLED = 1L;
     public static final long EN_SEND_ALWAYS = 1L << 1;
-    public static final long EN_DELIVERY_AS_PF_VMEXIT = 1L << 2;
     public static final long EN_DELIVERY_AS_INT = 1L << 3;
     /** Proposed design: not-present tagged in the #PF error code (a reserved bit in real KVM). */
     public static final long EN_NOT_PRESENT_IN_ERROR_CODE = 1L << 4;
@@ -253,11 +252,6 @@ public final class HostApf {
         return !era.legacy();
     }
 
-    /** CPUID 0x40000001 bit 10 ({@code KVM_FEATURE_ASYNC_PF_VMEXIT}): from about 4.14 (§1.3). */
-    public boolean cpuidAsyncPfVmexit() {
-        return era != HostEra.LEGACY_EARLY;
-    }
-
     /** The (hypothetical) CPUID bit of the error-code design. */
     public boolean cpuidNotPresentInErrorCode() {
         return era == HostEra.ERROR_CODE;
@@ -391,10 +385,8 @@ public final class HostApf {
      */
     public boolean wrmsr(long msr, long value) {
         if (msr == MSR_ASYNC_PF_EN) {
-            if ((value & reservedEnBits()) != 0
-                    || ((value & EN_DELIVERY_AS_PF_VMEXIT) != 0 && !cpuidAsyncPfVmexit())
-                    || ((value & EN_DELIVERY_AS_INT) != 0 && !cpuidAsyncPfInt())
-                    || (value != 0 && !inKernelLapic)) {
+            // Each era's CPUID is fixed, so its mask already refuses bit 2 without bit 10 and bit 3 without bit 14.
+            if ((value & reservedEnBits()) != 0 || (value != 0 && !inKernelLapic)) {
                 return false;
             }
             msrEn = value;
@@ -565,9 +557,17 @@ public final class HostApf {
             flushed++;
             return false;
         }
+        cpu.tokenCompleted(item.token());
+        return appendDone(item);
+    }
+
+    /**
+     * Appends to the done list; in the interrupt era an empty-to-non-empty change raises
+     * KVM_REQ_APF_READY, and the vCPU is kicked unless {@code pageReadyPending} (§1.6 step 3).
+     */
+    private boolean appendDone(WorkItem item) {
         boolean wasEmpty = done.isEmpty();
         done.add(item);
-        cpu.tokenCompleted(item.token());
         if (!era.legacy() && wasEmpty) {
             readyRequested = true;
             return !pageReadyPending;
@@ -581,14 +581,8 @@ public final class HostApf {
      * completion; no gfn of this vCPU is involved.
      */
     public boolean onForeignPageReady(WorkItem item) {
-        boolean wasEmpty = done.isEmpty();
-        done.add(item);
         cpu.hostEvent("host takes page-ready of another vCPU token", item.token() & 0xFFFFFFFFL);
-        if (!era.legacy() && wasEmpty) {
-            readyRequested = true;
-            return !pageReadyPending;
-        }
-        return false;
+        return appendDone(item);
     }
 
     private boolean foreign(WorkItem item) {
@@ -636,6 +630,16 @@ public final class HostApf {
             cpu.latency(LatencyKind.SYNTHETIC_HALT, cpu.now() - haltedSince);
             cpu.hostEvent("host synthetic halt ends", 0);
             halted = false;
+        }
+    }
+
+    /** A page-ready (or wake-all) was injected here: counters, and the token's fate unless another vCPU's host owns it. */
+    private void pageReadyInjected(WorkItem item, int token) {
+        counters.inc(Counter.APF_PAGE_READY_INJECTED);
+        if (item.wakeAll()) {
+            counters.inc(Counter.WAKE_ALLS);
+        } else if (!foreign(item)) {
+            pageReadySent(item, token);
         }
     }
 
@@ -689,12 +693,7 @@ public final class HostApf {
                         token, token & 0xFFFFFFFFL, cpu.now());
                 area.writeWord(ApfArea.REASON_PAGE_READY, d);
                 cpu.injectPageFault(token & 0xFFFFFFFFL, d);
-                counters.inc(Counter.APF_PAGE_READY_INJECTED);
-                if (item.wakeAll()) {
-                    counters.inc(Counter.WAKE_ALLS);
-                } else if (!foreign(item)) {
-                    pageReadySent(item, token);
-                }
+                pageReadyInjected(item, token);
             } else if (!item.wakeAll()) {
                 counters.inc(Counter.PAGE_READY_SUPPRESSED);
                 cpu.pageReadySent(token, false);
@@ -737,12 +736,7 @@ public final class HostApf {
                 }
                 cpu.raiseIrq(vector);
                 cpu.hostEvent("host inject page-ready token", token & 0xFFFFFFFFL);
-                counters.inc(Counter.APF_PAGE_READY_INJECTED);
-                if (item.wakeAll()) {
-                    counters.inc(Counter.WAKE_ALLS);
-                } else if (!foreign(item)) {
-                    pageReadySent(item, token);
-                }
+                pageReadyInjected(item, token);
             } else if (!item.wakeAll()) {
                 counters.inc(Counter.PAGE_READY_SUPPRESSED);
                 cpu.pageReadySent(token, false);

@@ -132,11 +132,12 @@ public final class Vcpu implements HostApf.CpuPort {
     private boolean inSmm;
     private boolean smiPending;
     private long nextSmi = -1;
-    /** The LAPIC is software-enabled; off until {@link #lapicEnableAt} with guest.lapic-enable-delay. */
-    private boolean lapicOn = true;
+    /** When the software-disabled LAPIC is enabled (guest.lapic-enable-delay); -1 once it is on. */
     private long lapicEnableAt = -1;
     /** host.migrate-at, -1 once done or never. */
     private long migrateAt;
+    /** The earliest of {@link #nextSmi}, {@link #lapicEnableAt} and {@link #migrateAt}: one compare per boundary. */
+    private long timedEventsAt = Long.MAX_VALUE;
     /** The #VE design: the information area of each nesting level (reason, token), 0 when consumed. */
     private final long[] veInfo = new long[8];
     /** Virtual time spent per {@link VcpuTime}, indexed by ordinal. */
@@ -192,12 +193,12 @@ public final class Vcpu implements HostApf.CpuPort {
         this.vcpus = settings.topology().vcpus();
         this.migrateAt = h.migrateAtNanos();
         if (settings.guest().lapicEnableDelayNanos() >= 0) {
-            lapicOn = false;
             lapicEnableAt = startNanos + settings.guest().lapicEnableDelayNanos();
         }
         if (settings.guest().smi().intervalNanos() > 0) {
             nextSmi = startNanos + settings.guest().smi().intervalNanos();
         }
+        timedEventsAt = earliest(nextSmi, lapicEnableAt, migrateAt);
         this.now = startNanos;
         this.nextTick = startNanos + settings.guest().tickPeriodNanos();
         this.nextExit = startNanos + settings.host().exitIntervalNanos();
@@ -272,21 +273,8 @@ public final class Vcpu implements HostApf.CpuPort {
                 raiseIrq(VECTOR_TIMER);
                 watchdogs();
             }
-            if (nextSmi >= 0 && now >= nextSmi) {
-                nextSmi += settings.guest().smi().intervalNanos();
-                smiPending = true;
-            }
-            if (!lapicOn && now >= lapicEnableAt) {
-                lapicOn = true;
-                events.add(now, "guest enables its LAPIC", 0);
-                host.onLapicEnabled();
-                exitPending = true;
-            }
-            if (migrateAt >= 0 && now >= migrateAt) {
-                migrateAt = -1;
-                events.add(now, "VM migrated", 0);
-                host.migrate();
-                exitPending = true;
+            if (now >= timedEventsAt) {
+                timedEvents();
             }
             if (now >= nextExit) {
                 nextExit += settings.host().exitIntervalNanos();
@@ -341,6 +329,38 @@ public final class Vcpu implements HostApf.CpuPort {
         return steps;
     }
 
+    /** SMIs, the LAPIC enable and migration, whichever are due. */
+    private void timedEvents() {
+        if (nextSmi >= 0 && now >= nextSmi) {
+            nextSmi += settings.guest().smi().intervalNanos();
+            smiPending = true;
+        }
+        if (lapicEnableAt >= 0 && now >= lapicEnableAt) {
+            lapicEnableAt = -1;
+            events.add(now, "guest enables its LAPIC", 0);
+            host.onLapicEnabled();
+            exitPending = true;
+        }
+        if (migrateAt >= 0 && now >= migrateAt) {
+            migrateAt = -1;
+            events.add(now, "VM migrated", 0);
+            host.migrate();
+            exitPending = true;
+        }
+        timedEventsAt = earliest(nextSmi, lapicEnableAt, migrateAt);
+    }
+
+    /** The earliest of the given times, ignoring -1 (never); {@link Long#MAX_VALUE} if all are -1. */
+    private static long earliest(long... times) {
+        long t = Long.MAX_VALUE;
+        for (long x : times) {
+            if (x >= 0) {
+                t = Math.min(t, x);
+            }
+        }
+        return t;
+    }
+
     private void acceptInputs() {
         while (!nmiInputs.isEmpty() && nmiInputs.peek().due <= now) {
             nmiPendingUserRead = nmiInputs.poll().value;
@@ -391,13 +411,7 @@ public final class Vcpu implements HostApf.CpuPort {
         if (apfToggleDue() >= 0 && !apfToggleKicked) {
             t = apfToggleDue();
         }
-        if (!lapicOn) {
-            t = Math.min(t, lapicEnableAt);
-        }
-        if (migrateAt >= 0) {
-            t = Math.min(t, migrateAt);
-        }
-        return t;
+        return Math.min(t, earliest(lapicEnableAt, migrateAt));
     }
 
     // ------------------------------------------------------------------ delivery
@@ -612,7 +626,7 @@ public final class Vcpu implements HostApf.CpuPort {
 
     @Override
     public boolean lapicEnabled() {
-        return lapicOn;
+        return lapicEnableAt < 0;
     }
 
     @Override
@@ -631,7 +645,7 @@ public final class Vcpu implements HostApf.CpuPort {
 
     @Override
     public void raiseIrq(int vector) {
-        if (!lapicOn) {
+        if (lapicEnableAt >= 0) {
             // A software-disabled LAPIC accepts no fixed interrupt (§4(v) 2).
             events.add(now, "LAPIC disabled drops vector", vector);
             return;
