@@ -51,6 +51,7 @@ public final class TestSettings {
     private double entryFaultProbability;
     private long lapicEnableDelayNanos = -1;
     private Settings.Smi smi = Settings.Smi.NONE;
+    private Settings.Nested nested = Settings.Nested.NONE;
     private List<Settings.NmiSource> nmiSources = List.of();
     private Duration duration = Duration.ofSeconds(1);
     private long seed = 1;
@@ -227,6 +228,12 @@ public final class TestSettings {
         return this;
     }
 
+    /** {@code guest.nested}: the guest is KVM (L1) and its first {@code l2VcpuThreads} tasks run an L2 vCPU. */
+    public TestSettings nested(int l2VcpuThreads, boolean deliveryAsPfVmexit) {
+        this.nested = new Settings.Nested(l2VcpuThreads, deliveryAsPfVmexit);
+        return this;
+    }
+
     /** {@code guest.smi}. */
     public TestSettings smi(long intervalNanos, int handlerOps) {
         this.smi = new Settings.Smi(intervalNanos, handlerOps);
@@ -270,7 +277,7 @@ public final class TestSettings {
                         residentLimit, evictPerMilli, hostBugs, hostFixes, tokenIdStart, migrateAtNanos),
                 new Settings.Guest(guestEra, asyncPf, preempt, tasksPerVcpu, kernelPages, tickPeriodNanos,
                         timesliceNanos, hungTaskTimeoutNanos, wedgeTimeoutNanos, mmFaultOps, apfDisable, guestBugs,
-                        entryFaultProbability, lapicEnableDelayNanos, smi),
+                        entryFaultProbability, lapicEnableDelayNanos, smi, nested),
                 new Settings.Workload(workingSetPages, mappedPages, AccessPattern.UNIFORM, 0.2, 0.8, computeOps,
                         syscallProbability, syscallAccesses, preemptOffFraction, irqOffFraction),
                 new Settings.Nmi(nmiSources),

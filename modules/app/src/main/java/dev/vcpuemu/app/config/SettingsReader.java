@@ -161,7 +161,19 @@ final class SettingsReader {
         Scope smi = s.scope("smi");
         Settings.Smi smis = new Settings.Smi(offOrVirtualNanos(smi, "interval"), intAtLeast(smi, "handler-ops", 1));
         return new Settings.Guest(era, asyncPf, preempt, tasks, kernelPages, tick, slice, hung, wedge, mmFaultOps,
-                apfDisable(s.scope("apf-disable"), vcpus), bugs, entryFault, lapicDelay, smis);
+                apfDisable(s.scope("apf-disable"), vcpus), bugs, entryFault, lapicDelay, smis, nested(s, tasks));
+    }
+
+    /** {@code guest.nested}: each L2 vCPU thread is one of the vCPU's tasks. */
+    private static Settings.Nested nested(Scope guest, int tasks) throws ConfigProblem {
+        Scope n = guest.scope("nested");
+        int threads = intAtLeast(n, "l2-vcpu-threads", 0);
+        if (threads > tasks) {
+            throw problem(n.get("l2-vcpu-threads"), n.path("l2-vcpu-threads"), "must be at most "
+                    + guest.path("tasks-per-vcpu") + " (" + tasks + "), as each L2 vCPU thread is one of the vCPU's"
+                    + " tasks, got " + text(n.get("l2-vcpu-threads")));
+        }
+        return new Settings.Nested(threads, bool(n.get("delivery-as-pf-vmexit"), n.path("delivery-as-pf-vmexit")));
     }
 
     private static Settings.ApfDisable apfDisable(Scope s, int vcpus) throws ConfigProblem {

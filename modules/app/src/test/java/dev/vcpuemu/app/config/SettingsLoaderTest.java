@@ -83,7 +83,7 @@ class SettingsLoaderTest {
                 0.6, 50, Settings.HostBugs.NONE, Settings.HostFixes.ALL, 1, -1), s.host());
         assertEquals(new Settings.Guest(Settings.GuestEra.INTERRUPT, true, true, 3, 64, 1_000_000, 4_000_000,
                 50_000_000, 20_000_000, 20, Settings.ApfDisable.NEVER, Settings.GuestBugs.NONE, 0.0, -1,
-                Settings.Smi.NONE), s.guest());
+                Settings.Smi.NONE, Settings.Nested.NONE), s.guest());
         assertEquals(new Settings.Workload(256, 192, Settings.AccessPattern.HOT_COLD, 0.2, 0.8, 8, 0.02, 4, 0.3, 0.2),
                 s.workload());
         assertEquals(List.of(new Settings.NmiSource("perf", List.of(), 100_000, 0.5, 0.0)), s.nmi().sources());
@@ -117,6 +117,7 @@ class SettingsLoaderTest {
                 "  host.swap-in-latency { distribution = uniform, min = 1us, max = 3us }",
                 "  workload.pattern = uniform",
                 "  guest.async-pf = off",
+                "  guest.nested { l2-vcpu-threads = 2, delivery-as-pf-vmexit = off }",
                 "  nmi.sources = [ { name = watchdog, targets = [0, 3], interval = 1ms } ]",
                 "  expect { present = [LOST_WAKEUP], absent = [guest-panic], detail-contains { HUNG_TASK = \"token\" } }",
                 "}");
@@ -124,6 +125,7 @@ class SettingsLoaderTest {
         assertEquals(Settings.Latency.Distribution.UNIFORM, s.host().swapIn().distribution());
         assertEquals(Settings.AccessPattern.UNIFORM, s.workload().pattern());
         assertFalse(s.guest().asyncPf());
+        assertEquals(new Settings.Nested(2, false), s.guest().nested());
         assertEquals(List.of(new Settings.NmiSource("watchdog", List.of(0, 3), 1_000_000, 0.0, 0.0)), s.nmi().sources());
         assertEquals(List.of(FindingKind.LOST_WAKEUP), s.expect().present());
         assertEquals(List.of(FindingKind.GUEST_PANIC), s.expect().absent());
@@ -208,6 +210,9 @@ class SettingsLoaderTest {
         Path m = file("mapped.conf", "vcpu-emu.workload.working-set-pages = 100");
         assertEquals(m + ":1: vcpu-emu.workload.working-set-pages: must be at least vcpu-emu.workload.mapped-pages (192), got 100",
                 problem(m));
+        Path l2 = file("l2.conf", "vcpu-emu {", "  guest.tasks-per-vcpu = 2", "  guest.nested.l2-vcpu-threads = 3", "}");
+        assertEquals(l2 + ":3: vcpu-emu.guest.nested.l2-vcpu-threads: must be at most vcpu-emu.guest.tasks-per-vcpu (2),"
+                + " as each L2 vCPU thread is one of the vCPU's tasks, got 3", problem(l2));
     }
 
     @Test

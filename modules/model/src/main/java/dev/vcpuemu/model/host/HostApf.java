@@ -55,6 +55,8 @@ public final class HostApf {
     public static final long MSR_ASYNC_PF_ACK = 0x4b564d07L;
     public static final long EN_ENABLED = 1L;
     public static final long EN_SEND_ALWAYS = 1L << 1;
+    /** Bit 2: while L2 runs, deliver async #PFs to L1 as #PF VM exits (§1.3, §2.4). */
+    public static final long EN_DELIVERY_AS_PF_VMEXIT = 1L << 2;
     public static final long EN_DELIVERY_AS_INT = 1L << 3;
     /** Proposed design: not-present tagged in the #PF error code (a reserved bit in real KVM). */
     public static final long EN_NOT_PRESENT_IN_ERROR_CODE = 1L << 4;
@@ -87,8 +89,19 @@ public final class HostApf {
             return exceptionPending();
         }
 
+        /** {@code get_cpl}: in guest mode, L2's CPL. */
         int cpl();
 
+        /** {@code is_guest_mode}: the vCPU runs L2 for a guest that is itself KVM (§2.4). */
+        default boolean guestMode() {
+            return false;
+        }
+
+        /**
+         * An async #PF with {@code CR2 = cr2} (a token). In guest mode {@code kvm_inject_page_fault}
+         * makes it a #PF VM exit to L1 with the token as exit qualification, whether or not L1
+         * intercepts #PF, and L1's CR2 stays as it is (§2.4 step 3).
+         */
         void injectPageFault(long cr2, Delivery delivery);
 
         /** A #PF whose error code the guest reads from its exception frame (the error-code design). */
@@ -176,6 +189,7 @@ public final class HostApf {
     private long msrEn;
     private int vector;
     private boolean sendUserOnly;
+    private boolean deliveryAsPfVmexit;
     private int id;
     private int generation;
     private final Set<Integer> gfns = new HashSet<>();
@@ -250,6 +264,11 @@ public final class HostApf {
     /** CPUID 0x40000001 bit 14 ({@code KVM_FEATURE_ASYNC_PF_INT}): the interrupt host and the designs. */
     public boolean cpuidAsyncPfInt() {
         return !era.legacy();
+    }
+
+    /** CPUID 0x40000001 bit 10 ({@code KVM_FEATURE_ASYNC_PF_VMEXIT}): from about 4.14 (§1.3, §7). */
+    public boolean cpuidAsyncPfVmexit() {
+        return era != HostEra.LEGACY_EARLY;
     }
 
     /** The (hypothetical) CPUID bit of the error-code design. */
@@ -395,6 +414,7 @@ public final class HostApf {
                 return true;
             }
             sendUserOnly = (value & EN_SEND_ALWAYS) == 0;
+            deliveryAsPfVmexit = (value & EN_DELIVERY_AS_PF_VMEXIT) != 0;
             queueWakeAll();
             return true;
         }
@@ -489,9 +509,11 @@ public final class HostApf {
      * An EPT violation on a non-resident gfn: reference §2.0 steps 2 to 7.
      */
     public Decision onNonResidentFault(int gfn) {
-        // "No exception pending" joined kvm_can_do_async_pf only in 2019 (2a266f23550b, §2.0 step 2).
-        boolean canDo = interruptAllowed() && (!cpu.exceptionPending() || era == HostEra.LEGACY_EARLY
-                || era == HostEra.LEGACY_DF_GUARD);
+        boolean guestMode = cpu.guestMode();
+        // "No exception pending" joined kvm_can_do_async_pf only in 2019 (2a266f23550b, §2.0 step 2);
+        // until 1dfd (2019) it also refused guest mode without bit 2, later only can_deliver does (§2.4 step 2).
+        boolean canDo = interruptAllowed() && (!cpu.exceptionPending() || earlyLegacy())
+                && !(earlyLegacy() && guestMode && !deliveryAsPfVmexit);
         if (!canDo) {
             counters.inc(Counter.SYNCHRONOUS_FAULTS);
             return Decision.SYNCHRONOUS;
@@ -514,8 +536,10 @@ public final class HostApf {
         queued++;
         counters.inc(Counter.TOKENS_ISSUED);
         gfns.add(gfn);
+        // In guest mode: only if L1 opted into #PF VM exits (bit 2); L1's CR0.PG is 1 then (§2.0 6.4).
         boolean canDeliver = enabled() && !(sendUserOnly && cpu.cpl() == 0 && !injectAtCpl0)
-                && (era.legacy() || !fixes.noApfWhilePagingOff() || cpu.pagingEnabled());
+                && (guestMode ? deliveryAsPfVmexit
+                        : era.legacy() || !fixes.noApfWhilePagingOff() || cpu.pagingEnabled());
         Decision decision;
         if (canDeliver) {
             Delivery d = new Delivery(Delivery.Kind.NOT_PRESENT, token, token & 0xFFFFFFFFL, cpu.now());

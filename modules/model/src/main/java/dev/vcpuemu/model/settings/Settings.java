@@ -92,12 +92,26 @@ public record Settings(Run run, Engine engine, Topology topology, Host host, Gue
      *                              (§4(i) "Second window"); ≥5.8 entry code is noinstr
      * @param lapicEnableDelayNanos how long the LAPIC stays software-disabled after boot (§4(v) 2),
      *                              -1 for enabled from the start
+     * @param nested                the guest as KVM itself (L1), running L2 vCPU threads (§2.4)
      */
     public record Guest(GuestEra era, boolean asyncPf, boolean preempt, int tasksPerVcpu,
                         int kernelPages, long tickPeriodNanos, long timesliceNanos,
                         long hungTaskTimeoutNanos, long wedgeTimeoutNanos, int mmFaultOps,
                         ApfDisable apfDisable, GuestBugs bugs, double entryFaultProbability,
-                        long lapicEnableDelayNanos, Smi smi) {}
+                        long lapicEnableDelayNanos, Smi smi, Nested nested) {}
+
+    /**
+     * {@code vcpu-emu.guest.nested}: the guest kernel is itself KVM (L1) and some of its tasks are
+     * the vCPU threads of an L2 VM, running L2 code in guest mode (reference §2.4, variant (d)).
+     *
+     * @param l2VcpuThreads      tasks per vCPU that run an L2 vCPU (0: the guest runs no VM)
+     * @param deliveryAsPfVmexit the guest sets {@code MSR_KVM_ASYNC_PF_EN} bit 2 when the host
+     *                           offers CPUID bit 10, as Linux does; off: it never does, and L2
+     *                           faults get the synthetic halt, invisible to L1 (behaviour 27)
+     */
+    public record Nested(int l2VcpuThreads, boolean deliveryAsPfVmexit) {
+        public static final Nested NONE = new Nested(0, true);
+    }
 
     /**
      * {@code vcpu-emu.guest.smi}: system management interrupts. SMM entry clears CR0.PG and RSM

@@ -9,6 +9,12 @@ package dev.vcpuemu.model.vcpu;
 enum Routine {
     /** A task's user-mode loop: accesses over its working set, computation, system calls. */
     USER(true, false, false),
+    /**
+     * An L2 vCPU thread of a guest that is KVM itself (L1), in guest mode: L2 code over the VM's
+     * memory (§2.4). A trap over it is a VM exit into KVM's run loop, which L1 sees as from user
+     * mode (it reschedules there); the host sees L2's own CPL.
+     */
+    L2_GUEST(true, false, false),
     /** A system call: preemptible, preemption-disabled or IRQ-disabled kernel accesses. */
     SYSCALL(false, false, false),
     /** CPU bring-up: the APF MSR writes of §2.1/§2.2 "Enable (guest)". */
@@ -27,6 +33,8 @@ enum Routine {
     PF_ERROR_CODE(false, true, true),
     /** The #VE design's handler: reads and clears the information area of its own nesting level (§3). */
     VE(false, true, true),
+    /** KVM as L1 handling the #PF VM exit of an async #PF in L2: flags, IRQs on, wait or wake (§2.4 steps 4–6). */
+    L1_PF_EXIT(false, true, true),
     /** System management mode: CR0.PG=0 until RSM (§4(v) 1). */
     SMM(false, true, true),
     /** {@code do_page_fault}: a genuine guest fault. */

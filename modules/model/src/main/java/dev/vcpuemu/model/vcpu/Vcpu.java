@@ -91,8 +91,14 @@ public final class Vcpu implements HostApf.CpuPort {
     private static final int SYSCALL_PREEMPTIBLE = 0;
     private static final int SYSCALL_PREEMPT_OFF = 1;
     private static final int SYSCALL_IRQ_OFF = 2;
+    /**
+     * KVM-as-L1's code between {@code local_irq_enable()} after a VM exit and
+     * {@code kvm_handle_page_fault} (the exit-reason dispatch): micro-ops with IRQs on (§2.4 step 6).
+     */
+    private static final int L1_EXIT_DISPATCH_OPS = 16;
 
-    private record Pending(int vector, long cr2, long errorCode, Delivery delivery) {}
+    /** An exception to deliver; {@code vmExit}: as a #PF VM exit to L1, {@code cr2} its exit qualification (§2.4). */
+    private record Pending(int vector, long cr2, long errorCode, Delivery delivery, boolean vmExit) {}
 
     private record Timed<T>(long due, long seq, T value) {}
 
@@ -447,6 +453,14 @@ public final class Vcpu implements HostApf.CpuPort {
                 deathReason = "triple fault";
                 return true;
             }
+            if (p.vmExit) {
+                // §2.4 step 3: the token is the exit qualification; L1's CR2 is not touched.
+                Frame f = pushTrap(Routine.L1_PF_EXIT);
+                f.delivery = p.delivery;
+                f.addr = p.cr2;
+                events.add(now, "#PF VM exit to L1, exit qualification", p.cr2);
+                return true;
+            }
             if (p.vector == VECTOR_VE) {
                 Frame f = pushTrap(Routine.VE);
                 f.delivery = p.delivery;
@@ -495,9 +509,11 @@ public final class Vcpu implements HostApf.CpuPort {
 
     private Frame pushTrap(Routine r) {
         Frame f = new Frame(r);
+        Frame top = current.top();
         f.savedIf = ifFlag;
-        f.savedCpl = cpl();
-        f.interrupted = current.top();
+        // The CPL as the guest kernel sees what it interrupted (over L2: KVM's run loop, Routine.L2_GUEST).
+        f.savedCpl = top == null ? 0 : top.cpl();
+        f.interrupted = top;
         current.stack.push(f);
         ifFlag = false;
         hlt = false;
@@ -527,13 +543,13 @@ public final class Vcpu implements HostApf.CpuPort {
     }
 
     private void raiseException(long address, Delivery delivery) {
-        raiseException(VECTOR_PF, address, 0, delivery);
+        raiseException(VECTOR_PF, address, 0, delivery, false);
     }
 
     /** Raises an exception; a second one while one is pending is #DF, a third a triple fault. */
-    private void raiseException(int vector, long address, long errorCode, Delivery delivery) {
+    private void raiseException(int vector, long address, long errorCode, Delivery delivery, boolean vmExit) {
         if (pendingException == null) {
-            pendingException = new Pending(vector, address, errorCode, delivery);
+            pendingException = new Pending(vector, address, errorCode, delivery, vmExit);
         } else if (pendingException.vector == VECTOR_DF) {
             report(FindingKind.TRIPLE_FAULT, "#PF (" + delivery + ") while a double fault was pending: the guest is dead");
             dead = true;
@@ -541,7 +557,7 @@ public final class Vcpu implements HostApf.CpuPort {
         } else {
             report(FindingKind.DOUBLE_FAULT, "#PF (" + delivery + ") while #PF (" + pendingException.delivery
                     + ") was pending delivery");
-            pendingException = new Pending(VECTOR_DF, 0, 0, pendingException.delivery);
+            pendingException = new Pending(VECTOR_DF, 0, 0, pendingException.delivery, false);
         }
     }
 
@@ -583,7 +599,16 @@ public final class Vcpu implements HostApf.CpuPort {
     @Override
     public int cpl() {
         Frame top = current.top();
-        return top == null ? 0 : top.cpl();
+        if (top == null) {
+            return 0;
+        }
+        return top.routine == Routine.L2_GUEST ? top.kind : top.cpl();
+    }
+
+    @Override
+    public boolean guestMode() {
+        Frame top = current.top();
+        return top != null && top.routine == Routine.L2_GUEST;
     }
 
     @Override
@@ -591,23 +616,24 @@ public final class Vcpu implements HostApf.CpuPort {
         if (delivery.kind == Delivery.Kind.NOT_PRESENT) {
             notPresentAwaitingWait.put(delivery.token, delivery);
         }
-        events.add(now, delivery.kind == Delivery.Kind.NOT_PRESENT ? "host inject not-present token"
-                : "host inject page-ready token", delivery.token & 0xFFFFFFFFL);
-        raiseException(address, delivery);
+        boolean vmExit = guestMode();
+        events.add(now, (delivery.kind == Delivery.Kind.NOT_PRESENT ? "host inject not-present" : "host inject page-ready")
+                + (vmExit ? " as #PF VM exit, token" : " token"), delivery.token & 0xFFFFFFFFL);
+        raiseException(VECTOR_PF, address, 0, delivery, vmExit);
     }
 
     @Override
     public void injectPageFault(long address, long errorCode, Delivery delivery) {
         notPresentAwaitingWait.put(delivery.token, delivery);
         events.add(now, "host inject not-present (error code) token", delivery.token & 0xFFFFFFFFL);
-        raiseException(VECTOR_PF, address, errorCode, delivery);
+        raiseException(VECTOR_PF, address, errorCode, delivery, false);
     }
 
     @Override
     public void injectVirtualizationException(int reason, int token, Delivery delivery) {
         notPresentAwaitingWait.put(token, delivery);
         events.add(now, "host inject #VE not-present token", token & 0xFFFFFFFFL);
-        raiseException(VECTOR_VE, 0, ((long) reason << 32) | (token & 0xFFFFFFFFL), delivery);
+        raiseException(VECTOR_VE, 0, ((long) reason << 32) | (token & 0xFFFFFFFFL), delivery, false);
     }
 
     @Override
@@ -703,7 +729,7 @@ public final class Vcpu implements HostApf.CpuPort {
     private void execute() {
         Frame f = current.top();
         switch (f.routine) {
-            case USER -> user(f);
+            case USER, L2_GUEST -> user(f);
             case SYSCALL -> syscall(f);
             case BOOT -> boot(f);
             case APF_DISABLE -> apfDisable(f);
@@ -713,6 +739,7 @@ public final class Vcpu implements HostApf.CpuPort {
             case PF_INTERRUPT -> pfInterrupt(f);
             case PF_ERROR_CODE -> pfErrorCode(f);
             case VE -> virtualizationException(f);
+            case L1_PF_EXIT -> l1PageFaultExit(f);
             case SMM -> smm(f);
             case GENUINE_FAULT -> genuineFault(f);
             case WAIT -> asyncPfWait(f);
@@ -780,12 +807,20 @@ public final class Vcpu implements HostApf.CpuPort {
         return rng.nextInt(workingSet);
     }
 
-    /** USER: pick a page (or enter a system call), access it, compute. */
+    /**
+     * USER: pick a page (or enter a system call), access it, compute. L2_GUEST, an L2 vCPU thread
+     * in guest mode (§2.4), runs the same loop over the VM's memory (the thread's working set):
+     * L2's system calls stay inside L2 and only set its CPL, which the host's user-only rule
+     * reads, and L1's page tables for L2 (EPT) are taken as populated, so only the host can fault.
+     */
     private void user(Frame f) {
         var w = settings.workload();
         switch (f.pc) {
             case 0 -> {
-                if (rng.nextDouble() < w.syscallProbability()) {
+                boolean syscall = rng.nextDouble() < w.syscallProbability();
+                if (f.routine == Routine.L2_GUEST) {
+                    f.kind = syscall ? 0 : 3;
+                } else if (syscall) {
                     Frame sys = new Frame(Routine.SYSCALL);
                     double r = rng.nextDouble();
                     sys.kind = r < w.irqOffFraction() ? SYSCALL_IRQ_OFF
@@ -799,7 +834,7 @@ public final class Vcpu implements HostApf.CpuPort {
                 f.pc = 1;
             }
             case 1 -> {
-                if (access(f.addr, userGfn(current, f.addr), true, f)) {
+                if (access(f.addr, userGfn(current, f.addr), f.routine == Routine.USER, f)) {
                     f.pc = f.count > 0 ? 2 : 0;
                 }
             }
@@ -875,6 +910,11 @@ public final class Vcpu implements HostApf.CpuPort {
                     case ERROR_CODE -> HostApf.EN_DELIVERY_AS_INT | HostApf.EN_NOT_PRESENT_IN_ERROR_CODE;
                     case VE -> HostApf.EN_DELIVERY_AS_INT | HostApf.EN_DELIVERY_AS_VE;
                 };
+                // As Linux from 4.14, whenever CPUID has bit 10 (§2.1 step 3); the designs define no L1 delivery.
+                if (g.nested().deliveryAsPfVmexit() && host.cpuidAsyncPfVmexit()
+                        && g.era() != GuestEra.ERROR_CODE && g.era() != GuestEra.VE) {
+                    en |= HostApf.EN_DELIVERY_AS_PF_VMEXIT;
+                }
                 wrmsr(HostApf.MSR_ASYNC_PF_EN, en);
                 f.pc = 2;
             }
@@ -1079,10 +1119,12 @@ public final class Vcpu implements HostApf.CpuPort {
     }
 
     /**
-     * An instrumented point of a legacy guest's #PF entry (tracing, context tracking): with
-     * guest.entry-fault-probability it touches a vmalloc'd buffer not yet mapped and takes a
+     * An instrumented point (tracing, context tracking) of a legacy guest's #PF entry, or of
+     * KVM-as-L1's code between a #PF VM exit and its read of the APF word (hazard xiv, any era):
+     * with guest.entry-fault-probability it touches a vmalloc'd buffer not yet mapped and takes a
      * genuine #PF there, before the micro-op retires (it runs again after the nested handler).
-     * 5.8 and later make this code noinstr, so they never get here. Returns true if it faulted.
+     * 5.8 and later make the #PF entry noinstr, so their handlers never get here. Returns true if
+     * it faulted.
      */
     private boolean entryFaults(Frame f, int point) {
         double p = settings.guest().entryFaultProbability();
@@ -1190,6 +1232,64 @@ public final class Vcpu implements HostApf.CpuPort {
                 callWait((int) f.addr, true, false, f);
             }
             default -> iret();
+        }
+    }
+
+    /**
+     * L1_PF_EXIT: KVM as L1 after a #PF VM exit that L0 made for an async #PF in L2 (§2.4 steps
+     * 4–6; {@code kvm_handle_page_fault}). With IRQs still off from the exit, and after
+     * instrumented code (hazard xiv), it reads and clears its own APF word into
+     * {@code host_apf_flags}; it re-enables IRQs, so a page-ready interrupt may arrive before the
+     * wait and leave a dummy (the path Sean's 2022 analysis keeps reachable, step 6); then with
+     * IRQs off it waits on the token from the exit qualification (reason 1), so this vCPU thread
+     * sleeps while L1 runs others, or, for a guest that takes page-ready over #PF, wakes it
+     * (reason 2). Any other value is the MMU's business (0) or a WARN. IRQs on, and the VM entry
+     * retries L2's access.
+     */
+    private void l1PageFaultExit(Frame f) {
+        switch (f.pc) {
+            case 0 -> {
+                if (!entryFaults(f, 1)) {
+                    f.count = readAndClearWord(f);
+                    f.pc = 1;
+                }
+            }
+            case 1 -> {
+                sti();
+                f.kind = L1_EXIT_DISPATCH_OPS;
+                f.pc = 2;
+            }
+            case 2 -> {
+                if (--f.kind <= 0) {
+                    f.pc = 3;
+                }
+            }
+            case 3 -> {
+                boolean wake = f.count == ApfArea.REASON_PAGE_READY && settings.guest().era().pageReadyAsPageFault();
+                if (f.count == ApfArea.REASON_PAGE_NOT_PRESENT || wake) {
+                    ifFlag = false;
+                    f.pc = wake ? 5 : 4;
+                } else {
+                    f.pc = 7;
+                }
+            }
+            case 4 -> {
+                f.pc = 6;
+                callWait((int) f.addr, !settings.guest().era().legacy(), false, f);
+            }
+            case 5 -> {
+                f.pc = 6;
+                callWake((int) f.addr);
+            }
+            case 6 -> {
+                sti();
+                f.pc = 7;
+            }
+            default -> {
+                Frame exit = current.stack.pop();
+                ifFlag = exit.savedIf;
+                events.add(now, "VM entry to L2", 0);
+            }
         }
     }
 
@@ -1396,7 +1496,7 @@ public final class Vcpu implements HostApf.CpuPort {
 
     private void startProcess(Task t) {
         t.pageTables = new GuestPageTables(workingSet, settings.workload().mappedPages());
-        t.stack.push(new Frame(Routine.USER));
+        t.stack.push(new Frame(t.index < settings.guest().nested().l2VcpuThreads() ? Routine.L2_GUEST : Routine.USER));
         t.savedIf = true;
         t.preemptCount = 0;
     }
