@@ -153,6 +153,19 @@ class EndToEndIT {
     }
 
     @Test
+    void nestedKvmGuestTakesItsL2FaultsAsVmExitsWithoutAFinding() throws Exception {
+        // conf/nested-kvm.conf: L1 runs L2 vCPU threads; the host delivers their faults as #PF VM exits (§2.4).
+        Path rep = tmp.resolve("nested.json");
+        Outcome o = run("run", CONF.resolve("nested-kvm.conf").toString(), "--duration", "2s", "--report", rep.toString());
+        assertEquals(0, o.exit(), o.out() + o.err());
+        JsonNode r = report(rep);
+        assertContract(r);
+        r.get("findings").fields().forEachRemaining(f -> assertEquals(0, f.getValue().asLong(), f.getKey()));
+        assertTrue(r.get("counters").get("pfVmExits").asLong() > 0, r.get("counters").toString());
+        assertTrue(r.get("counters").get("tasksSlept").asLong() > 0, "L1 threads slept on exit qualifications");
+    }
+
+    @Test
     void failedExpectationExitsOne() throws Exception {
         Path rep = tmp.resolve("expect.json");
         Outcome o = run("run", CONF.resolve("no-nmi.conf").toString(), "--duration", "1s", "--report", rep.toString(),

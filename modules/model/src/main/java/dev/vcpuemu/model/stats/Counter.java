@@ -20,7 +20,9 @@ public enum Counter {
     WORK_ITEMS_SENT("workItemsSent"),
     WORK_ITEMS_COMPLETED("workItemsCompleted"),
     PAGES_EVICTED("pagesEvicted"),
-    NMIS_SENT("nmisSent");
+    NMIS_SENT("nmisSent"),
+    /** Async #PFs (not-present or legacy page-ready) delivered to L1 as #PF VM exits (§2.4). */
+    PF_VM_EXITS("pfVmExits");
 
     public final String key;
 

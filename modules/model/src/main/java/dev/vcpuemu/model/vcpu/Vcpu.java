@@ -458,6 +458,7 @@ public final class Vcpu implements HostApf.CpuPort {
                 Frame f = pushTrap(Routine.L1_PF_EXIT);
                 f.delivery = p.delivery;
                 f.addr = p.cr2;
+                counters.inc(Counter.PF_VM_EXITS);
                 events.add(now, "#PF VM exit to L1, exit qualification", p.cr2);
                 return true;
             }

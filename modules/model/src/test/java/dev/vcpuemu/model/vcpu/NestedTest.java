@@ -68,6 +68,7 @@ class NestedTest {
                 "task 0 sleeps (schedules away) on the exit qualification's token");
         assertFalse(rig.vcpu.host().halted(), "no synthetic halt: L1 runs on (its idle task)");
         assertEquals(1, rig.count(Counter.APF_NOT_PRESENT_INJECTED));
+        assertEquals(1, rig.count(Counter.PF_VM_EXITS));
 
         rig.complete(item);
         rig.stepUntil("woken by its page-ready", () -> rig.vcpu.sleepingTasks() == 0);
@@ -99,6 +100,7 @@ class NestedTest {
         rig.stepUntil("the host's synthetic halt", () -> rig.vcpu.host().halted());
         assertEquals(haltsBefore + 1, rig.count(Counter.SYNTHETIC_HALTS));
         assertEquals(0, rig.count(Counter.APF_NOT_PRESENT_INJECTED), "nothing injected");
+        assertEquals(0, rig.count(Counter.PF_VM_EXITS));
         assertEquals("L2_GUEST", rig.vcpu.currentRoutine(), "L2 stays where it was, its access not retired");
         assertEquals(0, rig.vcpu.sleepingTasks());
 
