@@ -199,7 +199,9 @@ public final class PerfettoTrace {
                         instant(pid, stackTid, w, at, e.arg(), "t");
                     }
                 }
-                case "iret from" -> {
+                case "#PF VM exit to L1, exit qualification" -> push(handlers, current, id, pid,
+                        new Open("#PF VM exit to L1", at, "exit qualification", e.arg()));
+                case "iret from", "VM entry to L2" -> {
                     Deque<Open> stack = handlers.get(current);
                     // A wait left open by a missing "wait done" (the ring began inside it) ends with its handler.
                     while (stack != null && !stack.isEmpty() && stack.peek().name().startsWith("async PF wait")) {
@@ -209,7 +211,8 @@ public final class PerfettoTrace {
                         slice(pid, stackTid, stack.pop(), at, false);
                     }
                 }
-                case "host inject not-present token", "host inject page-ready token" -> {
+                case "host inject not-present token", "host inject page-ready token",
+                        "host inject not-present as #PF VM exit, token", "host inject page-ready as #PF VM exit, token" -> {
                     boolean np = w.contains("not-present");
                     complete(pid, hostTid, np ? "inject not-present" : "inject page-ready", "host", at / 1000.0,
                             MARK_US, "token", e.arg(), false);

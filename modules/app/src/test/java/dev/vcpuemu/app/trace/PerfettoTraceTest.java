@@ -44,7 +44,11 @@ class PerfettoTraceTest {
     private record Run(RunResult result, Timeline timeline, Settings settings) {}
 
     private static Run run(String duration) throws Exception {
-        DeterministicRunner runner = new DeterministicRunner(Optional.of(CONF.resolve("scenarios/hazard-i-nmi-window.conf")),
+        return run("scenarios/hazard-i-nmi-window.conf", duration);
+    }
+
+    private static Run run(String topology, String duration) throws Exception {
+        DeterministicRunner runner = new DeterministicRunner(Optional.of(CONF.resolve(topology)),
                 List.of("run.duration=" + duration, "run.report=\"\""));
         var loaded = runner.load(42, List.of());
         Settings s = loaded.settings();
@@ -141,6 +145,22 @@ class PerfettoTraceTest {
         assertFalse(found.isEmpty(), "the legacy NMI storm gives findings within 5 ms");
         assertEquals(found, marked, "every finding kind of the run is marked on the global track");
         assertTrue(found.stream().allMatch(k -> FindingKind.valueOf(k) != null));
+    }
+
+    @Test
+    void aNestedGuestShowsItsVmExitsAsSlicesAndItsTokensAsArrows() throws Exception {
+        // conf/nested-kvm.conf: L2 faults reach L1 as #PF VM exits (§2.4); each exit's handling is a slice.
+        Run run = run("nested-kvm.conf", "5ms");
+        Path file = tmp.resolve("nested.json");
+        PerfettoTrace.write(file, run.timeline(), 0, "test");
+        List<JsonNode> events = events(file);
+        List<JsonNode> exits = events.stream().filter(e -> e.get("ph").asText().equals("X")
+                && e.get("name").asText().equals("#PF VM exit to L1")).toList();
+        assertFalse(exits.isEmpty(), "no VM exit slice");
+        assertTrue(exits.stream().allMatch(e -> e.get("args").has("exit qualification")), exits.toString());
+        assertTrue(events.stream().anyMatch(e -> e.get("ph").asText().equals("s")), "not-present to page-ready arrows");
+        assertTrue(events.stream().noneMatch(e -> e.get("name").asText().contains("VM exit, token")),
+                "VM-exit injections are drawn as injections, not as loose instants");
     }
 
     @Test
