@@ -1048,8 +1048,7 @@ public final class Vcpu implements HostApf.CpuPort {
     private void pfLegacyEarly(Frame f) {
         switch (f.pc) {
             case 0 -> {
-                if (!entryFaults(f, 1)) {
-                    f.count = readAndClearWord(f);
+                if (readWordAfterInstrumentation(f, 1)) {
                     f.pc = 1;
                 }
             }
@@ -1084,8 +1083,7 @@ public final class Vcpu implements HostApf.CpuPort {
                 f.pc = 1;
             }
             case 1 -> {
-                if (!entryFaults(f, 1)) {
-                    f.count = readAndClearWord(f);
+                if (readWordAfterInstrumentation(f, 1)) {
                     f.pc = 2;
                 }
             }
@@ -1095,6 +1093,18 @@ public final class Vcpu implements HostApf.CpuPort {
             }
             default -> iret();
         }
+    }
+
+    /**
+     * An instrumented point (see {@link #entryFaults}), then the read and clear of the APF word
+     * into {@code f.count}. False if the point faulted: the read waits for the retry.
+     */
+    private boolean readWordAfterInstrumentation(Frame f, int point) {
+        if (entryFaults(f, point)) {
+            return false;
+        }
+        f.count = readAndClearWord(f);
+        return true;
     }
 
     /** Tracing's recursion guard: a #PF taken inside another #PF handler's entry does not trace again. */
@@ -1250,8 +1260,7 @@ public final class Vcpu implements HostApf.CpuPort {
     private void l1PageFaultExit(Frame f) {
         switch (f.pc) {
             case 0 -> {
-                if (!entryFaults(f, 1)) {
-                    f.count = readAndClearWord(f);
+                if (readWordAfterInstrumentation(f, 1)) {
                     f.pc = 1;
                 }
             }
