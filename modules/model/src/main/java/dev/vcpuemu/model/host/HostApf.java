@@ -41,6 +41,10 @@ import java.util.Set;
  *       {@code vec}; the next one waits until the slot is 0; the worker kicks the vCPU only
  *       on an empty-to-non-empty done list and only without {@code pageReadyPending}; the
  *       ACK clears it and rescans; nothing is sent for a not-present that was not injected.</li>
+ *   <li>§2.4: in guest mode (L2 runs for a guest that is itself KVM) a not-present is delivered
+ *       only if L1 set EN bit 2, and then as a #PF VM exit to L1 (the vCPU makes any async #PF
+ *       raised in guest mode one); without bit 2 the fault gets a synthetic halt, or before
+ *       2019 (≤4.20) a synchronous fault, as {@code kvm_can_do_async_pf} refused guest mode.</li>
  *   <li>§2.5: with APF disabled the same async work still exists, but completions only end
  *       the synthetic halt.</li>
  * </ul>
