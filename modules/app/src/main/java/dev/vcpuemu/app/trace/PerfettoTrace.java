@@ -7,22 +7,20 @@ import dev.vcpuemu.app.report.AtomicFiles;
 import dev.vcpuemu.engine.timeline.Timeline;
 import dev.vcpuemu.engine.timeline.Timeline.Event;
 import dev.vcpuemu.engine.timeline.Timeline.Track;
-import dev.vcpuemu.model.finding.FindingKind;
+import dev.vcpuemu.model.trace.TraceEvent;
+import dev.vcpuemu.model.vcpu.Vcpu;
 
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
-import java.util.stream.Collectors;
 
 /**
  * Writes a run's {@link Timeline} as Chrome trace event JSON, which Perfetto (ui.perfetto.dev)
@@ -52,8 +50,6 @@ public final class PerfettoTrace {
     private static final double MARK_US = 0.001;
     private static final int WORKER_TID = 1_000_000;
     private static final int UNKNOWN_TASK = Integer.MIN_VALUE;
-    private static final Set<String> FINDINGS =
-            Arrays.stream(FindingKind.values()).map(Enum::name).collect(Collectors.toUnmodifiableSet());
 
     private final JsonGenerator json;
     private long written;
@@ -167,14 +163,20 @@ public final class PerfettoTrace {
         int current = UNKNOWN_TASK;
         for (Event e : events) {
             long at = e.atNanos();
-            String w = e.what();
             int stackTid = stackTid(id, current);
-            if (halt != null && (w.startsWith("deliver ") || w.equals("switch to task"))) {
+            if (e.finding() != null) {
+                String kind = e.finding().name();
+                instant(pid, stackTid, kind, at, e.arg(), "t", "finding");
+                instant(pid, 0, kind + " (vCPU " + id + ")", at, e.arg(), "g", "finding");
+                continue;
+            }
+            TraceEvent w = e.what();
+            if (halt != null && (isDelivery(w) || w == TraceEvent.SWITCH_TO_TASK)) {
                 slice(pid, tasksTid, halt, at, false);
                 halt = null;
             }
             switch (w) {
-                case "switch to task" -> {
+                case SWITCH_TO_TASK -> {
                     if (task != null) {
                         slice(pid, tasksTid, task, at, false);
                     }
@@ -182,26 +184,29 @@ public final class PerfettoTrace {
                     task = new Open(taskName(current), at, "task", current);
                     stack(handlers, current, id, pid);
                 }
-                case "hlt" -> halt = new Open("hlt", at, "task", e.arg());
-                case "deliver #PF (async) cr2" -> push(handlers, current, id, pid, new Open("#PF handler (async)", at, "cr2", e.arg()));
-                case "deliver #PF cr2" -> push(handlers, current, id, pid, new Open("#PF handler", at, "cr2", e.arg()));
-                case "deliver NMI" -> push(handlers, current, id, pid, new Open("NMI handler", at, "vector", 2));
-                case "deliver IRQ vector" -> push(handlers, current, id, pid,
+                case HLT -> halt = new Open("hlt", at, "task", e.arg());
+                case DELIVER_ASYNC_PAGE_FAULT -> push(handlers, current, id, pid, new Open("#PF handler (async)", at, "cr2", e.arg()));
+                case DELIVER_PAGE_FAULT -> push(handlers, current, id, pid, new Open("#PF handler", at, "cr2", e.arg()));
+                case DELIVER_NMI -> push(handlers, current, id, pid, new Open("NMI handler", at, "vector", 2));
+                // Every delivery opens the slice its IRET (RSM for SMM) closes, so the handlers nest as on the stack.
+                case DELIVER_VE -> push(handlers, current, id, pid, new Open("#VE handler", at, "token", e.arg()));
+                case DELIVER_SMI -> push(handlers, current, id, pid, new Open("SMM handler", at, "vector", 0));
+                case DELIVER_IRQ -> push(handlers, current, id, pid,
                         new Open(irqName((int) e.arg()), at, "vector", e.arg()));
-                case "wait (sleep) token", "wait (halt) token" -> push(handlers, current, id, pid,
-                        new Open(w.startsWith("wait (sleep)") ? "async PF wait (sleep)" : "async PF wait (halt)", at,
+                case WAIT_SLEEP, WAIT_HALT -> push(handlers, current, id, pid,
+                        new Open(w == TraceEvent.WAIT_SLEEP ? "async PF wait (sleep)" : "async PF wait (halt)", at,
                                 "token", e.arg()));
-                case "wait done token" -> {
+                case WAIT_DONE -> {
                     Deque<Open> stack = handlers.get(current);
                     if (stack != null && !stack.isEmpty() && stack.peek().name().startsWith("async PF wait")) {
                         slice(pid, stackTid, stack.pop(), at, false);
                     } else {
-                        instant(pid, stackTid, w, at, e.arg(), "t");
+                        instant(pid, stackTid, w.text, at, e.arg(), "t");
                     }
                 }
-                case "#PF VM exit to L1, exit qualification" -> push(handlers, current, id, pid,
+                case PF_VM_EXIT -> push(handlers, current, id, pid,
                         new Open("#PF VM exit to L1", at, "exit qualification", e.arg()));
-                case "iret from", "VM entry to L2" -> {
+                case IRET, VM_ENTRY_TO_L2 -> {
                     Deque<Open> stack = handlers.get(current);
                     // A wait left open by a missing "wait done" (the ring began inside it) ends with its handler.
                     while (stack != null && !stack.isEmpty() && stack.peek().name().startsWith("async PF wait")) {
@@ -211,29 +216,32 @@ public final class PerfettoTrace {
                         slice(pid, stackTid, stack.pop(), at, false);
                     }
                 }
-                case "host inject not-present token", "host inject page-ready token",
-                        "host inject not-present as #PF VM exit, token", "host inject page-ready as #PF VM exit, token" -> {
-                    boolean np = w.contains("not-present");
+                case HOST_INJECT_NOT_PRESENT, HOST_INJECT_PAGE_READY, HOST_INJECT_NOT_PRESENT_VM_EXIT,
+                        HOST_INJECT_PAGE_READY_VM_EXIT -> {
+                    boolean np = w == TraceEvent.HOST_INJECT_NOT_PRESENT || w == TraceEvent.HOST_INJECT_NOT_PRESENT_VM_EXIT;
                     complete(pid, hostTid, np ? "inject not-present" : "inject page-ready", "host", at / 1000.0,
                             MARK_US, "token", e.arg(), false);
                     injections.add(new Injection(np, e.arg(), at, hostTid));
                 }
-                case "host sync fault gfn" -> host = closeAndOpen(pid, hostTid, host, new Open("synchronous stall", at, "gfn", e.arg()));
-                case "host synthetic halt gfn" -> host = closeAndOpen(pid, hostTid, host, new Open("synthetic halt", at, "gfn", e.arg()));
-                case "host sync fault ends gfn", "host synthetic halt ends" -> {
+                case HOST_SYNC_FAULT -> host = closeAndOpen(pid, hostTid, host, new Open("synchronous stall", at, "gfn", e.arg()));
+                case HOST_SYNTHETIC_HALT -> host = closeAndOpen(pid, hostTid, host, new Open("synthetic halt", at, "gfn", e.arg()));
+                case HOST_SYNC_FAULT_ENDS, HOST_SYNTHETIC_HALT_ENDS -> {
                     if (host != null) {
                         slice(pid, hostTid, host, at, false);
                         host = null;
                     }
                 }
-                default -> {
-                    if (isFinding(w)) {
-                        instant(pid, stackTid, w, at, e.arg(), "t", "finding");
-                        instant(pid, 0, w + " (vCPU " + id + ")", at, e.arg(), "g", "finding");
-                    } else {
-                        instant(pid, w.startsWith("host ") ? hostTid : stackTid, w, at, e.arg(), "t");
-                    }
-                }
+                // KVM's other actions: instants on the host track.
+                case HOST_ASYNC, HOST_INJECT_NOT_PRESENT_ERROR_CODE, HOST_INJECT_NOT_PRESENT_VE, HOST_DF_GUARD_CANCELS,
+                        HOST_PAGING_CHANGE_FLUSHES, HOST_HANDS_PAGE_READY_OVER, HOST_TAKES_FOREIGN_PAGE_READY,
+                        HOST_MIGRATED -> instant(pid, hostTid, w.text, at, e.arg(), "t");
+                // What the guest did without a slice of its own: instants on the running task's stack.
+                case LAPIC_DROPS_VECTOR, SMM_ENTRY, RSM, SIGSEGV, ENTRY_INSTRUMENTATION_FAULT,
+                        READ_CLEAR_APF_WORD, READ_TOKEN_SLOT, WAIT_FOUND_DUMMY, WAKE, WAKE_LEFT_DUMMY, GUEST_DISABLES_APF,
+                        GUEST_ENABLES_APF_AGAIN, GUEST_ENABLES_LAPIC, VM_MIGRATED, PENDING_PF_CANCELLED,
+                        LAPIC_DROPS_PAGE_READY -> instant(pid, stackTid, w.text, at, e.arg(), "t");
+                // A paging worker's events are on its own track.
+                case SWAP_IN_START, SWAP_IN_DONE -> throw new IllegalArgumentException("a worker's event on a vCPU track: " + w);
             }
         }
         // Whatever is still open ran to the end of the kept events.
@@ -294,7 +302,7 @@ public final class PerfettoTrace {
         meta(pid, tid, "thread_sort_index", "sort_index", tid);
         long queued = 0;
         for (Event e : events) {
-            boolean start = e.what().equals("swap-in start token");
+            boolean start = e.what() == TraceEvent.SWAP_IN_START;
             queued = Math.max(0, queued + (start ? 1 : -1));
             instant(pid, tid, start ? "swap-in start" : "swap-in done", e.atNanos(), e.arg(), "t");
             json.writeStartObject();
@@ -418,16 +426,19 @@ public final class PerfettoTrace {
         written++;
     }
 
-    /** A vCPU records a finding as an event named after its kind. */
-    static boolean isFinding(String what) {
-        return FINDINGS.contains(what);
+    /** An event that delivers something to the guest: it ends an HLT. */
+    private static boolean isDelivery(TraceEvent w) {
+        return switch (w) {
+            case DELIVER_PAGE_FAULT, DELIVER_ASYNC_PAGE_FAULT, DELIVER_VE, DELIVER_NMI, DELIVER_IRQ, DELIVER_SMI -> true;
+            default -> false;
+        };
     }
 
     private static String irqName(int vector) {
         return switch (vector) {
-            case 0xEC -> "timer IRQ handler";
-            case 0xF3 -> "page-ready IRQ handler";
-            case 0xFD -> "reschedule IRQ handler";
+            case Vcpu.VECTOR_TIMER -> "timer IRQ handler";
+            case Vcpu.VECTOR_APF -> "page-ready IRQ handler";
+            case Vcpu.VECTOR_RESCHED -> "reschedule IRQ handler";
             default -> String.format("IRQ 0x%x handler", vector);
         };
     }

@@ -8,6 +8,7 @@ import dev.vcpuemu.engine.run.RunResult;
 import dev.vcpuemu.engine.timeline.Timeline;
 import dev.vcpuemu.model.finding.FindingKind;
 import dev.vcpuemu.model.settings.Settings;
+import dev.vcpuemu.model.trace.TraceEvent;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -145,6 +146,49 @@ class PerfettoTraceTest {
         assertFalse(found.isEmpty(), "the legacy NMI storm gives findings within 5 ms");
         assertEquals(found, marked, "every finding kind of the run is marked on the global track");
         assertTrue(found.stream().allMatch(k -> FindingKind.valueOf(k) != null));
+    }
+
+    /**
+     * A #VE (the #VE design) inside an NMI handler and an SMI inside a #PF handler: each opens a
+     * slice that its own IRET (RSM) closes, nested in the handler it interrupted, which goes on
+     * to its own IRET. Without their slices the inner IRET closed the outer handler early.
+     */
+    @Test
+    void aVeAndAnSmiInsideAnotherHandlerNestInsideIt() throws Exception {
+        Timeline timeline = new Timeline(1, 1, 1, 1000);
+        Timeline.Track vcpu = timeline.vcpu(0, 0);
+        vcpu.event(0, 0, TraceEvent.SWITCH_TO_TASK, 0);
+        vcpu.event(0, 100, TraceEvent.DELIVER_NMI, 2);
+        vcpu.event(0, 110, TraceEvent.DELIVER_VE, 0x1000);
+        vcpu.event(0, 120, TraceEvent.IRET, 0);
+        vcpu.event(0, 130, TraceEvent.IRET, 0);
+        vcpu.event(0, 200, TraceEvent.DELIVER_PAGE_FAULT, 0x7000);
+        vcpu.event(0, 210, TraceEvent.DELIVER_SMI, 0);
+        vcpu.event(0, 215, TraceEvent.SMM_ENTRY, 0);
+        vcpu.event(0, 240, TraceEvent.RSM, 0);
+        vcpu.event(0, 250, TraceEvent.IRET, 0);
+        vcpu.event(0, 260, TraceEvent.IRET, 0);
+        vcpu.event(0, 300, TraceEvent.SWITCH_TO_TASK, -1);
+        Path file = tmp.resolve("nesting.json");
+        PerfettoTrace.write(file, timeline, 0, "test");
+        Map<String, double[]> slices = new HashMap<>();
+        for (JsonNode e : events(file)) {
+            if (e.get("ph").asText().equals("X") && e.get("cat").asText().equals("guest")) {
+                double ts = e.get("ts").asDouble() * 1000;
+                slices.put(e.get("name").asText(), new double[] {ts, ts + e.get("dur").asDouble() * 1000});
+            }
+        }
+        assertSlice(slices, "NMI handler", 100, 130);
+        assertSlice(slices, "#VE handler", 110, 120);
+        assertSlice(slices, "#PF handler", 200, 260);
+        assertSlice(slices, "SMM handler", 210, 250);
+    }
+
+    private static void assertSlice(Map<String, double[]> slices, String name, long from, long to) {
+        double[] s = slices.get(name);
+        assertTrue(s != null, name + " in " + slices.keySet());
+        assertEquals(from, s[0], 1e-6, name + " starts");
+        assertEquals(to, s[1], 1e-6, name + " ends");
     }
 
     @Test

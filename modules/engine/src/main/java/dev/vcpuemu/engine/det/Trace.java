@@ -1,6 +1,8 @@
 package dev.vcpuemu.engine.det;
 
-import dev.vcpuemu.model.vcpu.EventSink;
+import dev.vcpuemu.model.finding.FindingKind;
+import dev.vcpuemu.model.trace.EventSink;
+import dev.vcpuemu.model.trace.TraceEvent;
 
 /**
  * The trace of a deterministic run, kept as a running 64-bit hash of every delivered event in
@@ -23,10 +25,20 @@ public final class Trace implements EventSink {
     }
 
     @Override
-    public void event(int vcpu, long atNanos, String what, long arg) {
+    public void event(int vcpu, long atNanos, TraceEvent what, long arg) {
+        mix(vcpu, atNanos, what.text, arg);
+    }
+
+    /** A finding is mixed in as an event named after its kind, with argument 0. */
+    @Override
+    public void finding(int vcpu, long atNanos, FindingKind kind) {
+        mix(vcpu, atNanos, kind.name(), 0);
+    }
+
+    private void mix(int vcpu, long atNanos, String text, long arg) {
         mix(vcpu);
         mix(atNanos);
-        mix(what.hashCode());
+        mix(text.hashCode());
         mix(arg);
     }
 

@@ -9,7 +9,9 @@ import dev.vcpuemu.model.guest.SleeperTable;
 import dev.vcpuemu.model.memory.AtomicHostMemory;
 import dev.vcpuemu.model.memory.HostMemory;
 import dev.vcpuemu.model.settings.Settings;
-import dev.vcpuemu.model.vcpu.EventSink;
+import dev.vcpuemu.model.finding.FindingKind;
+import dev.vcpuemu.model.trace.EventSink;
+import dev.vcpuemu.model.trace.TraceEvent;
 import dev.vcpuemu.model.vcpu.Vcpu;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -130,12 +132,22 @@ public final class Machine {
         if (trace == null) {
             return track;
         }
-        if (track == null) {
-            return (v, at, what, arg) -> trace.event(number, at, what, arg);
-        }
-        return (v, at, what, arg) -> {
-            trace.event(number, at, what, arg);
-            track.event(v, at, what, arg);
+        return new EventSink() {
+            @Override
+            public void event(int v, long at, TraceEvent what, long arg) {
+                trace.event(number, at, what, arg);
+                if (track != null) {
+                    track.event(v, at, what, arg);
+                }
+            }
+
+            @Override
+            public void finding(int v, long at, FindingKind kind) {
+                trace.finding(number, at, kind);
+                if (track != null) {
+                    track.finding(v, at, kind);
+                }
+            }
         };
     }
 

@@ -5,7 +5,8 @@ import dev.vcpuemu.model.memory.HostMemory;
 import dev.vcpuemu.model.settings.Settings;
 import dev.vcpuemu.model.stats.LatencyKind;
 import dev.vcpuemu.model.stats.LatencySink;
-import dev.vcpuemu.model.vcpu.EventSink;
+import dev.vcpuemu.model.trace.EventSink;
+import dev.vcpuemu.model.trace.TraceEvent;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
@@ -86,7 +87,7 @@ public final class PagingWorker extends AbstractBehavior<PagingWorker.Command> {
         latencies.record(LatencyKind.SWAP_IN, serviceTime);
         jobs.add(new Job(s.item().issuedAtNanos() + serviceTime, seq++, s.item(), s.replyTo()));
         if (events != null) {
-            events.event(s.item().vcpu(), s.item().issuedAtNanos(), "swap-in start token", s.item().token() & 0xFFFFFFFFL);
+            events.event(s.item().vcpu(), s.item().issuedAtNanos(), TraceEvent.SWAP_IN_START, s.item().token() & 0xFFFFFFFFL);
         }
         return this;
     }
@@ -99,7 +100,7 @@ public final class PagingWorker extends AbstractBehavior<PagingWorker.Command> {
             Job j = jobs.poll();
             memory.makeResident(j.item().gfn());
             if (events != null) {
-                events.event(j.item().vcpu(), j.due(), "swap-in done token", j.item().token() & 0xFFFFFFFFL);
+                events.event(j.item().vcpu(), j.due(), TraceEvent.SWAP_IN_DONE, j.item().token() & 0xFFFFFFFFL);
             }
             j.replyTo().tell(new VcpuActor.WorkDone(j.item(), j.due()));
             workAnswered++;

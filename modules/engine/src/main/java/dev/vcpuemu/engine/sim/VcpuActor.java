@@ -9,7 +9,7 @@ import dev.vcpuemu.model.settings.Settings;
 import dev.vcpuemu.model.stats.Counter;
 import dev.vcpuemu.model.stats.Counters;
 import dev.vcpuemu.model.stats.LatencySink;
-import dev.vcpuemu.model.vcpu.EventSink;
+import dev.vcpuemu.model.trace.EventSink;
 import dev.vcpuemu.model.vcpu.Vcpu;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;

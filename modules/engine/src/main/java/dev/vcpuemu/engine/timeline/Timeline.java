@@ -1,6 +1,8 @@
 package dev.vcpuemu.engine.timeline;
 
-import dev.vcpuemu.model.vcpu.EventSink;
+import dev.vcpuemu.model.finding.FindingKind;
+import dev.vcpuemu.model.trace.EventSink;
+import dev.vcpuemu.model.trace.TraceEvent;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -58,13 +60,14 @@ public final class Timeline implements TrackSinks {
         return List.copyOf(tracks);
     }
 
-    /** One ring of (virtual time, event name, argument), written by one actor at a time. */
+    /** One ring of (virtual time, event or finding, argument), written by one actor at a time. */
     public static final class Track implements EventSink {
         private final Owner owner;
         private final int guest;
         private final int index;
         private final long[] time;
-        private final String[] what;
+        private final TraceEvent[] what;
+        private final FindingKind[] finding;
         private final long[] arg;
         private long written;
 
@@ -73,7 +76,8 @@ public final class Timeline implements TrackSinks {
             this.guest = guest;
             this.index = index;
             this.time = new long[capacity];
-            this.what = new String[capacity];
+            this.what = new TraceEvent[capacity];
+            this.finding = new FindingKind[capacity];
             this.arg = new long[capacity];
         }
 
@@ -92,10 +96,21 @@ public final class Timeline implements TrackSinks {
 
         /** Records an event; the {@code vcpu} argument of the sink is ignored (the track knows whose it is). */
         @Override
-        public void event(int vcpu, long atNanos, String event, long argument) {
+        public void event(int vcpu, long atNanos, TraceEvent event, long argument) {
+            keep(atNanos, event, null, argument);
+        }
+
+        /** Records a finding at this point of the vCPU's events. */
+        @Override
+        public void finding(int vcpu, long atNanos, FindingKind kind) {
+            keep(atNanos, null, kind, 0);
+        }
+
+        private void keep(long atNanos, TraceEvent event, FindingKind kind, long argument) {
             int i = (int) (written % time.length);
             time[i] = atNanos;
             what[i] = event;
+            finding[i] = kind;
             arg[i] = argument;
             written++;
         }
@@ -116,12 +131,23 @@ public final class Timeline implements TrackSinks {
             List<Event> out = new ArrayList<>(kept);
             for (long n = written - kept; n < written; n++) {
                 int i = (int) (n % time.length);
-                out.add(new Event(time[i], what[i], arg[i]));
+                out.add(new Event(time[i], what[i], finding[i], arg[i]));
             }
             return out;
         }
     }
 
-    /** One recorded event: what a vCPU model or a worker said happened, at its virtual time. */
-    public record Event(long atNanos, String what, long arg) {}
+    /**
+     * One recorded event: what a vCPU model or a worker said happened, at its virtual time;
+     * either an event ({@code what}) or a finding ({@code finding}), the other null.
+     */
+    public record Event(long atNanos, TraceEvent what, FindingKind finding, long arg) {
+        public static Event of(long atNanos, TraceEvent what, long arg) {
+            return new Event(atNanos, what, null, arg);
+        }
+
+        public static Event finding(long atNanos, FindingKind kind) {
+            return new Event(atNanos, null, kind, 0);
+        }
+    }
 }

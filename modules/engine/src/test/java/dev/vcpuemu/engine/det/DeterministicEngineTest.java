@@ -6,7 +6,7 @@ import dev.vcpuemu.engine.run.RunControl;
 import dev.vcpuemu.engine.run.RunResult;
 import dev.vcpuemu.engine.timeline.Timeline;
 import dev.vcpuemu.engine.timeline.TrackSinks;
-import dev.vcpuemu.model.vcpu.EventSink;
+import dev.vcpuemu.model.trace.EventSink;
 import dev.vcpuemu.engine.run.Simulation;
 import dev.vcpuemu.model.TestSettings;
 import dev.vcpuemu.model.finding.FindingKind;

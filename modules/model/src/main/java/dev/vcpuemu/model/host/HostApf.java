@@ -6,6 +6,7 @@ import dev.vcpuemu.model.settings.Settings.HostEra;
 import dev.vcpuemu.model.stats.Counter;
 import dev.vcpuemu.model.stats.Counters;
 import dev.vcpuemu.model.stats.LatencyKind;
+import dev.vcpuemu.model.trace.TraceEvent;
 
 import java.util.ArrayDeque;
 import java.util.HashMap;
@@ -169,7 +170,7 @@ public final class HostApf {
         default void latency(LatencyKind kind, long nanos) {}
 
         /** Something the host did that the vCPU does not otherwise see, for timelines; observation only. */
-        default void hostEvent(String what, long arg) {}
+        default void hostEvent(TraceEvent what, long arg) {}
 
         /** A broken invariant only the host half can see (ground truth, DESIGN §1.6). */
         default void hostFinding(FindingKind kind, String detail) {}
@@ -460,7 +461,7 @@ public final class HostApf {
         pageReadyPending = false;
         readyRequested = false;
         endHalt();
-        cpu.hostEvent("host migrated, restores EN", msrEn);
+        cpu.hostEvent(TraceEvent.HOST_MIGRATED, msrEn);
         if (enabled()) {
             queueWakeAll();
         }
@@ -473,7 +474,7 @@ public final class HostApf {
      */
     public void onPagingChanged(boolean pagingOn) {
         if (era.legacy() || !fixes.keepQueueOnPagingChange()) {
-            cpu.hostEvent("host CR0.PG change flushes the APF queue", pagingOn ? 1 : 0);
+            cpu.hostEvent(TraceEvent.HOST_PAGING_CHANGE_FLUSHES, pagingOn ? 1 : 0);
             flush();
         } else if (pagingOn) {
             readyRequested = true;
@@ -609,7 +610,7 @@ public final class HostApf {
      * completion; no gfn of this vCPU is involved.
      */
     public boolean onForeignPageReady(WorkItem item) {
-        cpu.hostEvent("host takes page-ready of another vCPU token", item.token() & 0xFFFFFFFFL);
+        cpu.hostEvent(TraceEvent.HOST_TAKES_FOREIGN_PAGE_READY, item.token() & 0xFFFFFFFFL);
         return appendDone(item);
     }
 
@@ -628,7 +629,7 @@ public final class HostApf {
         if (!cpu.pageReadyElsewhere(item)) {
             return false;
         }
-        cpu.hostEvent("host hands page-ready to another vCPU token", token & 0xFFFFFFFFL);
+        cpu.hostEvent(TraceEvent.HOST_HANDS_PAGE_READY_OVER, token & 0xFFFFFFFFL);
         pageReadySent(item, token);
         return true;
     }
@@ -656,7 +657,7 @@ public final class HostApf {
     private void endHalt() {
         if (halted) {
             cpu.latency(LatencyKind.SYNTHETIC_HALT, cpu.now() - haltedSince);
-            cpu.hostEvent("host synthetic halt ends", 0);
+            cpu.hostEvent(TraceEvent.HOST_SYNTHETIC_HALT_ENDS, 0);
             halted = false;
         }
     }
@@ -702,7 +703,7 @@ public final class HostApf {
                 Delivery cancelled = area.wordOwner();
                 area.readAndClearWord();
                 cpu.cancelPendingException();
-                cpu.hostEvent("host #DF guard cancels not-present token", cancelled.token & 0xFFFFFFFFL);
+                cpu.hostEvent(TraceEvent.HOST_DF_GUARD_CANCELS, cancelled.token & 0xFFFFFFFFL);
                 if (!item.wakeAll()) {
                     counters.inc(Counter.PAGE_READY_SUPPRESSED);
                     cpu.pageReadySent(token, false);
@@ -760,10 +761,10 @@ public final class HostApf {
                 pageReadyPending = true;
                 if (!cpu.lapicEnabled()) {
                     // Before 5.13 nothing stops this: the disabled LAPIC drops the interrupt and the slot stays full (§4(v) 2).
-                    cpu.hostEvent("LAPIC disabled drops page-ready IRQ token", token & 0xFFFFFFFFL);
+                    cpu.hostEvent(TraceEvent.LAPIC_DROPS_PAGE_READY, token & 0xFFFFFFFFL);
                 }
                 cpu.raiseIrq(vector);
-                cpu.hostEvent("host inject page-ready token", token & 0xFFFFFFFFL);
+                cpu.hostEvent(TraceEvent.HOST_INJECT_PAGE_READY, token & 0xFFFFFFFFL);
                 pageReadyInjected(item, token);
             } else if (!item.wakeAll()) {
                 counters.inc(Counter.PAGE_READY_SUPPRESSED);

@@ -17,6 +17,9 @@ import dev.vcpuemu.model.stats.Counters;
 import dev.vcpuemu.model.stats.LatencyKind;
 import dev.vcpuemu.model.stats.VcpuTime;
 import dev.vcpuemu.model.stats.LatencySink;
+import dev.vcpuemu.model.trace.EventRing;
+import dev.vcpuemu.model.trace.EventSink;
+import dev.vcpuemu.model.trace.TraceEvent;
 
 import java.util.ArrayDeque;
 import java.util.Comparator;
@@ -295,7 +298,7 @@ public final class Vcpu implements HostApf.CpuPort {
                 }
                 memory.makeResident(stallGfn);
                 stallUntil = -1;
-                events.add(now, "host sync fault ends gfn", stallGfn);
+                events.add(now, TraceEvent.HOST_SYNC_FAULT_ENDS, stallGfn);
                 exitPending = true;
             }
             if (exitPending) {
@@ -343,13 +346,13 @@ public final class Vcpu implements HostApf.CpuPort {
         }
         if (lapicEnableAt >= 0 && now >= lapicEnableAt) {
             lapicEnableAt = -1;
-            events.add(now, "guest enables its LAPIC", 0);
+            events.add(now, TraceEvent.GUEST_ENABLES_LAPIC, 0);
             host.onLapicEnabled();
             exitPending = true;
         }
         if (migrateAt >= 0 && now >= migrateAt) {
             migrateAt = -1;
-            events.add(now, "VM migrated", 0);
+            events.add(now, TraceEvent.VM_MIGRATED, 0);
             host.migrate();
             exitPending = true;
         }
@@ -459,27 +462,27 @@ public final class Vcpu implements HostApf.CpuPort {
                 f.delivery = p.delivery;
                 f.addr = p.cr2;
                 counters.inc(Counter.PF_VM_EXITS);
-                events.add(now, "#PF VM exit to L1, exit qualification", p.cr2);
+                events.add(now, TraceEvent.PF_VM_EXIT, p.cr2);
                 return true;
             }
             if (p.vector == VECTOR_VE) {
                 Frame f = pushTrap(Routine.VE);
                 f.delivery = p.delivery;
                 veInfo[Math.min(trapDepth(), veInfo.length - 1)] = p.errorCode;
-                events.add(now, "deliver #VE token", p.delivery.token & 0xFFFFFFFFL);
+                events.add(now, TraceEvent.DELIVER_VE, p.delivery.token & 0xFFFFFFFFL);
                 return true;
             }
             cr2 = p.cr2;
             Frame f = pushTrap(pageFaultRoutine());
             f.delivery = p.delivery;
             f.errorCode = p.errorCode;
-            events.add(now, p.delivery.isAsync() ? "deliver #PF (async) cr2" : "deliver #PF cr2", p.cr2);
+            events.add(now, p.delivery.isAsync() ? TraceEvent.DELIVER_ASYNC_PAGE_FAULT : TraceEvent.DELIVER_PAGE_FAULT, p.cr2);
             return true;
         }
         if (smiPending && !inSmm) {
             smiPending = false;
             pushTrap(Routine.SMM);
-            events.add(now, "deliver SMI", 0);
+            events.add(now, TraceEvent.DELIVER_SMI, 0);
             return true;
         }
         if (inSmm) {
@@ -493,7 +496,7 @@ public final class Vcpu implements HostApf.CpuPort {
             nmiBlocked = true;
             counters.inc(Counter.NMIS_DELIVERED);
             pushTrap(Routine.NMI);
-            events.add(now, "deliver NMI", 2);
+            events.add(now, TraceEvent.DELIVER_NMI, 2);
             return true;
         }
         if (ifFlag && !stiShadow && irrAny()) {
@@ -502,7 +505,7 @@ public final class Vcpu implements HostApf.CpuPort {
             Routine r = vector == VECTOR_TIMER ? Routine.TIMER_IRQ
                     : vector == VECTOR_RESCHED ? Routine.RESCHED_IRQ : Routine.PAGE_READY_IRQ;
             pushTrap(r);
-            events.add(now, "deliver IRQ vector", vector);
+            events.add(now, TraceEvent.DELIVER_IRQ, vector);
             return true;
         }
         return false;
@@ -529,7 +532,7 @@ public final class Vcpu implements HostApf.CpuPort {
         ifFlag = f.savedIf;
         // Any IRET ends NMI blocking, also one returning from a #PF inside the NMI handler (§4(vii)).
         nmiBlocked = false;
-        events.add(now, "iret from", f.routine.ordinal());
+        events.add(now, TraceEvent.IRET, f.routine.ordinal());
     }
 
     /** Trap frames on the current stack: the nesting level a delivery lands at (the #VE design's area index). */
@@ -618,22 +621,25 @@ public final class Vcpu implements HostApf.CpuPort {
             notPresentAwaitingWait.put(delivery.token, delivery);
         }
         boolean vmExit = guestMode();
-        events.add(now, (delivery.kind == Delivery.Kind.NOT_PRESENT ? "host inject not-present" : "host inject page-ready")
-                + (vmExit ? " as #PF VM exit, token" : " token"), delivery.token & 0xFFFFFFFFL);
+        boolean notPresent = delivery.kind == Delivery.Kind.NOT_PRESENT;
+        events.add(now, vmExit
+                ? (notPresent ? TraceEvent.HOST_INJECT_NOT_PRESENT_VM_EXIT : TraceEvent.HOST_INJECT_PAGE_READY_VM_EXIT)
+                : (notPresent ? TraceEvent.HOST_INJECT_NOT_PRESENT : TraceEvent.HOST_INJECT_PAGE_READY),
+                delivery.token & 0xFFFFFFFFL);
         raiseException(VECTOR_PF, address, 0, delivery, vmExit);
     }
 
     @Override
     public void injectPageFault(long address, long errorCode, Delivery delivery) {
         notPresentAwaitingWait.put(delivery.token, delivery);
-        events.add(now, "host inject not-present (error code) token", delivery.token & 0xFFFFFFFFL);
+        events.add(now, TraceEvent.HOST_INJECT_NOT_PRESENT_ERROR_CODE, delivery.token & 0xFFFFFFFFL);
         raiseException(VECTOR_PF, address, errorCode, delivery, false);
     }
 
     @Override
     public void injectVirtualizationException(int reason, int token, Delivery delivery) {
         notPresentAwaitingWait.put(token, delivery);
-        events.add(now, "host inject #VE not-present token", token & 0xFFFFFFFFL);
+        events.add(now, TraceEvent.HOST_INJECT_NOT_PRESENT_VE, token & 0xFFFFFFFFL);
         raiseException(VECTOR_VE, 0, ((long) reason << 32) | (token & 0xFFFFFFFFL), delivery, false);
     }
 
@@ -641,7 +647,7 @@ public final class Vcpu implements HostApf.CpuPort {
     public void cancelPendingException() {
         if (pendingException != null) {
             notPresentAwaitingWait.remove(pendingException.delivery.token);
-            events.add(now, "pending #PF cancelled", pendingException.delivery.token & 0xFFFFFFFFL);
+            events.add(now, TraceEvent.PENDING_PF_CANCELLED, pendingException.delivery.token & 0xFFFFFFFFL);
             pendingException = null;
         }
     }
@@ -666,7 +672,7 @@ public final class Vcpu implements HostApf.CpuPort {
     }
 
     @Override
-    public void hostEvent(String what, long arg) {
+    public void hostEvent(TraceEvent what, long arg) {
         events.add(now, what, arg);
     }
 
@@ -674,7 +680,7 @@ public final class Vcpu implements HostApf.CpuPort {
     public void raiseIrq(int vector) {
         if (lapicEnableAt >= 0) {
             // A software-disabled LAPIC accepts no fixed interrupt (§4(v) 2).
-            events.add(now, "LAPIC disabled drops vector", vector);
+            events.add(now, TraceEvent.LAPIC_DROPS_VECTOR, vector);
             return;
         }
         long bit = 1L << vector;
@@ -778,8 +784,8 @@ public final class Vcpu implements HostApf.CpuPort {
             // delivers this #PF (§2.1). A halt or a stall runs it when it ends.
             exitPending = true;
         }
-        events.add(now, d == HostApf.Decision.SYNCHRONOUS ? "host sync fault gfn"
-                : d == HostApf.Decision.SYNTHETIC_HALT ? "host synthetic halt gfn" : "host async gfn", gfn);
+        events.add(now, d == HostApf.Decision.SYNCHRONOUS ? TraceEvent.HOST_SYNC_FAULT
+                : d == HostApf.Decision.SYNTHETIC_HALT ? TraceEvent.HOST_SYNTHETIC_HALT : TraceEvent.HOST_ASYNC, gfn);
         if (d == HostApf.Decision.SYNCHRONOUS) {
             stallUntil = now + settings.host().swapIn().draw(rng);
             latencies.record(LatencyKind.SYNCHRONOUS_STALL, stallUntil - now);
@@ -947,7 +953,7 @@ public final class Vcpu implements HostApf.CpuPort {
             case 0 -> {
                 if (guestApfEnabled) {
                     wrmsr(HostApf.MSR_ASYNC_PF_EN, 0);
-                    events.add(now, "guest disables APF", 0);
+                    events.add(now, TraceEvent.GUEST_DISABLES_APF, 0);
                     f.pc = 1;
                 } else {
                     f.pc = 2;
@@ -1003,7 +1009,7 @@ public final class Vcpu implements HostApf.CpuPort {
                 if (reenableAt >= 0 && now >= reenableAt) {
                     reenableAt = -1;
                     apfToggleKicked = false;
-                    events.add(now, "guest enables APF again", 0);
+                    events.add(now, TraceEvent.GUEST_ENABLES_APF_AGAIN, 0);
                     current.stack.push(new Frame(Routine.BOOT));
                     return;
                 }
@@ -1035,7 +1041,7 @@ public final class Vcpu implements HostApf.CpuPort {
     private void haltInstruction() {
         hlt = true;
         exitPending = true;
-        events.add(now, "hlt", current.index);
+        events.add(now, TraceEvent.HLT, current.index);
     }
 
     /**
@@ -1147,7 +1153,7 @@ public final class Vcpu implements HostApf.CpuPort {
             return false;
         }
         counters.inc(Counter.GENUINE_PAGE_FAULTS);
-        events.add(now, "#PF entry instrumentation faults at", TRACE_BUFFER);
+        events.add(now, TraceEvent.ENTRY_INSTRUMENTATION_FAULT, TRACE_BUFFER);
         raiseException(TRACE_BUFFER, new Delivery(Delivery.Kind.GENUINE, 0, TRACE_BUFFER, now));
         return true;
     }
@@ -1298,7 +1304,7 @@ public final class Vcpu implements HostApf.CpuPort {
             default -> {
                 Frame exit = current.stack.pop();
                 ifFlag = exit.savedIf;
-                events.add(now, "VM entry to L2", 0);
+                events.add(now, TraceEvent.VM_ENTRY_TO_L2, 0);
             }
         }
     }
@@ -1327,7 +1333,7 @@ public final class Vcpu implements HostApf.CpuPort {
             case 0 -> {
                 inSmm = true;
                 f.kind = nmiBlocked ? 1 : 0;
-                events.add(now, "SMM entry: CR0.PG=0", 0);
+                events.add(now, TraceEvent.SMM_ENTRY, 0);
                 host.onPagingChanged(false);
                 exitPending = true;
                 f.count = settings.guest().smi().handlerOps();
@@ -1350,7 +1356,7 @@ public final class Vcpu implements HostApf.CpuPort {
             }
             default -> {
                 inSmm = false;
-                events.add(now, "RSM: CR0.PG=1", 0);
+                events.add(now, TraceEvent.RSM, 0);
                 host.onPagingChanged(true);
                 exitPending = true;
                 boolean blocked = f.kind == 1;
@@ -1372,7 +1378,7 @@ public final class Vcpu implements HostApf.CpuPort {
         ApfArea area = host.area();
         Delivery owner = area.wordOwner();
         int v = area.readAndClearWord();
-        events.add(now, "read-and-clear APF word =", v);
+        events.add(now, TraceEvent.READ_CLEAR_APF_WORD, v);
         if (v != 0 && owner != f.delivery) {
             owner.stolen = true;
             report(FindingKind.APF_WORD_STOLEN, "#PF handler serving " + f.delivery
@@ -1497,7 +1503,7 @@ public final class Vcpu implements HostApf.CpuPort {
     /** SIGSEGV: the process dies and a fresh one takes its place on the same task slot. */
     private void killCurrentTask(long va) {
         counters.inc(Counter.TASKS_KILLED);
-        events.add(now, "SIGSEGV at", va);
+        events.add(now, TraceEvent.SIGSEGV, va);
         Task t = current;
         t.stack.clear();
         startProcess(t);
@@ -1531,14 +1537,14 @@ public final class Vcpu implements HostApf.CpuPort {
                 notPresentAwaitingWait.remove(f.token);
                 if (dummy != null) {
                     sleepers.unlink(f.bucket, dummy);
-                    events.add(now, "wait found dummy token", f.token & 0xFFFFFFFFL);
+                    events.add(now, TraceEvent.WAIT_FOUND_DUMMY, f.token & 0xFFFFFFFFL);
                 } else {
                     f.node = SleeperNode.waiter(f.token, id, current.index, f.halted, now);
                     sleepers.insert(f.bucket, f.node);
                     f.since = now;
                     f.fate = fateAtWait(f.token);
                     counters.inc(Counter.TASKS_SLEPT);
-                    events.add(now, f.halted ? "wait (halt) token" : "wait (sleep) token", f.token & 0xFFFFFFFFL);
+                    events.add(now, f.halted ? TraceEvent.WAIT_HALT : TraceEvent.WAIT_SLEEP, f.token & 0xFFFFFFFFL);
                     if (f.fate.consumedBy() != null) {
                         report(FindingKind.LOST_WAKEUP, "task " + current.index + " waits on token 0x"
                                 + Integer.toHexString(f.token) + " whose page-ready was already consumed elsewhere");
@@ -1590,7 +1596,7 @@ public final class Vcpu implements HostApf.CpuPort {
                 current.hungReported = false;
                 counters.inc(Counter.TASKS_WOKEN);
                 latencies.record(LatencyKind.TASK_SLEEP, now - f.since);
-                events.add(now, "wait done token", f.token & 0xFFFFFFFFL);
+                events.add(now, TraceEvent.WAIT_DONE, f.token & 0xFFFFFFFFL);
                 current.stack.pop();
             }
         }
@@ -1631,7 +1637,7 @@ public final class Vcpu implements HostApf.CpuPort {
                     } else {
                         sleepers.insert(f.bucket, SleeperNode.dummy(f.token, id, now));
                         counters.inc(Counter.DUMMIES_CREATED);
-                        events.add(now, "wake left dummy token", f.token & 0xFFFFFFFFL);
+                        events.add(now, TraceEvent.WAKE_LEFT_DUMMY, f.token & 0xFFFFFFFFL);
                         // A token of another vCPU (page-ready delivered elsewhere) is that vCPU's to wait for.
                         if ((f.token & 0xFFF) == id && !notPresentAwaitingWait.containsKey(f.token)) {
                             report(FindingKind.DUMMY_LEAK, "dummy for token 0x" + Integer.toHexString(f.token)
@@ -1653,7 +1659,7 @@ public final class Vcpu implements HostApf.CpuPort {
     }
 
     private void wakeNode(SleeperNode n) {
-        events.add(now, "wake token", n.token & 0xFFFFFFFFL);
+        events.add(now, TraceEvent.WAKE, n.token & 0xFFFFFFFFL);
         if (n.cpu != id) {
             out.remoteWake(n.cpu, n.task);
         } else if (n.halted || n.task < 0) {
@@ -1676,7 +1682,7 @@ public final class Vcpu implements HostApf.CpuPort {
             }
             case 1 -> {
                 f.token = host.area().token();
-                events.add(now, "read token slot", f.token & 0xFFFFFFFFL);
+                events.add(now, TraceEvent.READ_TOKEN_SLOT, f.token & 0xFFFFFFFFL);
                 f.pc = 2;
             }
             case 2 -> {
@@ -1833,7 +1839,7 @@ public final class Vcpu implements HostApf.CpuPort {
         ifFlag = next.savedIf;
         stiShadow = false;
         next.sliceStart = now;
-        events.add(now, "switch to task", next.index);
+        events.add(now, TraceEvent.SWITCH_TO_TASK, next.index);
     }
 
     // ------------------------------------------------------------------ invariants
@@ -1869,7 +1875,7 @@ public final class Vcpu implements HostApf.CpuPort {
     }
 
     private void report(FindingKind kind, String detail) {
-        events.add(now, kind.name(), 0);
+        events.finding(now, kind);
         out.finding(new Finding(kind, id, now, detail, events.snapshot()));
     }
 

@@ -5,6 +5,7 @@ import dev.vcpuemu.model.TestSettings;
 import dev.vcpuemu.model.finding.Finding;
 import dev.vcpuemu.model.finding.FindingKind;
 import dev.vcpuemu.model.host.WorkItem;
+import dev.vcpuemu.model.trace.TraceEvent;
 import dev.vcpuemu.model.settings.Settings.HostEra;
 import dev.vcpuemu.model.stats.Counter;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -203,7 +204,7 @@ class CpuOfflineTest {
         // kvm_pv_disable_apf() does nothing when APF was never enabled; apf_task_wake_all() still runs.
         // Due at once: the one task never sleeps without APF, so only the idle loop at boot runs it.
         Rig rig = new Rig(settings(era).asyncPf(false).apfDisable(1, true, -1).build(), 3);
-        List<String> events = new ArrayList<>();
+        List<TraceEvent> events = new ArrayList<>();
         rig.vcpu.eventSink((cpu, at, what, arg) -> events.add(what));
         rig.allResident();
         rig.stepUntil("the idle task enters the disable", () -> rig.at("APF_DISABLE", 0));
@@ -211,7 +212,7 @@ class CpuOfflineTest {
         assertTrue(rig.at("APF_DISABLE", 2), "no WRMSR");
         rig.step();
         assertTrue(rig.at("WAKE", 0));
-        assertFalse(events.contains("guest disables APF"));
+        assertFalse(events.contains(TraceEvent.GUEST_DISABLES_APF));
         assertEquals(0, rig.vcpu.host().flushed());
         assertEquals(List.of(), rig.findings);
     }

@@ -9,6 +9,7 @@ import dev.vcpuemu.model.host.HostApf;
 import dev.vcpuemu.model.host.WorkItem;
 import dev.vcpuemu.model.settings.Settings.HostEra;
 import dev.vcpuemu.model.stats.Counter;
+import dev.vcpuemu.model.trace.TraceEvent;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -29,7 +30,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class NestedTest {
 
     /** One event as the vCPU recorded it. */
-    private record Event(String what, long arg) {}
+    private record Event(TraceEvent what, long arg) {}
 
     /** One L2 vCPU thread (task 0) with one page of L2 memory, swapped out; L1's kernel resident. */
     private static Rig l2Thread(TestSettings settings, List<Event> events) {
@@ -39,7 +40,7 @@ class NestedTest {
         return rig;
     }
 
-    private static boolean seen(List<Event> events, String what, long arg) {
+    private static boolean seen(List<Event> events, TraceEvent what, long arg) {
         return events.contains(new Event(what, arg));
     }
 
@@ -56,12 +57,12 @@ class NestedTest {
         rig.stepUntil("the #PF VM exit delivered to L1", () -> rig.vcpu.currentRoutine().equals("L1_PF_EXIT"));
         WorkItem item = rig.lastStarted();
         long token = item.token() & 0xFFFFFFFFL;
-        assertTrue(seen(events, "#PF VM exit to L1, exit qualification", token), "exit qualification = token: " + events);
+        assertTrue(seen(events, TraceEvent.PF_VM_EXIT, token), "exit qualification = token: " + events);
         assertEquals(cr2Before, rig.vcpu.cr2(), "L1's CR2 is not touched (§2.4 step 3)");
         assertFalse(rig.vcpu.interruptFlag(), "L1 handles the exit with IRQs off");
 
         rig.stepUntil("the vCPU thread asleep", () -> rig.vcpu.sleepingTasks() == 1);
-        assertTrue(seen(events, "read-and-clear APF word =", 1), "L1 read its flags: 1 (§2.4 step 4)");
+        assertTrue(seen(events, TraceEvent.READ_CLEAR_APF_WORD, 1), "L1 read its flags: 1 (§2.4 step 4)");
         assertEquals(0, rig.vcpu.host().area().word(), "and cleared them");
         SleeperNode node = rig.sleepers.find(SleeperTable.bucket(item.token()), item.token());
         assertTrue(node != null && !node.isDummy() && node.task == 0 && !node.halted,
@@ -73,7 +74,7 @@ class NestedTest {
         rig.complete(item);
         rig.stepUntil("woken by its page-ready", () -> rig.vcpu.sleepingTasks() == 0);
         rig.stepUntil("back in L2, the access retried and retired", () -> rig.at("L2_GUEST", 2));
-        assertTrue(seen(events, "VM entry to L2", 0));
+        assertTrue(seen(events, TraceEvent.VM_ENTRY_TO_L2, 0));
         assertEquals(List.of(), rig.findings);
     }
 
@@ -109,7 +110,7 @@ class NestedTest {
         assertFalse(rig.vcpu.host().halted());
         assertEquals(List.of(), l1Routines, "L1 never ran a handler for it");
         assertEquals(cr2Before, rig.vcpu.cr2());
-        assertFalse(events.stream().anyMatch(e -> e.what().contains("VM exit")), events.toString());
+        assertFalse(events.stream().anyMatch(e -> e.what().text.contains("VM exit")), events.toString());
         assertEquals(List.of(), rig.findings);
     }
 
@@ -124,9 +125,9 @@ class NestedTest {
         rig.complete(item);
         rig.stepUntil("the access retried and retired", () -> rig.at("L2_GUEST", 2));
         long token = item.token() & 0xFFFFFFFFL;
-        assertTrue(seen(events, "host inject page-ready as #PF VM exit, token", token), events.toString());
-        assertTrue(seen(events, "read-and-clear APF word =", 2));
-        assertTrue(seen(events, "wake left dummy token", token));
+        assertTrue(seen(events, TraceEvent.HOST_INJECT_PAGE_READY_VM_EXIT, token), events.toString());
+        assertTrue(seen(events, TraceEvent.READ_CLEAR_APF_WORD, 2));
+        assertTrue(seen(events, TraceEvent.WAKE_LEFT_DUMMY, token));
         assertEquals(1, rig.findingCount(FindingKind.DUMMY_LEAK), rig.findings.toString());
     }
 
@@ -205,9 +206,9 @@ class NestedTest {
         rig.complete(t0);
         rig.stepUntil("task 0 woken", () -> rig.vcpu.sleepingTasks() == 0);
         long token = t0.token() & 0xFFFFFFFFL;
-        assertTrue(seen(events, "host inject page-ready as #PF VM exit, token", token), events.toString());
-        assertTrue(seen(events, "read-and-clear APF word =", 2));
-        assertTrue(seen(events, "wake token", token));
+        assertTrue(seen(events, TraceEvent.HOST_INJECT_PAGE_READY_VM_EXIT, token), events.toString());
+        assertTrue(seen(events, TraceEvent.READ_CLEAR_APF_WORD, 2));
+        assertTrue(seen(events, TraceEvent.WAKE, token));
         assertEquals(List.of(), rig.findings);
     }
 

@@ -6,6 +6,8 @@ import dev.vcpuemu.model.finding.Finding;
 import dev.vcpuemu.model.finding.FindingKind;
 import dev.vcpuemu.model.host.WorkItem;
 import dev.vcpuemu.model.stats.Counter;
+import dev.vcpuemu.model.trace.EventSink;
+import dev.vcpuemu.model.trace.TraceEvent;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -109,7 +111,17 @@ class TokenFateTest {
         Rig rig = new Rig(TestSettings.interrupt().vcpus(3).tasks(1).workingSet(4).mappedPages(4)
                 .hungTaskTimeout(5_000_000).build(), 8, 2);
         List<String> seen = new ArrayList<>();
-        rig.vcpu.eventSink((cpu, at, what, arg) -> seen.add(cpu + " " + at + "ns " + what + " 0x" + Long.toHexString(arg)));
+        rig.vcpu.eventSink(new EventSink() {
+            @Override
+            public void event(int cpu, long at, TraceEvent what, long arg) {
+                seen.add(cpu + " " + at + "ns " + what.text + " 0x" + Long.toHexString(arg));
+            }
+
+            @Override
+            public void finding(int cpu, long at, FindingKind kind) {
+                seen.add(cpu + " " + at + "ns " + kind.name() + " 0x0");
+            }
+        });
         rig.allResident();
         rig.settleWakeAll();
         rig.evictUser(0);
