@@ -1,7 +1,10 @@
 package dev.vcpuemu.bench;
 
-import dev.vcpuemu.model.host.Delivery;
+import dev.vcpuemu.model.abi.Msr;
+import dev.vcpuemu.model.truth.Delivery;
 import dev.vcpuemu.model.host.HostApf;
+import dev.vcpuemu.model.host.HostRules;
+import dev.vcpuemu.model.host.VcpuPort;
 import dev.vcpuemu.model.host.WorkItem;
 import dev.vcpuemu.model.settings.Settings.HostEra;
 import dev.vcpuemu.model.stats.Counters;
@@ -53,7 +56,7 @@ public class HostDecisionBenchmark {
     private HostApf blocked;
 
     /** The vCPU as the host sees it: user mode, interrupts as configured, nothing pending. */
-    private static final class Cpu implements HostApf.CpuPort {
+    private static final class Cpu implements VcpuPort {
         private final boolean interruptsOn;
         WorkItem started;
 
@@ -134,11 +137,11 @@ public class HostDecisionBenchmark {
     /** A host with APF enabled by the guest as at CPU bring-up, the enable's wake-all consumed. */
     private HostApf enabledHost(Cpu cpu) {
         HostApf host = new HostApf(era, 0, cpu, new Counters());
-        if (era.legacy()) {
-            host.wrmsr(HostApf.MSR_ASYNC_PF_EN, HostApf.EN_ENABLED | HostApf.EN_SEND_ALWAYS);
+        if (HostRules.of(era).pageReadyAsPageFault()) {
+            host.wrmsr(Msr.ASYNC_PF_EN, Msr.EN_ENABLED | Msr.EN_SEND_ALWAYS);
         } else {
-            host.wrmsr(HostApf.MSR_ASYNC_PF_INT, VECTOR);
-            host.wrmsr(HostApf.MSR_ASYNC_PF_EN, HostApf.EN_ENABLED | HostApf.EN_DELIVERY_AS_INT);
+            host.wrmsr(Msr.ASYNC_PF_INT, VECTOR);
+            host.wrmsr(Msr.ASYNC_PF_EN, Msr.EN_ENABLED | Msr.EN_DELIVERY_AS_INT);
         }
         host.onEntry();
         consumePageReady(host);
@@ -147,11 +150,11 @@ public class HostDecisionBenchmark {
 
     /** The guest takes the page-ready: the reason word on the legacy host, slot and ACK on the interrupt host. */
     private void consumePageReady(HostApf host) {
-        if (era.legacy()) {
+        if (HostRules.of(era).pageReadyAsPageFault()) {
             host.area().readAndClearWord();
         } else {
             host.area().clearToken();
-            host.wrmsr(HostApf.MSR_ASYNC_PF_ACK, 1);
+            host.wrmsr(Msr.ASYNC_PF_ACK, 1);
         }
     }
 

@@ -2,6 +2,8 @@ package dev.vcpuemu.bench;
 
 import dev.vcpuemu.model.TestSettings;
 import dev.vcpuemu.model.guest.SleeperTable;
+import dev.vcpuemu.model.guest.program.Routine;
+import dev.vcpuemu.model.guest.program.UserLoop;
 import dev.vcpuemu.model.host.WorkItem;
 import dev.vcpuemu.model.memory.AtomicHostMemory;
 import dev.vcpuemu.model.settings.Settings;
@@ -241,7 +243,7 @@ public class PageFaultPathBenchmark {
     }
 
     private static boolean atAccess(Vcpu v) {
-        return v.currentTask() == 0 && v.currentRoutine().equals("USER") && v.currentPc() == 1;
+        return v.currentTask() == 0 && v.top().routine == Routine.USER && v.top().pc() == UserLoop.ACCESS;
     }
 
     private static boolean asleep(Vcpu v) {
@@ -250,7 +252,7 @@ public class PageFaultPathBenchmark {
 
     /** The access retired, every sleep on it ended. */
     private static boolean retired(Vcpu v) {
-        return v.currentTask() == 0 && v.currentRoutine().equals("USER") && v.currentPc() == 2
+        return v.currentTask() == 0 && v.top().routine == Routine.USER && v.top().pc() == UserLoop.COMPUTE
                 && v.counters().get(Counter.TASKS_WOKEN) == v.counters().get(Counter.TASKS_SLEPT);
     }
 }

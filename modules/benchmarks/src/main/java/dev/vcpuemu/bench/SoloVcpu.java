@@ -106,8 +106,8 @@ final class SoloVcpu implements Vcpu.Outbox {
         int steps = 0;
         while (!done.getAsBoolean()) {
             if (steps == 1_000_000 || vcpu.dead()) {
-                throw new IllegalStateException("never reached: " + what + " (routine " + vcpu.currentRoutine()
-                        + " pc " + vcpu.currentPc() + ", dead " + vcpu.dead() + ", findings " + findings + ")");
+                throw new IllegalStateException("never reached: " + what + " (routine " + vcpu.top().routine
+                        + " pc " + vcpu.top().pc() + ", dead " + vcpu.dead() + ", findings " + findings + ")");
             }
             steps += vcpu.run(Long.MAX_VALUE, 1);
         }

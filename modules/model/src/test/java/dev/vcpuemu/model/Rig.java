@@ -4,6 +4,10 @@ import dev.vcpuemu.model.finding.Finding;
 import dev.vcpuemu.model.finding.FindingKind;
 import dev.vcpuemu.model.guest.SleeperNode;
 import dev.vcpuemu.model.guest.SleeperTable;
+import dev.vcpuemu.model.guest.program.Frame;
+import dev.vcpuemu.model.guest.program.Routine;
+import dev.vcpuemu.model.host.HostRules;
+import dev.vcpuemu.model.guest.program.Layout;
 import dev.vcpuemu.model.host.WorkItem;
 import dev.vcpuemu.model.memory.AtomicHostMemory;
 import dev.vcpuemu.model.settings.Settings;
@@ -91,7 +95,7 @@ public final class Rig {
     }
 
     public static long userAddress(int page) {
-        return Vcpu.USER_BASE + page * Vcpu.PAGE;
+        return Layout.USER_BASE + page * Layout.PAGE;
     }
 
     /** Makes every frame of this vCPU resident. */
@@ -168,14 +172,31 @@ public final class Rig {
             step();
         }
         if (!cond.getAsBoolean()) {
-            fail("never reached: " + what + " within " + max + " steps (routine " + vcpu.currentRoutine()
-                    + " pc " + vcpu.currentPc() + ", findings " + findings + ")");
+            fail("never reached: " + what + " within " + max + " steps (routine " + routine()
+                    + " pc " + pc() + ", findings " + findings + ")");
         }
     }
 
-    /** True at a boundary where {@code routine} is on top of the stack with program counter {@code pc}. */
-    public boolean at(String routine, int pc) {
-        return vcpu.currentRoutine().equals(routine) && vcpu.currentPc() == pc;
+    /** The routine on top of the running task's stack, or null. */
+    public Routine routine() {
+        Frame top = vcpu.top();
+        return top == null ? null : top.routine;
+    }
+
+    /** The program counter of the top frame: its step that runs next (-1 without a frame). */
+    public int pc() {
+        Frame top = vcpu.top();
+        return top == null ? -1 : top.pc();
+    }
+
+    /** True at a boundary where {@code routine} is on top of the stack about to run its step {@code pc}. */
+    public boolean at(Routine routine, int pc) {
+        return routine() == routine && pc() == pc;
+    }
+
+    /** True at a boundary where {@code routine} was just entered: its first step is next. */
+    public boolean atEntry(Routine routine) {
+        return at(routine, 0);
     }
 
     public long count(Counter c) {
@@ -232,13 +253,13 @@ public final class Rig {
      * delivered and fully handled, so that later scripted steps see only their own events.
      */
     public void settleWakeAll() {
-        boolean legacy = settings.host().era().legacy();
+        boolean legacy = HostRules.of(settings.host().era()).pageReadyAsPageFault();
         stepUntil("wake-all of the enable delivered and handled", () -> {
             if (vcpu.counters().get(Counter.WAKE_ALLS) != 1) {
                 return false;
             }
-            String r = vcpu.currentRoutine();
-            if (r.equals("WAKE") || r.startsWith("PF_") || r.equals("PAGE_READY_IRQ") || r.equals("BOOT")) {
+            Routine r = routine();
+            if (r == Routine.WAKE || r.name().startsWith("PF_") || r == Routine.PAGE_READY_IRQ || r == Routine.BOOT) {
                 return false;
             }
             return legacy || (!vcpu.host().pageReadyPending() && vcpu.host().area().token() == 0);

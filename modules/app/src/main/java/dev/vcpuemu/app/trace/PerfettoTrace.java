@@ -7,6 +7,7 @@ import dev.vcpuemu.app.report.AtomicFiles;
 import dev.vcpuemu.engine.timeline.Timeline;
 import dev.vcpuemu.engine.timeline.Timeline.Event;
 import dev.vcpuemu.engine.timeline.Timeline.Track;
+import dev.vcpuemu.model.cpu.Vector;
 import dev.vcpuemu.model.trace.TraceEvent;
 import dev.vcpuemu.model.vcpu.Vcpu;
 
@@ -436,9 +437,9 @@ public final class PerfettoTrace {
 
     private static String irqName(int vector) {
         return switch (vector) {
-            case Vcpu.VECTOR_TIMER -> "timer IRQ handler";
-            case Vcpu.VECTOR_APF -> "page-ready IRQ handler";
-            case Vcpu.VECTOR_RESCHED -> "reschedule IRQ handler";
+            case Vector.TIMER -> "timer IRQ handler";
+            case Vector.ASYNC_PF -> "page-ready IRQ handler";
+            case Vector.RESCHEDULE -> "reschedule IRQ handler";
             default -> String.format("IRQ 0x%x handler", vector);
         };
     }

@@ -1,8 +1,11 @@
 package dev.vcpuemu.model.host;
 
+import dev.vcpuemu.model.abi.Apf;
+import dev.vcpuemu.model.abi.Msr;
 import dev.vcpuemu.model.settings.Settings;
 import dev.vcpuemu.model.settings.Settings.HostEra;
 import dev.vcpuemu.model.stats.Counters;
+import dev.vcpuemu.model.truth.Delivery;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -22,7 +25,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 class HostApfTest {
 
     /** A CPU whose IF/shadow, pending exception and CPL the test sets. */
-    private static final class Port implements HostApf.CpuPort {
+    private static final class Port implements VcpuPort {
         boolean interruptAllowed = true;
         boolean exceptionPending;
         int cpl = 3;
@@ -80,11 +83,11 @@ class HostApfTest {
 
     private static HostApf enabledHost(HostEra era, Port port, int vcpuId) {
         HostApf host = new HostApf(era, vcpuId, port, new Counters());
-        if (!era.legacy()) {
-            assertTrue(host.wrmsr(HostApf.MSR_ASYNC_PF_INT, 0xF3));
-            assertTrue(host.wrmsr(HostApf.MSR_ASYNC_PF_EN, HostApf.EN_ENABLED | HostApf.EN_DELIVERY_AS_INT));
+        if (!HostRules.of(era).pageReadyAsPageFault()) {
+            assertTrue(host.wrmsr(Msr.ASYNC_PF_INT, 0xF3));
+            assertTrue(host.wrmsr(Msr.ASYNC_PF_EN, Msr.EN_ENABLED | Msr.EN_DELIVERY_AS_INT));
         } else {
-            assertTrue(host.wrmsr(HostApf.MSR_ASYNC_PF_EN, HostApf.EN_ENABLED));
+            assertTrue(host.wrmsr(Msr.ASYNC_PF_EN, Msr.EN_ENABLED));
         }
         // Deliver and consume the wake-all of the enable.
         host.onEntry();
@@ -93,7 +96,7 @@ class HostApfTest {
         port.irqs.clear();
         host.area().readAndClearWord();
         host.area().clearToken();
-        host.wrmsr(HostApf.MSR_ASYNC_PF_ACK, 1);
+        host.wrmsr(Msr.ASYNC_PF_ACK, 1);
         assertEquals(0, host.queued());
         return host;
     }
@@ -149,7 +152,7 @@ class HostApfTest {
             host.onEntry();
             assertEquals(1, port.injected.size(), "exactly one page-ready #PF per entry");
             tokens.add(port.injected.get(0).token);
-            assertEquals(ApfArea.REASON_PAGE_READY, host.area().word());
+            assertEquals(Apf.REASON_PAGE_READY, host.area().word());
             port.injected.clear();
             port.deliver();
             host.area().readAndClearWord();
@@ -179,7 +182,7 @@ class HostApfTest {
             host.onEntry();
             assertEquals(w.token(), host.area().token(), "page-ready for that token");
             host.area().clearToken();
-            host.wrmsr(HostApf.MSR_ASYNC_PF_ACK, 1);
+            host.wrmsr(Msr.ASYNC_PF_ACK, 1);
         }
         port.injected.clear();
         assertEquals(0, host.queued());
@@ -241,21 +244,21 @@ class HostApfTest {
                 new Case(HostEra.VE, gpa | 1 | (1L << 3) | (1L << 5), true),
                 new Case(HostEra.VE, gpa | 1 | (1L << 4), false))) {
             HostApf host = new HostApf(c.era(), 0, port, new Counters());
-            assertEquals(c.accepted(), host.wrmsr(HostApf.MSR_ASYNC_PF_EN, c.value()), c.toString());
+            assertEquals(c.accepted(), host.wrmsr(Msr.ASYNC_PF_EN, c.value()), c.toString());
             assertEquals(c.accepted() ? c.value() : 0, host.msrEn(), "a refused write changes nothing: " + c);
         }
         HostApf host = new HostApf(HostEra.INTERRUPT, 0, port, new Counters());
-        assertFalse(host.wrmsr(HostApf.MSR_ASYNC_PF_INT, 0x1F3), "PF_INT bits 63:8");
-        assertTrue(host.wrmsr(HostApf.MSR_ASYNC_PF_INT, 0xF3));
+        assertFalse(host.wrmsr(Msr.ASYNC_PF_INT, 0x1F3), "PF_INT bits 63:8");
+        assertTrue(host.wrmsr(Msr.ASYNC_PF_INT, 0xF3));
         HostApf legacy = new HostApf(HostEra.LEGACY, 0, port, new Counters());
-        assertFalse(legacy.wrmsr(HostApf.MSR_ASYNC_PF_INT, 0xF3), "no INT MSR before 5.8");
-        assertFalse(legacy.wrmsr(HostApf.MSR_ASYNC_PF_ACK, 1), "no ACK MSR before 5.8");
+        assertFalse(legacy.wrmsr(Msr.ASYNC_PF_INT, 0xF3), "no INT MSR before 5.8");
+        assertFalse(legacy.wrmsr(Msr.ASYNC_PF_ACK, 1), "no ACK MSR before 5.8");
 
         HostApf userspaceLapic = new HostApf(HostEra.INTERRUPT, 0, port, new Counters());
         userspaceLapic.inKernelLapic(false);
-        assertFalse(userspaceLapic.wrmsr(HostApf.MSR_ASYNC_PF_EN, gpa | 1 | (1L << 3)), "no in-kernel LAPIC: non-zero refused");
-        assertTrue(userspaceLapic.wrmsr(HostApf.MSR_ASYNC_PF_EN, 0), "zero accepted");
-        assertFalse(userspaceLapic.wrmsr(HostApf.MSR_ASYNC_PF_INT, 0xF3));
+        assertFalse(userspaceLapic.wrmsr(Msr.ASYNC_PF_EN, gpa | 1 | (1L << 3)), "no in-kernel LAPIC: non-zero refused");
+        assertTrue(userspaceLapic.wrmsr(Msr.ASYNC_PF_EN, 0), "zero accepted");
+        assertFalse(userspaceLapic.wrmsr(Msr.ASYNC_PF_INT, 0xF3));
     }
 
     @ParameterizedTest
@@ -267,9 +270,9 @@ class HostApfTest {
         port.paging = false;
         assertEquals(HostApf.Decision.SYNTHETIC_HALT, host.onNonResidentFault(3));
         HostApf before = new HostApf(era, Settings.HostBugs.NONE, new Settings.HostFixes(true, true, false, true), 1, 0,
-                port, new Counters());
-        before.wrmsr(HostApf.MSR_ASYNC_PF_INT, 0xF3);
-        before.wrmsr(HostApf.MSR_ASYNC_PF_EN, HostApf.EN_ENABLED | HostApf.EN_DELIVERY_AS_INT);
+                port, HostObserver.NONE, new Counters());
+        before.wrmsr(Msr.ASYNC_PF_INT, 0xF3);
+        before.wrmsr(Msr.ASYNC_PF_EN, Msr.EN_ENABLED | Msr.EN_DELIVERY_AS_INT);
         assertEquals(HostApf.Decision.NOT_PRESENT_INJECTED, before.onNonResidentFault(3), "before 2022 it was injected");
     }
 }

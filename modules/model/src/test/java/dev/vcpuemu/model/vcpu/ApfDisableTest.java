@@ -28,7 +28,7 @@ class ApfDisableTest {
         rig.memory.evict(rig.userGfn(0, 1));
         rig.stepUntil("task asleep on an async #PF", () -> rig.vcpu.sleepingTasks() == 1);
         assertEquals(1, rig.count(Counter.APF_NOT_PRESENT_INJECTED));
-        rig.stepUntil("the idle task disables APF", () -> !rig.vcpu.guestApfEnabled());
+        rig.stepUntil("the idle task disables APF", () -> !rig.vcpu.kernel().apfEnabled());
         assertTrue(rig.vcpu.nowNanos() >= DISABLE_AT);
         assertFalse(rig.vcpu.host().enabled(), "WRMSR EN=0 reached the host");
         return rig;
@@ -39,7 +39,7 @@ class ApfDisableTest {
      * (one scripted step would run on to the next event instead).
      */
     private static void settleHalt(Rig rig) {
-        rig.stepUntil("halted", () -> rig.vcpu.halted());
+        rig.stepUntil("halted", () -> rig.vcpu.cpu().halted());
         rig.vcpu.run(rig.vcpu.nowNanos() + 1, Integer.MAX_VALUE);
     }
 
@@ -80,7 +80,7 @@ class ApfDisableTest {
         Rig rig = asleepAtDisable(false, 100_000);
         rig.complete(rig.lastStarted());
         long wakeAlls = rig.count(Counter.WAKE_ALLS);
-        rig.stepUntil("APF enabled again", () -> rig.vcpu.guestApfEnabled());
+        rig.stepUntil("APF enabled again", () -> rig.vcpu.kernel().apfEnabled());
         rig.stepUntil("the host's wake-all of the enable wakes the sleeper", () -> rig.vcpu.sleepingTasks() == 0);
         assertEquals(wakeAlls + 1, rig.count(Counter.WAKE_ALLS));
         assertEquals(0, rig.findingCount(FindingKind.LOST_WAKEUP));

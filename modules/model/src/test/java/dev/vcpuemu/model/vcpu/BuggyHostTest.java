@@ -5,6 +5,8 @@ import dev.vcpuemu.model.TestSettings;
 import dev.vcpuemu.model.finding.Finding;
 import dev.vcpuemu.model.finding.FindingKind;
 import dev.vcpuemu.model.guest.SleeperTable;
+import dev.vcpuemu.model.guest.program.Panics;
+import dev.vcpuemu.model.guest.program.Routine;
 import dev.vcpuemu.model.host.WorkItem;
 import dev.vcpuemu.model.settings.Settings;
 import dev.vcpuemu.model.stats.Counter;
@@ -35,7 +37,7 @@ class BuggyHostTest {
                 () -> rig.count(Counter.SYNTHETIC_HALTS) + rig.count(Counter.SYNCHRONOUS_FAULTS) > 0);
         assertEquals(0, rig.count(Counter.SYNCHRONOUS_FAULTS));
         assertEquals(1, rig.count(Counter.SYNTHETIC_HALTS));
-        assertTrue(!rig.vcpu.interruptFlag(), "the guest had IF=0 at the fault");
+        assertTrue(!rig.vcpu.cpu().interruptFlag(), "the guest had IF=0 at the fault");
     }
 
     @Test
@@ -67,7 +69,7 @@ class BuggyHostTest {
         rig.stepUntil("the wake spins on its own CPU's lock", () -> rig.findingCount(FindingKind.SELF_DEADLOCK) == 1);
         rig.steps(1_000);
         assertEquals(1, rig.findingCount(FindingKind.SELF_DEADLOCK), "reported once, though it spins on");
-        assertEquals("WAKE", rig.vcpu.currentRoutine());
+        assertEquals(Routine.WAKE, rig.routine());
         assertTrue(rig.findingsOf(FindingKind.SELF_DEADLOCK).get(0).detail().contains("§4(ii)"));
     }
 
@@ -85,7 +87,7 @@ class BuggyHostTest {
             rig.vcpu.onWorkDone(w, rig.vcpu.nowNanos());
         }
         rig.stepUntil("one page-ready handled", () -> rig.vcpu.sleepingTasks() < 3
-                && !rig.vcpu.currentRoutine().equals("PAGE_READY_IRQ") && !rig.vcpu.currentRoutine().equals("WAKE"));
+                && rig.routine() != Routine.PAGE_READY_IRQ && rig.routine() != Routine.WAKE);
         rig.vcpu.run(rig.vcpu.nowNanos() + 5 * rig.settings.guest().tickPeriodNanos(), Integer.MAX_VALUE);
 
         assertEquals(2, rig.findingCount(FindingKind.PAGE_READY_OVERWRITTEN), rig.findings.toString());
@@ -119,7 +121,7 @@ class BuggyHostTest {
         Rig rig = kernelFault(new Settings.HostBugs(false, false, true, false), false, 51);
         assertTrue(rig.vcpu.dead());
         assertEquals(1, rig.count(Counter.APF_NOT_PRESENT_INJECTED), "injected at CPL0");
-        assertEquals(Vcpu.PANIC_KERNEL_MODE, rig.findingsOf(FindingKind.GUEST_PANIC).get(0).detail());
+        assertEquals(Panics.KERNEL_MODE, rig.findingsOf(FindingKind.GUEST_PANIC).get(0).detail());
     }
 
     @Test
@@ -127,6 +129,6 @@ class BuggyHostTest {
         // "Forced IF=0 gives a panic '…interrupt disabled region'": the IF check comes first.
         Rig rig = kernelFault(new Settings.HostBugs(true, false, true, false), true, 31);
         assertTrue(rig.vcpu.dead());
-        assertEquals(Vcpu.PANIC_IF_OFF, rig.findingsOf(FindingKind.GUEST_PANIC).get(0).detail());
+        assertEquals(Panics.IF_OFF, rig.findingsOf(FindingKind.GUEST_PANIC).get(0).detail());
     }
 }

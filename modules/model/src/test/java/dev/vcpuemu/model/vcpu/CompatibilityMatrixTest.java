@@ -2,6 +2,8 @@ package dev.vcpuemu.model.vcpu;
 
 import dev.vcpuemu.model.Rig;
 import dev.vcpuemu.model.TestSettings;
+import dev.vcpuemu.model.abi.Msr;
+import dev.vcpuemu.model.guest.program.Routine;
 import dev.vcpuemu.model.host.HostApf;
 import dev.vcpuemu.model.host.WorkItem;
 import dev.vcpuemu.model.settings.Settings.GuestEra;
@@ -26,7 +28,7 @@ class CompatibilityMatrixTest {
     private static Rig faultRepeatedly(HostEra host, GuestEra guest, int faults) {
         Rig rig = new Rig(TestSettings.interrupt().eras(host, guest).tasks(1).workingSet(8).mappedPages(8).build(), 11);
         rig.allResident();
-        rig.stepUntil("boot done", () -> !rig.vcpu.currentRoutine().equals("BOOT") && rig.vcpu.nowNanos() > 0);
+        rig.stepUntil("boot done", () -> rig.routine() != Routine.BOOT && rig.vcpu.nowNanos() > 0);
         int served = 0;
         while (served < faults) {
             rig.evictUser(0);
@@ -57,8 +59,8 @@ class CompatibilityMatrixTest {
     void behaviour09_legacyGuestOnAnInterruptHostEnablesWithoutGpButGetsNoApf() {
         // §2.2 "Host enable": EN with bit 0 but not bit 3 counts as disabled, deliberately (M-2023).
         Rig rig = faultRepeatedly(HostEra.INTERRUPT, GuestEra.LEGACY, 5);
-        assertTrue(rig.vcpu.guestApfEnabled(), "the guest's WRMSR succeeded: it believes APF is on");
-        assertEquals(HostApf.EN_ENABLED, rig.vcpu.host().msrEn() & (HostApf.EN_ENABLED | HostApf.EN_DELIVERY_AS_INT),
+        assertTrue(rig.vcpu.kernel().apfEnabled(), "the guest's WRMSR succeeded: it believes APF is on");
+        assertEquals(Msr.EN_ENABLED, rig.vcpu.host().msrEn() & (Msr.EN_ENABLED | Msr.EN_DELIVERY_AS_INT),
                 "bit 0 written, bit 3 not");
         assertNoApfEvent(rig);
     }
@@ -67,7 +69,7 @@ class CompatibilityMatrixTest {
     void behaviour10_interruptGuestOnALegacyHostNeverWritesEn() {
         // No CPUID bit 14 on a legacy host: the 5.9+ guest does not enable APF at all.
         Rig rig = faultRepeatedly(HostEra.LEGACY, GuestEra.INTERRUPT, 5);
-        assertFalse(rig.vcpu.guestApfEnabled());
+        assertFalse(rig.vcpu.kernel().apfEnabled());
         assertEquals(0, rig.vcpu.host().msrEn(), "EN never written");
         assertNoApfEvent(rig);
     }

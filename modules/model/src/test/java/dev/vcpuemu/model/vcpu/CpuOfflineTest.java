@@ -4,10 +4,16 @@ import dev.vcpuemu.model.Rig;
 import dev.vcpuemu.model.TestSettings;
 import dev.vcpuemu.model.finding.Finding;
 import dev.vcpuemu.model.finding.FindingKind;
+import dev.vcpuemu.model.guest.program.ApfDisable;
+import dev.vcpuemu.model.guest.program.AsyncPfWake;
+import dev.vcpuemu.model.guest.program.Boot;
+import dev.vcpuemu.model.guest.program.Routine;
+import dev.vcpuemu.model.guest.program.UserLoop;
 import dev.vcpuemu.model.host.WorkItem;
 import dev.vcpuemu.model.trace.TraceEvent;
 import dev.vcpuemu.model.settings.Settings.HostEra;
 import dev.vcpuemu.model.stats.Counter;
+import dev.vcpuemu.model.truth.TokenFate;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -52,23 +58,23 @@ class CpuOfflineTest {
         assertEquals(TokenFate.of(TokenFate.State.AT_WORKER, w.issuedAtNanos()), rig.vcpu.sleepFate(0));
         assertTrue(rig.vcpu.nowNanos() < DISABLE_AT);
 
-        rig.stepUntil("the idle task enters the disable", () -> rig.at("APF_DISABLE", 0));
+        rig.stepUntil("the idle task enters the disable", () -> rig.at(Routine.APF_DISABLE, ApfDisable.WRMSR));
         // The reschedule IPI of the hotplug thread ended the idle HLT at the due time itself:
         // IRQ delivery, handler, irq_exit, IRET, CLI, run-queue check (6 boundaries of 10 ns).
         assertEquals(DISABLE_AT + 60, rig.vcpu.nowNanos());
         assertEquals(-1, rig.vcpu.currentTask(), "run by the idle task");
-        assertFalse(rig.vcpu.interruptFlag(), "with IRQs off");
-        assertTrue(rig.vcpu.host().enabled() && rig.vcpu.guestApfEnabled());
+        assertFalse(rig.vcpu.cpu().interruptFlag(), "with IRQs off");
+        assertTrue(rig.vcpu.host().enabled() && rig.vcpu.kernel().apfEnabled());
 
         rig.step();
         long disabledAt = rig.vcpu.nowNanos() - 10;
         assertFalse(rig.vcpu.host().enabled(), "WRMSR EN = 0 reached the host");
-        assertTrue(rig.vcpu.guestApfEnabled(), "apf_reason.enabled is cleared by the next instruction");
+        assertTrue(rig.vcpu.kernel().apfEnabled(), "apf_reason.enabled is cleared by the next instruction");
         assertEquals(0, rig.vcpu.host().queued(), "the host's queue is flushed (§2.5)");
         assertFalse(rig.vcpu.host().outstanding(w.gfn()));
         assertEquals(TokenFate.of(TokenFate.State.FLUSHED, disabledAt), rig.vcpu.sleepFate(0));
         rig.step();
-        assertFalse(rig.vcpu.guestApfEnabled());
+        assertFalse(rig.vcpu.kernel().apfEnabled());
         return new Offline(rig, w, disabledAt);
     }
 
@@ -85,8 +91,8 @@ class CpuOfflineTest {
         Offline o = toTheDisable(settings(era).apfDisable(DISABLE_AT, true, -1));
         Rig rig = o.rig;
         rig.step();
-        assertTrue(rig.at("WAKE", 0), "apf_task_wake_all()");
-        rig.stepUntil("the wake-all walked every bucket", () -> rig.at("APF_DISABLE", 3));
+        assertTrue(rig.at(Routine.WAKE, AsyncPfWake.LOCK), "apf_task_wake_all()");
+        rig.stepUntil("the wake-all walked every bucket", () -> rig.at(Routine.APF_DISABLE, ApfDisable.RETURN));
         assertEquals(0, rig.vcpu.sleepingTasks(), "N_t unhashed and T runnable");
         assertEquals(0, rig.sleepers.size());
         assertEquals(1, rig.count(Counter.TASKS_SLEPT));
@@ -108,7 +114,7 @@ class CpuOfflineTest {
         rig.step();
         assertFalse(rig.vcpu.host().halted(), "the completion ended the halt");
         assertEquals(1, rig.count(Counter.PAGE_READY_SUPPRESSED), "and sent nothing to the guest");
-        rig.stepUntil("the access retired", () -> rig.vcpu.currentTask() == 0 && !rig.at("USER", 1));
+        rig.stepUntil("the access retired", () -> rig.vcpu.currentTask() == 0 && !rig.at(Routine.USER, UserLoop.ACCESS));
         rig.complete(o.work);
         rig.steps(5);
         assertEquals(1, rig.vcpu.host().flushed(), "the flushed generation's completion is dropped");
@@ -123,9 +129,9 @@ class CpuOfflineTest {
         Offline o = toTheDisable(settings(era).apfDisable(DISABLE_AT, false, -1));
         Rig rig = o.rig;
         rig.step();
-        assertTrue(rig.at("APF_DISABLE", 3), "no wake-all");
+        assertTrue(rig.at(Routine.APF_DISABLE, ApfDisable.RETURN), "no wake-all");
         runTo(rig, 1_900_000);
-        assertTrue(rig.vcpu.halted());
+        assertTrue(rig.vcpu.cpu().halted());
         assertEquals(-1, rig.vcpu.currentTask());
         assertTrue(rig.vcpu.quiescent(), "HLT in idle, nothing queued: only outside input could change anything");
         assertEquals(2 * TICK, rig.vcpu.nextDueNanos(), "only the periodic tick, which quiescence ignores");
@@ -163,7 +169,7 @@ class CpuOfflineTest {
         Rig rig = o.rig;
         long reenableAt = rig.vcpu.nowNanos() + 1_000_000;
         rig.step();
-        assertTrue(rig.at("APF_DISABLE", 3), "no wake-all at the disable");
+        assertTrue(rig.at(Routine.APF_DISABLE, ApfDisable.RETURN), "no wake-all at the disable");
         runTo(rig, 1_900_000);
         assertFalse(rig.vcpu.quiescent(), "the re-enable is still to come");
         assertEquals(2 * TICK, rig.vcpu.nextDueNanos(), "the tick comes first");
@@ -172,13 +178,13 @@ class CpuOfflineTest {
         assertEquals(1, rig.vcpu.sleepingTasks());
 
         long wakeAlls = rig.count(Counter.WAKE_ALLS);
-        rig.stepUntil("the idle task enters the bring-up MSR writes again", () -> rig.at("BOOT", 0));
+        rig.stepUntil("the idle task enters the bring-up MSR writes again", () -> rig.at(Routine.BOOT, Boot.CPUID));
         assertEquals(reenableAt + 60, rig.vcpu.nowNanos());
         rig.stepUntil("WRMSR EN reached the host", () -> rig.vcpu.host().enabled());
         assertEquals(1, rig.vcpu.host().queued(), "the host queued its wake-all");
-        assertFalse(rig.vcpu.guestApfEnabled(), "apf_reason.enabled is set by the next instruction");
+        assertFalse(rig.vcpu.kernel().apfEnabled(), "apf_reason.enabled is set by the next instruction");
         rig.step();
-        assertTrue(rig.vcpu.guestApfEnabled());
+        assertTrue(rig.vcpu.kernel().apfEnabled());
         rig.stepUntil("the wake-all woke the sleeper", () -> rig.vcpu.sleepingTasks() == 0);
         assertEquals(wakeAlls + 1, rig.count(Counter.WAKE_ALLS));
         assertEquals(0, rig.sleepers.size());
@@ -207,11 +213,11 @@ class CpuOfflineTest {
         List<TraceEvent> events = new ArrayList<>();
         rig.vcpu.eventSink((cpu, at, what, arg) -> events.add(what));
         rig.allResident();
-        rig.stepUntil("the idle task enters the disable", () -> rig.at("APF_DISABLE", 0));
+        rig.stepUntil("the idle task enters the disable", () -> rig.at(Routine.APF_DISABLE, ApfDisable.WRMSR));
         rig.step();
-        assertTrue(rig.at("APF_DISABLE", 2), "no WRMSR");
+        assertTrue(rig.at(Routine.APF_DISABLE, ApfDisable.WAKE_ALL), "no WRMSR");
         rig.step();
-        assertTrue(rig.at("WAKE", 0));
+        assertTrue(rig.at(Routine.WAKE, AsyncPfWake.LOCK));
         assertFalse(events.contains(TraceEvent.GUEST_DISABLES_APF));
         assertEquals(0, rig.vcpu.host().flushed());
         assertEquals(List.of(), rig.findings);

@@ -3,9 +3,12 @@ package dev.vcpuemu.model.vcpu;
 import dev.vcpuemu.model.Rig;
 import dev.vcpuemu.model.TestSettings;
 import dev.vcpuemu.model.finding.FindingKind;
+import dev.vcpuemu.model.guest.program.Routine;
+import dev.vcpuemu.model.guest.program.UserLoop;
 import dev.vcpuemu.model.host.WorkItem;
 import dev.vcpuemu.model.settings.Settings;
 import dev.vcpuemu.model.stats.Counter;
+import dev.vcpuemu.model.truth.TokenFate;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -33,7 +36,7 @@ class CrossVcpuPageReadyTest {
         cpu0.settleWakeAll();
         cpu1.settleWakeAll();
         cpu0.stepUntil("vCPU 0's task took the not-present #PF(t)",
-                () -> cpu0.count(Counter.APF_NOT_PRESENT_INJECTED) == 1 && cpu0.at("PF_INTERRUPT", 0));
+                () -> cpu0.count(Counter.APF_NOT_PRESENT_INJECTED) == 1 && cpu0.atEntry(Routine.PF_INTERRUPT));
         WorkItem w = cpu0.lastStarted();
         cpu0.complete(w);
         cpu0.step();
@@ -51,7 +54,7 @@ class CrossVcpuPageReadyTest {
         // §5 behaviour 22, §4(iii) A rows 3-4
         Pair p = dummyLeftOnTheWakingCpu();
         Rig cpu0 = p.cpu0();
-        cpu0.stepUntil("vCPU 0's task back in user mode past its access", () -> cpu0.at("USER", 2));
+        cpu0.stepUntil("vCPU 0's task back in user mode past its access", () -> cpu0.at(Routine.USER, UserLoop.COMPUTE));
         assertEquals(0, cpu0.count(Counter.TASKS_SLEPT), "it did not sleep");
         assertEquals(0, cpu0.sleepers.size(), "GH is empty afterwards");
         assertEquals(List.of(), cpu0.findings);
@@ -65,7 +68,7 @@ class CrossVcpuPageReadyTest {
         Rig cpu1 = p.cpu1();
         cpu1.vcpu.host().migrate();
         cpu1.stepUntil("a wake-all processed on vCPU 1", () -> cpu1.count(Counter.WAKE_ALLS) == 2
-                && cpu1.findingCount(FindingKind.DUMMY_LEAK) == 1 && !cpu1.vcpu.currentRoutine().equals("WAKE"));
+                && cpu1.findingCount(FindingKind.DUMMY_LEAK) == 1 && cpu1.routine() != Routine.WAKE);
         assertEquals(0, p.cpu0().sleepers.size(), "the dummy is unlinked");
         Rig cpu0 = p.cpu0();
         cpu0.stepUntil("vCPU 0's task asleep on t", () -> cpu0.vcpu.sleepingTasks() == 1);

@@ -2,6 +2,9 @@ package dev.vcpuemu.model.vcpu;
 
 import dev.vcpuemu.model.Rig;
 import dev.vcpuemu.model.TestSettings;
+import dev.vcpuemu.model.guest.program.Routine;
+import dev.vcpuemu.model.guest.program.Syscall;
+import dev.vcpuemu.model.guest.program.UserLoop;
 import dev.vcpuemu.model.host.HostApf;
 import dev.vcpuemu.model.host.WorkItem;
 import dev.vcpuemu.model.settings.Settings.HostEra;
@@ -35,8 +38,8 @@ class HostDecisionTest {
         rig.memory.evict(rig.kernelGfn(0));
         rig.stepUntil("a fault in the IRQ-disabled section", () -> rig.count(Counter.SYNCHRONOUS_FAULTS) == 1);
         assertTrue(rig.vcpu.stalled(), "the vCPU is blocked in the host fault path");
-        assertTrue(rig.at("SYSCALL", 2), "stopped at the faulting kernel access");
-        assertFalse(rig.vcpu.interruptFlag(), "IF=0 at the fault");
+        assertTrue(rig.at(Routine.SYSCALL, Syscall.ACCESS), "stopped at the faulting kernel access");
+        assertFalse(rig.vcpu.cpu().interruptFlag(), "IF=0 at the fault");
         assertEquals(0, rig.count(Counter.APF_NOT_PRESENT_INJECTED), "no #PF injected");
         assertEquals(0, rig.count(Counter.TOKENS_ISSUED), "no token");
         assertTrue(rig.started.isEmpty(), "no async work item");
@@ -57,7 +60,7 @@ class HostDecisionTest {
         assertTrue(rig.vcpu.nowNanos() >= faultAt + swapIn, "blocked for the whole page-in");
         assertTrue(rig.memory.resident(rig.kernelGfn(0)));
         assertEquals(1, rig.count(Counter.NMIS_DELIVERED), "the NMI is taken only once the page is in");
-        rig.stepUntil("the faulting access retried and retired", () -> rig.at("SYSCALL", 3));
+        rig.stepUntil("the faulting access retried and retired", () -> rig.at(Routine.SYSCALL, Syscall.ENABLE));
         assertEquals(1, rig.count(Counter.SYNCHRONOUS_FAULTS), "retried without a second host fault");
         assertEquals(0, rig.count(Counter.APF_NOT_PRESENT_INJECTED));
         assertEquals(List.of(), rig.findings);
@@ -81,7 +84,7 @@ class HostDecisionTest {
         // Blocked until the next tick raises a deliverable interrupt; the retry then faults on
         // the same gfn again: the "double fault" halt, no new token, no new work, no #PF.
         boolean[] timerRan = {false};
-        rig.observe(() -> timerRan[0] |= rig.vcpu.currentRoutine().equals("TIMER_IRQ"));
+        rig.observe(() -> timerRan[0] |= rig.routine() == Routine.TIMER_IRQ);
         long before = rig.vcpu.nowNanos();
         rig.stepUntil("second fault on the same gfn", () -> rig.count(Counter.SYNTHETIC_HALTS) == 2);
         assertTrue(timerRan[0], "resumed by the timer interrupt, which ran before the retry");
@@ -94,7 +97,7 @@ class HostDecisionTest {
         assertEquals(0, rig.count(Counter.SYNCHRONOUS_FAULTS));
 
         rig.complete(rig.started.get(0));
-        rig.stepUntil("the access retired after the completion", () -> rig.at("SYSCALL", 3));
+        rig.stepUntil("the access retired after the completion", () -> rig.at(Routine.SYSCALL, Syscall.ENABLE));
         assertFalse(rig.vcpu.host().halted());
         assertFalse(rig.vcpu.host().outstanding(k));
         assertEquals(2, rig.count(Counter.SYNTHETIC_HALTS));
@@ -121,7 +124,7 @@ class HostDecisionTest {
 
         // The other task's page completes: the halt ends although task 0's page is still out.
         boolean[] interrupted = {false};
-        rig.observe(() -> interrupted[0] |= rig.vcpu.currentRoutine().endsWith("_IRQ"));
+        rig.observe(() -> interrupted[0] |= rig.routine().name().endsWith("_IRQ"));
         long doneAt = rig.vcpu.nowNanos();
         rig.complete(other);
         rig.stepUntil("task 0 resumed and halted again on its still-missing gfn",
@@ -135,7 +138,7 @@ class HostDecisionTest {
         assertFalse(rig.vcpu.host().outstanding(other.gfn()));
 
         rig.complete(mine);
-        rig.stepUntil("task 0's access retired", () -> rig.vcpu.currentTask() == 0 && rig.at("SYSCALL", 3));
+        rig.stepUntil("task 0's access retired", () -> rig.vcpu.currentTask() == 0 && rig.at(Routine.SYSCALL, Syscall.ENABLE));
         assertEquals(2, rig.count(Counter.TOKENS_ISSUED));
         assertEquals(List.of(), rig.findings);
     }
@@ -159,16 +162,16 @@ class HostDecisionTest {
 
         rig.stepUntil("the 65th fault", () -> rig.count(Counter.SYNCHRONOUS_FAULTS) == 1);
         assertTrue(rig.vcpu.stalled(), "handled synchronously: the vCPU is blocked in the host");
-        assertTrue(rig.at("USER", 1), "at the faulting user access");
-        assertTrue(rig.vcpu.interruptAllowed(), "IF=1: only the limit made it synchronous");
+        assertTrue(rig.at(Routine.USER, UserLoop.ACCESS), "at the faulting user access");
+        assertTrue(rig.vcpu.cpu().interruptAllowed(), "IF=1: only the limit made it synchronous");
         assertEquals(HostApf.ASYNC_PF_PER_VCPU, rig.count(Counter.APF_NOT_PRESENT_INJECTED), "no #PF injected");
         assertEquals(HostApf.ASYNC_PF_PER_VCPU, rig.count(Counter.TOKENS_ISSUED), "no token");
         assertEquals(HostApf.ASYNC_PF_PER_VCPU, rig.started.size(), "no work item");
         assertFalse(rig.vcpu.host().outstanding(rig.userGfn(rig.vcpu.currentTask(), 0)));
 
         int task = rig.vcpu.currentTask();
-        rig.stepUntil("the 65th access retired", () -> rig.vcpu.currentTask() == task && rig.vcpu.currentRoutine().equals("USER")
-                && rig.vcpu.currentPc() != 1);
+        rig.stepUntil("the 65th access retired", () -> rig.vcpu.currentTask() == task && rig.routine() == Routine.USER
+                && rig.pc() != 1);
         assertEquals(HostApf.ASYNC_PF_PER_VCPU, rig.count(Counter.APF_NOT_PRESENT_INJECTED));
         assertEquals(HostApf.ASYNC_PF_PER_VCPU, rig.vcpu.host().queued());
         assertEquals(List.of(), rig.findings);
@@ -185,8 +188,8 @@ class HostDecisionTest {
         }
         List<Long> cr2s = new java.util.ArrayList<>();
         rig.observe(() -> {
-            if (rig.at("PF_INTERRUPT", 0) && rig.vcpu.host().area().word() == 1) {
-                cr2s.add(rig.vcpu.cr2());
+            if (rig.atEntry(Routine.PF_INTERRUPT) && rig.vcpu.host().area().word() == 1) {
+                cr2s.add(rig.vcpu.cpu().cr2());
             }
         });
         rig.stepUntil("three not-presents", () -> rig.vcpu.sleepingTasks() == 3);
@@ -208,10 +211,10 @@ class HostDecisionTest {
         rig.stepUntil("synthetic halt on the kernel fault", () -> rig.vcpu.host().halted());
         assertEquals(0, rig.count(Counter.APF_NOT_PRESENT_INJECTED), "user-only: nothing injected at CPL0");
         boolean[] delivered = {false};
-        rig.observe(() -> delivered[0] |= rig.vcpu.currentRoutine().equals("PAGE_READY_IRQ")
-                || rig.vcpu.currentRoutine().equals("PF_INTERRUPT"));
+        rig.observe(() -> delivered[0] |= rig.routine() == Routine.PAGE_READY_IRQ
+                || rig.routine() == Routine.PF_INTERRUPT);
         rig.complete(rig.lastStarted());
-        rig.stepUntil("the access retired after the completion", () -> rig.at("SYSCALL", 3));
+        rig.stepUntil("the access retired after the completion", () -> rig.at(Routine.SYSCALL, Syscall.ENABLE));
         assertFalse(rig.vcpu.host().halted(), "halted := false");
         assertEquals(pageReadies, rig.count(Counter.APF_PAGE_READY_INJECTED), "no page-ready");
         assertEquals(1, rig.count(Counter.PAGE_READY_SUPPRESSED));

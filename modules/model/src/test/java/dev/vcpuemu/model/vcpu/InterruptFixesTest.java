@@ -2,11 +2,16 @@ package dev.vcpuemu.model.vcpu;
 
 import dev.vcpuemu.model.Rig;
 import dev.vcpuemu.model.TestSettings;
+import dev.vcpuemu.model.abi.Apf;
+import dev.vcpuemu.model.cpu.Vector;
 import dev.vcpuemu.model.finding.FindingKind;
+import dev.vcpuemu.model.guest.program.Routine;
+import dev.vcpuemu.model.guest.program.Smm;
 import dev.vcpuemu.model.host.HostApf;
 import dev.vcpuemu.model.host.WorkItem;
 import dev.vcpuemu.model.settings.Settings.HostFixes;
 import dev.vcpuemu.model.stats.Counter;
+import dev.vcpuemu.model.truth.TokenFate;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -35,13 +40,13 @@ class InterruptFixesTest {
         // §5 behaviour 25 (HI pre-5.13): T = 0xFFFFFFFF written, the IRQ dropped, later page-readies blocked.
         Rig rig = lapicDisabledAtEnable(new HostFixes(false, true, true, true));
         rig.stepUntil("the enable's wake-all written to the slot", () -> rig.count(Counter.WAKE_ALLS) == 1);
-        assertEquals(HostApf.WAKE_ALL_TOKEN, rig.vcpu.host().area().token());
-        assertFalse(rig.vcpu.irrPending(Vcpu.VECTOR_APF), "the disabled LAPIC dropped the interrupt");
+        assertEquals(Apf.WAKE_ALL_TOKEN, rig.vcpu.host().area().token());
+        assertFalse(rig.vcpu.cpu().irrPending(Vector.ASYNC_PF), "the disabled LAPIC dropped the interrupt");
         rig.stepUntil("the task asleep on its token, LAPIC on again", () -> rig.vcpu.sleepingTasks() == 1
                 && rig.vcpu.nowNanos() > LAPIC_DELAY);
         rig.complete(rig.lastStarted());
         rig.vcpu.run(rig.vcpu.nowNanos() + 20_000_000, Integer.MAX_VALUE);
-        assertEquals(HostApf.WAKE_ALL_TOKEN, rig.vcpu.host().area().token(), "the slot is never freed");
+        assertEquals(Apf.WAKE_ALL_TOKEN, rig.vcpu.host().area().token(), "the slot is never freed");
         assertEquals(1, rig.vcpu.sleepingTasks(), "its page-ready waits behind the full slot forever");
         assertTrue(rig.vcpu.host().hasDone());
         assertTrue(rig.vcpu.quiescent(), "a lost wakeup: nothing will ever change");
@@ -104,8 +109,8 @@ class InterruptFixesTest {
         rig.stepUntil("the task asleep", () -> rig.vcpu.sleepingTasks() == 1);
         assertTrue(rig.vcpu.nowNanos() < 1_000_000, "asleep before the first SMI");
         WorkItem w = rig.lastStarted();
-        rig.stepUntil("in SMM, CR0.PG=0", () -> rig.vcpu.currentRoutine().equals("SMM") && rig.vcpu.currentPc() >= 1);
-        assertFalse(rig.vcpu.pagingEnabled());
+        rig.stepUntil("in SMM, CR0.PG=0", () -> rig.routine() == Routine.SMM && rig.pc() >= Smm.ACCESS);
+        assertTrue(rig.vcpu.cpu().inSmm(), "CR0.PG=0");
         rig.complete(w);
         rig.vcpu.run(rig.vcpu.nowNanos() + 3_000_000, Integer.MAX_VALUE);
         return rig;

@@ -1,6 +1,12 @@
 package dev.vcpuemu.model.vcpu;
 
 import dev.vcpuemu.model.Rig;
+import dev.vcpuemu.model.abi.Apf;
+import dev.vcpuemu.model.cpu.Vector;
+import dev.vcpuemu.model.guest.program.PageReadyIrq;
+import dev.vcpuemu.model.guest.program.Routine;
+import dev.vcpuemu.model.guest.program.Syscall;
+import dev.vcpuemu.model.guest.program.UserLoop;
 import dev.vcpuemu.model.settings.Settings;
 import dev.vcpuemu.model.TestSettings;
 import dev.vcpuemu.model.host.HostApf;
@@ -23,7 +29,7 @@ class InterruptProtocolTest {
     private static List<Integer> recordPageReadyIrqs(Rig rig) {
         List<Integer> out = new ArrayList<>();
         rig.observe(() -> {
-            if (rig.at("PAGE_READY_IRQ", 1)) {
+            if (rig.at(Routine.PAGE_READY_IRQ, PageReadyIrq.READ_TOKEN)) {
                 out.add(rig.vcpu.host().area().token());
             }
         });
@@ -38,33 +44,33 @@ class InterruptProtocolTest {
         rig.settleWakeAll();
         int target = rig.userGfn(0, 1);
         rig.memory.evict(target);
-        List<LegacyProtocolTest.PfDelivery> async = LegacyProtocolTest.recordAsyncPf(rig, "PF_INTERRUPT");
+        List<LegacyProtocolTest.PfDelivery> async = LegacyProtocolTest.recordAsyncPf(rig, Routine.PF_INTERRUPT);
         List<Integer> irqs = recordPageReadyIrqs(rig);
 
         rig.stepUntil("not-present #PF delivered",
-                () -> rig.count(Counter.APF_NOT_PRESENT_INJECTED) == 1 && rig.at("PF_INTERRUPT", 0));
+                () -> rig.count(Counter.APF_NOT_PRESENT_INJECTED) == 1 && rig.atEntry(Routine.PF_INTERRUPT));
         WorkItem w = rig.lastStarted();
         assertEquals(target, w.gfn());
-        assertEquals(w.token() & 0xFFFFFFFFL, rig.vcpu.cr2(), "CR2 = token");
+        assertEquals(w.token() & 0xFFFFFFFFL, rig.vcpu.cpu().cr2(), "CR2 = token");
         assertEquals(1, rig.vcpu.host().area().word(), "F = 1 (page not present)");
         rig.stepUntil("task 0 asleep, task 1 running", () -> rig.vcpu.sleepingTasks() == 1 && rig.vcpu.currentTask() == 1);
         assertEquals(0, rig.vcpu.host().area().word(), "F cleared by the #PF handler");
         assertEquals(0, rig.vcpu.host().area().token(), "no page-ready yet");
 
         rig.complete(w);
-        rig.stepUntil("page-ready IRQ reads the token slot", () -> rig.at("PAGE_READY_IRQ", 1));
+        rig.stepUntil("page-ready IRQ reads the token slot", () -> rig.at(Routine.PAGE_READY_IRQ, PageReadyIrq.READ_TOKEN));
         assertEquals(w.token(), rig.vcpu.host().area().token(), "T = t");
         assertTrue(rig.vcpu.host().pageReadyPending());
-        rig.stepUntil("handler about to ACK", () -> rig.at("PAGE_READY_IRQ", 4));
+        rig.stepUntil("handler about to ACK", () -> rig.at(Routine.PAGE_READY_IRQ, PageReadyIrq.ACK));
         assertEquals(0, rig.vcpu.host().area().token(), "T := 0 before the ACK");
         assertTrue(rig.vcpu.host().pageReadyPending(), "not yet acknowledged");
         assertEquals(0, rig.vcpu.sleepingTasks(), "the task was woken by the handler");
         rig.step();
         assertFalse(rig.vcpu.host().pageReadyPending(), "WRMSR ACK cleared pageready_pending");
 
-        rig.stepUntil("task 0 back at its faulting access", () -> rig.vcpu.currentTask() == 0 && rig.at("USER", 1));
+        rig.stepUntil("task 0 back at its faulting access", () -> rig.vcpu.currentTask() == 0 && rig.at(Routine.USER, UserLoop.ACCESS));
         rig.step();
-        assertTrue(rig.vcpu.currentTask() == 0 && rig.vcpu.currentRoutine().equals("USER") && rig.vcpu.currentPc() != 1,
+        assertTrue(rig.vcpu.currentTask() == 0 && rig.routine() == Routine.USER && rig.pc() != 1,
                 "the retried access retired at once");
 
         assertEquals(List.of(new LegacyProtocolTest.PfDelivery(w.token() & 0xFFFFFFFFL, 1, 0)), async);
@@ -82,13 +88,13 @@ class InterruptProtocolTest {
         rig.allResident();
         Rig.PreEnableSleepers before = rig.plantPreEnableSleepers();
         List<Integer> irqs = recordPageReadyIrqs(rig);
-        rig.stepUntil("wake-all IRQ raised", () -> rig.vcpu.irrPending(Vcpu.VECTOR_APF));
-        assertEquals(HostApf.WAKE_ALL_TOKEN, rig.vcpu.host().area().token(), "T = 0xFFFFFFFF");
+        rig.stepUntil("wake-all IRQ raised", () -> rig.vcpu.cpu().irrPending(Vector.ASYNC_PF));
+        assertEquals(Apf.WAKE_ALL_TOKEN, rig.vcpu.host().area().token(), "T = 0xFFFFFFFF");
         assertTrue(rig.vcpu.host().pageReadyPending());
-        assertFalse(rig.vcpu.interruptFlag(), "still booting with IF=0: the IRQ waits in IRR");
+        assertFalse(rig.vcpu.cpu().interruptFlag(), "still booting with IF=0: the IRQ waits in IRR");
         rig.settleWakeAll();
 
-        assertEquals(List.of(HostApf.WAKE_ALL_TOKEN), irqs);
+        assertEquals(List.of(Apf.WAKE_ALL_TOKEN), irqs);
         before.assertOnlyThisCpuWoken(rig);
         assertEquals(0, rig.vcpu.host().area().token());
         assertFalse(rig.vcpu.host().pageReadyPending(), "acknowledged");
@@ -109,7 +115,7 @@ class InterruptProtocolTest {
         List<String> log = new ArrayList<>();
         long[] acks = {0};
         int[] prevSlot = {rig.vcpu.host().area().token()};
-        String[] prev = {rig.vcpu.currentRoutine() + ":" + rig.vcpu.currentPc()};
+        String[] prev = {rig.routine() + ":" + rig.pc()};
         long injectedBase = rig.count(Counter.APF_PAGE_READY_INJECTED);
         long[] deliveries = {0};
         rig.observe(() -> {
@@ -119,14 +125,14 @@ class InterruptProtocolTest {
                         + " -> 0x" + Integer.toHexString(slot));
             }
             prevSlot[0] = slot;
-            String now = rig.vcpu.currentRoutine() + ":" + rig.vcpu.currentPc();
-            if (rig.at("PAGE_READY_IRQ", 0)) {
+            String now = rig.routine() + ":" + rig.pc();
+            if (rig.at(Routine.PAGE_READY_IRQ, PageReadyIrq.ENTER)) {
                 deliveries[0]++;
             }
-            if (rig.at("PAGE_READY_IRQ", 1)) {
+            if (rig.at(Routine.PAGE_READY_IRQ, PageReadyIrq.READ_TOKEN)) {
                 log.add("IRQ 0x" + Integer.toHexString(slot));
             }
-            if (prev[0].equals("PAGE_READY_IRQ:4") && now.equals("PAGE_READY_IRQ:6")) {
+            if (prev[0].equals("PAGE_READY_IRQ:" + PageReadyIrq.ACK) && now.equals("PAGE_READY_IRQ:" + PageReadyIrq.EXIT)) {
                 acks[0]++;
                 log.add("ACK");
             }
@@ -163,28 +169,28 @@ class InterruptProtocolTest {
         rig.stepUntil("task 0 asleep on a not-present", () -> rig.vcpu.sleepingTasks() == 1);
         WorkItem w = rig.lastStarted();
         rig.stepUntil("task 1 inside an IRQ-disabled section",
-                () -> rig.vcpu.currentTask() == 1 && rig.at("SYSCALL", 2) && !rig.vcpu.interruptFlag());
+                () -> rig.vcpu.currentTask() == 1 && rig.at(Routine.SYSCALL, Syscall.ACCESS) && !rig.vcpu.cpu().interruptFlag());
 
         rig.complete(w);
         rig.step();
-        assertTrue(rig.vcpu.irrPending(Vcpu.VECTOR_APF), "the kick raised the page-ready IRQ at once");
+        assertTrue(rig.vcpu.cpu().irrPending(Vector.ASYNC_PF), "the kick raised the page-ready IRQ at once");
         assertEquals(w.token(), rig.vcpu.host().area().token());
         int held = 0;
-        while (!rig.vcpu.interruptFlag()) {
-            assertEquals("SYSCALL", rig.vcpu.currentRoutine(), "not delivered while IF=0");
-            assertTrue(rig.vcpu.irrPending(Vcpu.VECTOR_APF), "pending in IRR");
+        while (!rig.vcpu.cpu().interruptFlag()) {
+            assertEquals(Routine.SYSCALL, rig.routine(), "not delivered while IF=0");
+            assertTrue(rig.vcpu.cpu().irrPending(Vector.ASYNC_PF), "pending in IRR");
             assertTrue(++held < 1000, "IF never became 1");
             rig.step();
         }
         assertTrue(held > 1, "the completion arrived well inside the IF=0 section");
         // STI just executed: one more micro-op runs in its shadow, then the IRQ is taken.
-        assertFalse(rig.vcpu.interruptAllowed(), "STI shadow");
-        assertTrue(rig.vcpu.irrPending(Vcpu.VECTOR_APF));
+        assertFalse(rig.vcpu.cpu().interruptAllowed(), "STI shadow");
+        assertTrue(rig.vcpu.cpu().irrPending(Vector.ASYNC_PF));
         rig.step();
-        assertFalse(rig.vcpu.currentRoutine().equals("PAGE_READY_IRQ"), "not delivered in the STI shadow");
+        assertFalse(rig.routine() == Routine.PAGE_READY_IRQ, "not delivered in the STI shadow");
         rig.step();
-        assertTrue(rig.at("PAGE_READY_IRQ", 0), "delivered at the first boundary with IF=1 and no shadow, without an exit");
-        assertFalse(rig.vcpu.irrPending(Vcpu.VECTOR_APF));
+        assertTrue(rig.at(Routine.PAGE_READY_IRQ, PageReadyIrq.ENTER), "delivered at the first boundary with IF=1 and no shadow, without an exit");
+        assertFalse(rig.vcpu.cpu().irrPending(Vector.ASYNC_PF));
         rig.stepUntil("task 0 woken and page-ready acknowledged",
                 () -> rig.vcpu.sleepingTasks() == 0 && !rig.vcpu.host().pageReadyPending());
         assertEquals(List.of(), rig.findings);
@@ -206,7 +212,7 @@ class InterruptProtocolTest {
             rig.vcpu.onWorkDone(w, rig.vcpu.nowNanos());
         }
         rig.stepUntil("the first page-ready handled", () -> rig.vcpu.sleepingTasks() == 2
-                && rig.vcpu.host().area().token() == 0 && !rig.vcpu.currentRoutine().equals("PAGE_READY_IRQ"));
+                && rig.vcpu.host().area().token() == 0 && rig.routine() != Routine.PAGE_READY_IRQ);
         // The ACK ran the completion check with the slot still full: nothing sent, nothing pending.
         assertFalse(rig.vcpu.host().pageReadyPending());
         assertEquals(2, rig.vcpu.host().queued(), "two completions left on the done list");

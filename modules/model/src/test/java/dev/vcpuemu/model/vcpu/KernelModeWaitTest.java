@@ -2,6 +2,8 @@ package dev.vcpuemu.model.vcpu;
 
 import dev.vcpuemu.model.Rig;
 import dev.vcpuemu.model.TestSettings;
+import dev.vcpuemu.model.guest.program.Routine;
+import dev.vcpuemu.model.guest.program.Syscall;
 import dev.vcpuemu.model.stats.Counter;
 import org.junit.jupiter.api.Test;
 
@@ -31,7 +33,7 @@ class KernelModeWaitTest {
         rig.stepUntil("not-present injected for the kernel access", () -> rig.count(Counter.APF_NOT_PRESENT_INJECTED) == 1);
         int task = rig.vcpu.currentTask();
         assertTrue(task >= 0, "a task's system call faulted, not the idle loop");
-        rig.stepUntil("the guest waits halted", () -> rig.vcpu.halted());
+        rig.stepUntil("the guest waits halted", () -> rig.vcpu.cpu().halted());
         assertTrue(rig.vcpu.lastEvents().stream().anyMatch(e -> e.contains("wait (halt) token")), rig.vcpu.lastEvents().toString());
         assertFalse(rig.vcpu.lastEvents().stream().anyMatch(e -> e.contains("wait (sleep) token")),
                 "the halt path, not schedule()");
@@ -41,7 +43,7 @@ class KernelModeWaitTest {
         boolean[] timer = {false};
         rig.observe(() -> {
             tasks.add(rig.vcpu.currentTask());
-            timer[0] |= rig.vcpu.currentRoutine().equals("TIMER_IRQ");
+            timer[0] |= rig.routine() == Routine.TIMER_IRQ;
         });
         long tick = rig.settings.guest().tickPeriodNanos();
         long until = (rig.vcpu.nowNanos() / tick + 2) * tick;
@@ -52,10 +54,10 @@ class KernelModeWaitTest {
 
         // The page-ready #PF wakes it; the kernel access retires.
         rig.complete(rig.lastStarted());
-        rig.stepUntil("the access retired after the page-ready", () -> rig.at("SYSCALL", 3));
+        rig.stepUntil("the access retired after the page-ready", () -> rig.at(Routine.SYSCALL, Syscall.ENABLE));
         assertEquals(2, rig.count(Counter.APF_PAGE_READY_INJECTED), "wake-all, then this page-ready");
         assertEquals(task, rig.vcpu.currentTask());
-        assertFalse(rig.vcpu.halted());
+        assertFalse(rig.vcpu.cpu().halted());
         assertEquals(List.of(), rig.findings);
     }
 }

@@ -4,10 +4,13 @@ import dev.vcpuemu.model.Rig;
 import dev.vcpuemu.model.TestSettings;
 import dev.vcpuemu.model.finding.Finding;
 import dev.vcpuemu.model.finding.FindingKind;
+import dev.vcpuemu.model.guest.program.Routine;
+import dev.vcpuemu.model.guest.program.Syscall;
 import dev.vcpuemu.model.host.WorkItem;
 import dev.vcpuemu.model.settings.Settings.GuestEra;
 import dev.vcpuemu.model.settings.Settings.HostEra;
 import dev.vcpuemu.model.stats.Counter;
+import dev.vcpuemu.model.truth.TokenFate;
 import org.junit.jupiter.api.Test;
 import org.opentest4j.AssertionFailedError;
 
@@ -100,7 +103,7 @@ class LegacyErasTest {
         rig.stepUntil("synthetic halt on the kernel fault", () -> rig.vcpu.host().halted());
         assertEquals(0, rig.count(Counter.APF_NOT_PRESENT_INJECTED), "no send-always: nothing injected at CPL0");
         rig.complete(rig.lastStarted());
-        rig.stepUntil("the access retired after the completion", () -> rig.at("SYSCALL", 3));
+        rig.stepUntil("the access retired after the completion", () -> rig.at(Routine.SYSCALL, Syscall.ENABLE));
         rig.vcpu.run(rig.vcpu.nowNanos() + 1_000_000, Integer.MAX_VALUE);
         return rig;
     }
@@ -142,9 +145,9 @@ class LegacyErasTest {
                 continue; // an entry fault already hit the enable's wake-all: not the interleaving sought
             }
             rig.evictUser(0);
-            String pf = guest == GuestEra.LEGACY_EARLY ? "PF_LEGACY_EARLY" : "PF_LEGACY";
+            Routine pf = guest == GuestEra.LEGACY_EARLY ? Routine.PF_LEGACY_EARLY : Routine.PF_LEGACY;
             rig.stepUntil("the not-present delivered", () -> rig.count(Counter.APF_NOT_PRESENT_INJECTED) == 1
-                    && rig.at(pf, 0));
+                    && rig.atEntry(pf));
             rig.steps(300);
             long stolen = rig.findingCount(FindingKind.APF_WORD_STOLEN);
             long clobbered = rig.findingCount(FindingKind.CR2_CLOBBERED);

@@ -2,6 +2,10 @@ package dev.vcpuemu.model.vcpu;
 
 import dev.vcpuemu.model.Rig;
 import dev.vcpuemu.model.TestSettings;
+import dev.vcpuemu.model.abi.Apf;
+import dev.vcpuemu.model.guest.program.Routine;
+import dev.vcpuemu.model.guest.program.Syscall;
+import dev.vcpuemu.model.guest.program.UserLoop;
 import dev.vcpuemu.model.host.HostApf;
 import dev.vcpuemu.model.host.WorkItem;
 import dev.vcpuemu.model.stats.Counter;
@@ -31,14 +35,14 @@ class LegacyProtocolTest {
         long tokensBefore = rig.count(Counter.TOKENS_ISSUED);
         assertEquals(0, tokensBefore);
 
-        List<PfDelivery> async = recordAsyncPf(rig, "PF_LEGACY");
+        List<PfDelivery> async = recordAsyncPf(rig, Routine.PF_LEGACY);
         // Not-present: exactly one #PF with R=1 and CR2 = t, delivered to task 0.
         rig.stepUntil("task 0 faults on its evicted page",
-                () -> rig.count(Counter.APF_NOT_PRESENT_INJECTED) == 1 && rig.at("PF_LEGACY", 0));
+                () -> rig.count(Counter.APF_NOT_PRESENT_INJECTED) == 1 && rig.atEntry(Routine.PF_LEGACY));
         WorkItem w = rig.lastStarted();
         assertEquals(target, w.gfn());
         assertEquals(0x1000, w.token(), "first token of vCPU 0");
-        assertEquals(w.token() & 0xFFFFFFFFL, rig.vcpu.cr2(), "CR2 = token at the handler's first micro-op");
+        assertEquals(w.token() & 0xFFFFFFFFL, rig.vcpu.cpu().cr2(), "CR2 = token at the handler's first micro-op");
         assertEquals(1, rig.vcpu.host().area().word(), "R = 1 (page not present)");
         assertTrue(rig.vcpu.host().outstanding(target));
 
@@ -50,8 +54,8 @@ class LegacyProtocolTest {
         // Page ready: exactly one #PF with R=2 and CR2 = t.
         rig.complete(w);
         rig.stepUntil("page-ready #PF delivered",
-                () -> rig.count(Counter.APF_PAGE_READY_INJECTED) == 2 && rig.at("PF_LEGACY", 0));
-        assertEquals(w.token() & 0xFFFFFFFFL, rig.vcpu.cr2());
+                () -> rig.count(Counter.APF_PAGE_READY_INJECTED) == 2 && rig.atEntry(Routine.PF_LEGACY));
+        assertEquals(w.token() & 0xFFFFFFFFL, rig.vcpu.cpu().cr2());
         assertEquals(2, rig.vcpu.host().area().word(), "R = 2 (page ready)");
         assertFalse(rig.vcpu.host().outstanding(target));
 
@@ -59,10 +63,10 @@ class LegacyProtocolTest {
         rig.stepUntil("task 0 woken", () -> rig.vcpu.sleepingTasks() == 0);
         assertEquals(0, rig.vcpu.host().area().word(), "R is 0 after the page-ready handler");
         rig.stepUntil("task 0 back at its faulting access",
-                () -> rig.vcpu.currentTask() == 0 && rig.at("USER", 1));
+                () -> rig.vcpu.currentTask() == 0 && rig.at(Routine.USER, UserLoop.ACCESS));
         rig.step();
-        assertTrue(rig.vcpu.currentTask() == 0 && rig.vcpu.currentRoutine().equals("USER")
-                && rig.vcpu.currentPc() != 1, "the retried access retired at once (prefaulted)");
+        assertTrue(rig.vcpu.currentTask() == 0 && rig.routine() == Routine.USER
+                && rig.pc() != 1, "the retried access retired at once (prefaulted)");
 
         assertEquals(List.of(new PfDelivery(w.token() & 0xFFFFFFFFL, 1, 0), new PfDelivery(w.token() & 0xFFFFFFFFL, 2, 1)),
                 async, "exactly one not-present and one page-ready #PF");
@@ -82,11 +86,11 @@ class LegacyProtocolTest {
         Rig rig = new Rig(TestSettings.legacy().tasks(2).build(), 12);
         rig.allResident();
         Rig.PreEnableSleepers before = rig.plantPreEnableSleepers();
-        List<PfDelivery> async = recordAsyncPf(rig, "PF_LEGACY");
+        List<PfDelivery> async = recordAsyncPf(rig, Routine.PF_LEGACY);
         rig.settleWakeAll();
 
         assertEquals(1, async.size(), "one page-ready #PF: " + async);
-        assertEquals(HostApf.WAKE_ALL_TOKEN & 0xFFFFFFFFL, async.get(0).cr2(), "CR2 = 0xFFFFFFFF");
+        assertEquals(Apf.WAKE_ALL_TOKEN & 0xFFFFFFFFL, async.get(0).cr2(), "CR2 = 0xFFFFFFFF");
         assertEquals(2, async.get(0).word(), "R = 2");
         assertEquals(1, rig.count(Counter.APF_PAGE_READY_INJECTED));
         before.assertOnlyThisCpuWoken(rig);
@@ -106,11 +110,11 @@ class LegacyProtocolTest {
         rig.stepUntil("task 0 asleep on a not-present", () -> rig.vcpu.sleepingTasks() == 1);
         WorkItem w = rig.lastStarted();
         rig.stepUntil("task 1 inside an IRQ-disabled section, away from an exit",
-                () -> rig.vcpu.currentTask() == 1 && rig.at("SYSCALL", 2) && !rig.vcpu.interruptFlag()
+                () -> rig.vcpu.currentTask() == 1 && rig.at(Routine.SYSCALL, Syscall.ACCESS) && !rig.vcpu.cpu().interruptFlag()
                         && rig.vcpu.nowNanos() % interval < interval / 2);
         long pageReadyBefore = rig.count(Counter.APF_PAGE_READY_INJECTED);
         rig.complete(w);
-        rig.stepUntil("IF=1 again", () -> rig.vcpu.interruptFlag());
+        rig.stepUntil("IF=1 again", () -> rig.vcpu.cpu().interruptFlag());
         long ifOn = rig.vcpu.nowNanos();
         // Mirror the periodic exits (no HLT or stall moves time in jumps here): the page-ready
         // must be injected exactly at the first exit that finds IF=1 and no shadow.
@@ -122,7 +126,7 @@ class LegacyProtocolTest {
             long t = rig.vcpu.nowNanos();
             if (t >= nextExit) {
                 nextExit += interval;
-                if (rig.vcpu.interruptAllowed()) {
+                if (rig.vcpu.cpu().interruptAllowed()) {
                     firstOpenExit = t;
                 }
             }
@@ -131,18 +135,18 @@ class LegacyProtocolTest {
         }
         assertEquals(firstOpenExit, rig.vcpu.nowNanos() - rig.settings.engine().opCostNanos(),
                 "injected at the first exit with IF=1, " + (firstOpenExit - ifOn) + " ns after IF=1");
-        assertTrue(rig.at("PF_LEGACY", 0) && rig.vcpu.host().area().word() == 2, "the page-ready #PF");
+        assertTrue(rig.atEntry(Routine.PF_LEGACY) && rig.vcpu.host().area().word() == 2, "the page-ready #PF");
         assertTrue(firstOpenExit - ifOn > 10 * rig.settings.engine().opCostNanos(), "a long IF=1 stretch without delivery");
         rig.stepUntil("task 0 woken", () -> rig.vcpu.sleepingTasks() == 0);
         assertEquals(List.of(), rig.findings);
     }
 
     /** Records, after every step, each #PF delivery whose APF word is non-zero (an async one). */
-    static List<PfDelivery> recordAsyncPf(Rig rig, String routine) {
+    static List<PfDelivery> recordAsyncPf(Rig rig, Routine routine) {
         List<PfDelivery> out = new ArrayList<>();
         rig.observe(() -> {
-            if (rig.at(routine, 0) && rig.vcpu.host().area().word() != 0) {
-                out.add(new PfDelivery(rig.vcpu.cr2(), rig.vcpu.host().area().word(), rig.vcpu.currentTask()));
+            if (rig.atEntry(routine) && rig.vcpu.host().area().word() != 0) {
+                out.add(new PfDelivery(rig.vcpu.cpu().cr2(), rig.vcpu.host().area().word(), rig.vcpu.currentTask()));
             }
         });
         return out;

@@ -2,9 +2,15 @@ package dev.vcpuemu.model.vcpu;
 
 import dev.vcpuemu.model.Rig;
 import dev.vcpuemu.model.TestSettings;
+import dev.vcpuemu.model.abi.KvmFeature;
+import dev.vcpuemu.model.abi.Msr;
 import dev.vcpuemu.model.finding.FindingKind;
 import dev.vcpuemu.model.guest.SleeperNode;
 import dev.vcpuemu.model.guest.SleeperTable;
+import dev.vcpuemu.model.guest.program.L1PageFaultExit;
+import dev.vcpuemu.model.guest.program.Panics;
+import dev.vcpuemu.model.guest.program.Routine;
+import dev.vcpuemu.model.guest.program.UserLoop;
 import dev.vcpuemu.model.host.HostApf;
 import dev.vcpuemu.model.host.WorkItem;
 import dev.vcpuemu.model.settings.Settings.HostEra;
@@ -51,15 +57,15 @@ class NestedTest {
         List<Event> events = new ArrayList<>();
         Rig rig = l2Thread(TestSettings.matching(era).nested(1, true), events);
         rig.settleWakeAll();
-        assertTrue((rig.vcpu.host().msrEn() & HostApf.EN_DELIVERY_AS_PF_VMEXIT) != 0, "Linux sets bit 2 with CPUID bit 10");
-        long cr2Before = rig.vcpu.cr2();
+        assertTrue((rig.vcpu.host().msrEn() & Msr.EN_DELIVERY_AS_PF_VMEXIT) != 0, "Linux sets bit 2 with CPUID bit 10");
+        long cr2Before = rig.vcpu.cpu().cr2();
 
-        rig.stepUntil("the #PF VM exit delivered to L1", () -> rig.vcpu.currentRoutine().equals("L1_PF_EXIT"));
+        rig.stepUntil("the #PF VM exit delivered to L1", () -> rig.routine() == Routine.L1_PF_EXIT);
         WorkItem item = rig.lastStarted();
         long token = item.token() & 0xFFFFFFFFL;
         assertTrue(seen(events, TraceEvent.PF_VM_EXIT, token), "exit qualification = token: " + events);
-        assertEquals(cr2Before, rig.vcpu.cr2(), "L1's CR2 is not touched (§2.4 step 3)");
-        assertFalse(rig.vcpu.interruptFlag(), "L1 handles the exit with IRQs off");
+        assertEquals(cr2Before, rig.vcpu.cpu().cr2(), "L1's CR2 is not touched (§2.4 step 3)");
+        assertFalse(rig.vcpu.cpu().interruptFlag(), "L1 handles the exit with IRQs off");
 
         rig.stepUntil("the vCPU thread asleep", () -> rig.vcpu.sleepingTasks() == 1);
         assertTrue(seen(events, TraceEvent.READ_CLEAR_APF_WORD, 1), "L1 read its flags: 1 (§2.4 step 4)");
@@ -73,7 +79,7 @@ class NestedTest {
 
         rig.complete(item);
         rig.stepUntil("woken by its page-ready", () -> rig.vcpu.sleepingTasks() == 0);
-        rig.stepUntil("back in L2, the access retried and retired", () -> rig.at("L2_GUEST", 2));
+        rig.stepUntil("back in L2, the access retried and retired", () -> rig.at(Routine.L2_GUEST, UserLoop.COMPUTE));
         assertTrue(seen(events, TraceEvent.VM_ENTRY_TO_L2, 0));
         assertEquals(List.of(), rig.findings);
     }
@@ -88,28 +94,28 @@ class NestedTest {
         List<Event> events = new ArrayList<>();
         Rig rig = l2Thread(TestSettings.matching(era).nested(1, false), events);
         rig.settleWakeAll();
-        assertEquals(0, rig.vcpu.host().msrEn() & HostApf.EN_DELIVERY_AS_PF_VMEXIT);
-        List<String> l1Routines = new ArrayList<>();
+        assertEquals(0, rig.vcpu.host().msrEn() & Msr.EN_DELIVERY_AS_PF_VMEXIT);
+        List<Routine> l1Routines = new ArrayList<>();
         rig.observe(() -> {
-            if (rig.vcpu.currentRoutine().equals("L1_PF_EXIT") || rig.vcpu.currentRoutine().startsWith("PF_")) {
-                l1Routines.add(rig.vcpu.currentRoutine());
+            if (rig.routine() == Routine.L1_PF_EXIT || rig.routine().name().startsWith("PF_")) {
+                l1Routines.add(rig.routine());
             }
         });
-        long cr2Before = rig.vcpu.cr2();
+        long cr2Before = rig.vcpu.cpu().cr2();
         long haltsBefore = rig.count(Counter.SYNTHETIC_HALTS);
 
         rig.stepUntil("the host's synthetic halt", () -> rig.vcpu.host().halted());
         assertEquals(haltsBefore + 1, rig.count(Counter.SYNTHETIC_HALTS));
         assertEquals(0, rig.count(Counter.APF_NOT_PRESENT_INJECTED), "nothing injected");
         assertEquals(0, rig.count(Counter.PF_VM_EXITS));
-        assertEquals("L2_GUEST", rig.vcpu.currentRoutine(), "L2 stays where it was, its access not retired");
+        assertEquals(Routine.L2_GUEST, rig.routine(), "L2 stays where it was, its access not retired");
         assertEquals(0, rig.vcpu.sleepingTasks());
 
         rig.complete(rig.lastStarted());
-        rig.stepUntil("the access retried and retired", () -> rig.at("L2_GUEST", 2));
+        rig.stepUntil("the access retried and retired", () -> rig.at(Routine.L2_GUEST, UserLoop.COMPUTE));
         assertFalse(rig.vcpu.host().halted());
         assertEquals(List.of(), l1Routines, "L1 never ran a handler for it");
-        assertEquals(cr2Before, rig.vcpu.cr2());
+        assertEquals(cr2Before, rig.vcpu.cpu().cr2());
         assertFalse(events.stream().anyMatch(e -> e.what().text.contains("VM exit")), events.toString());
         assertEquals(List.of(), rig.findings);
     }
@@ -123,7 +129,7 @@ class NestedTest {
         rig.stepUntil("the host's synthetic halt", () -> rig.vcpu.host().halted());
         WorkItem item = rig.lastStarted();
         rig.complete(item);
-        rig.stepUntil("the access retried and retired", () -> rig.at("L2_GUEST", 2));
+        rig.stepUntil("the access retried and retired", () -> rig.at(Routine.L2_GUEST, UserLoop.COMPUTE));
         long token = item.token() & 0xFFFFFFFFL;
         assertTrue(seen(events, TraceEvent.HOST_INJECT_PAGE_READY_VM_EXIT, token), events.toString());
         assertTrue(seen(events, TraceEvent.READ_CLEAR_APF_WORD, 2));
@@ -141,8 +147,8 @@ class NestedTest {
         rig.stepUntil("the vCPU stalled in the host's fault path", () -> rig.vcpu.stalled());
         assertEquals(syncBefore + 1, rig.count(Counter.SYNCHRONOUS_FAULTS));
         assertEquals(List.of(), rig.started, "no async work for the L2 fault");
-        assertEquals("L2_GUEST", rig.vcpu.currentRoutine());
-        rig.stepUntil("the access retired after the stall", () -> rig.at("L2_GUEST", 2));
+        assertEquals(Routine.L2_GUEST, rig.routine());
+        rig.stepUntil("the access retired after the stall", () -> rig.at(Routine.L2_GUEST, UserLoop.COMPUTE));
         assertEquals(List.of(), rig.findings);
     }
 
@@ -150,8 +156,8 @@ class NestedTest {
     void theHostOfAtMost414OffersNoBit10_soTheGuestNeverAsksForVmExits() {
         Rig rig = l2Thread(TestSettings.matching(HostEra.LEGACY_EARLY).nested(1, true), new ArrayList<>());
         rig.settleWakeAll();
-        assertFalse(rig.vcpu.host().cpuidAsyncPfVmexit());
-        assertEquals(0, rig.vcpu.host().msrEn() & HostApf.EN_DELIVERY_AS_PF_VMEXIT);
+        assertFalse(rig.vcpu.host().cpuid(KvmFeature.ASYNC_PF_VMEXIT));
+        assertEquals(0, rig.vcpu.host().msrEn() & Msr.EN_DELIVERY_AS_PF_VMEXIT);
     }
 
     @Test
@@ -170,7 +176,7 @@ class NestedTest {
         for (HostEra era : List.of(HostEra.ERROR_CODE, HostEra.VE)) {
             Rig rig = l2Thread(TestSettings.matching(era).nested(1, true), new ArrayList<>());
             rig.settleWakeAll();
-            assertEquals(0, rig.vcpu.host().msrEn() & HostApf.EN_DELIVERY_AS_PF_VMEXIT, era.name());
+            assertEquals(0, rig.vcpu.host().msrEn() & Msr.EN_DELIVERY_AS_PF_VMEXIT, era.name());
             rig.stepUntil("the host's synthetic halt", () -> rig.vcpu.host().halted());
             assertEquals(0, rig.count(Counter.APF_NOT_PRESENT_INJECTED), era.name());
         }
@@ -182,10 +188,10 @@ class NestedTest {
         // (§4(iii) B) is reachable here: the wake leaves a dummy, the wait finds it and returns.
         Rig rig = l2Thread(TestSettings.interrupt().nested(1, true), new ArrayList<>());
         rig.settleWakeAll();
-        rig.stepUntil("L1 has read its flags and enabled IRQs", () -> rig.at("L1_PF_EXIT", 2));
+        rig.stepUntil("L1 has read its flags and enabled IRQs", () -> rig.at(Routine.L1_PF_EXIT, L1PageFaultExit.DISPATCH));
         rig.complete(rig.lastStarted());
         rig.stepUntil("the page-ready interrupt handled in the window", () -> rig.count(Counter.DUMMIES_CREATED) == 1);
-        rig.stepUntil("back in L2, the access retired", () -> rig.at("L2_GUEST", 2));
+        rig.stepUntil("back in L2, the access retired", () -> rig.at(Routine.L2_GUEST, UserLoop.COMPUTE));
         assertEquals(0, rig.count(Counter.TASKS_SLEPT), "the wait found the dummy and never slept");
         assertEquals(0, rig.sleepers.size(), "the dummy was freed");
         assertEquals(List.of(), rig.findings);
@@ -202,7 +208,7 @@ class NestedTest {
         rig.stepUntil("task 0 asleep in L1", () -> rig.vcpu.sleepingTasks() == 1);
         WorkItem t0 = rig.lastStarted();
         rig.userResident(1);
-        rig.stepUntil("task 1 running L2", () -> rig.vcpu.currentTask() == 1 && rig.at("L2_GUEST", 2));
+        rig.stepUntil("task 1 running L2", () -> rig.vcpu.currentTask() == 1 && rig.at(Routine.L2_GUEST, UserLoop.COMPUTE));
         rig.complete(t0);
         rig.stepUntil("task 0 woken", () -> rig.vcpu.sleepingTasks() == 0);
         long token = t0.token() & 0xFFFFFFFFL;
@@ -220,7 +226,7 @@ class NestedTest {
         rig.settleWakeAll();
         rig.vcpu.run(rig.vcpu.nowNanos() + 10_000_000, Integer.MAX_VALUE);
         assertTrue(rig.vcpu.dead());
-        assertEquals("guest panic: " + Vcpu.PANIC_IF_OFF, rig.vcpu.deathReason());
+        assertEquals("guest panic: " + Panics.IF_OFF, rig.vcpu.deathReason());
         assertEquals(1, rig.findingCount(FindingKind.APF_WORD_STOLEN), rig.findings.toString());
         assertTrue(rig.findingsOf(FindingKind.APF_WORD_STOLEN).get(0).detail().contains("genuine #PF at 0xffffc90000000fff"));
     }

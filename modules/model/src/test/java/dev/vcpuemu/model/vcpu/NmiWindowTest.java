@@ -4,6 +4,11 @@ import dev.vcpuemu.model.Rig;
 import dev.vcpuemu.model.TestSettings;
 import dev.vcpuemu.model.finding.Finding;
 import dev.vcpuemu.model.finding.FindingKind;
+import dev.vcpuemu.model.guest.program.NmiHandler;
+import dev.vcpuemu.model.guest.program.Panics;
+import dev.vcpuemu.model.guest.program.Routine;
+import dev.vcpuemu.model.guest.program.UserLoop;
+import dev.vcpuemu.model.host.HostRules;
 import dev.vcpuemu.model.host.WorkItem;
 import dev.vcpuemu.model.settings.Settings.HostEra;
 import dev.vcpuemu.model.stats.Counter;
@@ -27,7 +32,7 @@ class NmiWindowTest {
     private static final int SEEDS = 20;
 
     /** The state at the moment the NMI was delivered into the window. */
-    private record Window(Rig rig, WorkItem work, long token, String pfRoutine, long genuineAtNmi) {}
+    private record Window(Rig rig, WorkItem work, long token, Routine pfRoutine, long genuineAtNmi) {}
 
     private static TestSettings settings(HostEra era) {
         // A working set much larger than the page-table mapping limit: the NMI handler's user read
@@ -42,23 +47,24 @@ class NmiWindowTest {
      */
     private static Window nmiInWindow(HostEra era, long seed, double userRead) {
         Rig rig = new Rig(settings(era).build(), seed);
-        String pf = era.legacy() ? "PF_LEGACY" : era == HostEra.INTERRUPT ? "PF_INTERRUPT" : "PF_ERROR_CODE";
+        Routine pf = HostRules.of(era).pageReadyAsPageFault() ? Routine.PF_LEGACY
+                : era == HostEra.INTERRUPT ? Routine.PF_INTERRUPT : Routine.PF_ERROR_CODE;
         rig.allResident();
         rig.settleWakeAll();
         rig.evictUser(0);
         rig.stepUntil("async not-present #PF delivered to task 0", () -> rig.count(Counter.APF_NOT_PRESENT_INJECTED) == 1
-                && rig.at(pf, 0));
+                && rig.atEntry(pf));
         WorkItem w = rig.lastStarted();
         long token = w.token() & 0xFFFFFFFFL;
-        assertEquals(token, rig.vcpu.cr2());
+        assertEquals(token, rig.vcpu.cpu().cr2());
         assertEquals(1, rig.vcpu.host().area().word(), "R/F = 1 written for the not-present");
-        assertFalse(rig.vcpu.interruptFlag(), "IF=0 through the #PF gate");
-        assertFalse(rig.vcpu.nmiBlocked());
+        assertFalse(rig.vcpu.cpu().interruptFlag(), "IF=0 through the #PF gate");
+        assertFalse(rig.vcpu.cpu().nmiBlocked());
 
         rig.vcpu.onNmi(rig.vcpu.nowNanos(), userRead);
         rig.step();
-        assertTrue(rig.at("NMI", 0), "NMI delivered at the handler's first instruction boundary");
-        assertTrue(rig.vcpu.nmiBlocked());
+        assertTrue(rig.at(Routine.NMI, NmiHandler.ENTRY), "NMI delivered at the handler's first instruction boundary");
+        assertTrue(rig.vcpu.cpu().nmiBlocked());
         assertEquals(1, rig.vcpu.host().area().word(), "the word is still unread");
         return new Window(rig, w, token, pf, rig.count(Counter.GENUINE_PAGE_FAULTS));
     }
@@ -74,15 +80,15 @@ class NmiWindowTest {
             Rig rig = win.rig;
             long genuine = rig.count(Counter.GENUINE_PAGE_FAULTS);
             rig.stepUntil("the NMI handler faults or finishes", 10_000, () -> rig.count(Counter.GENUINE_PAGE_FAULTS) > genuine
-                    || rig.count(Counter.SYNCHRONOUS_FAULTS) > 0 || !rig.vcpu.nmiBlocked());
+                    || rig.count(Counter.SYNCHRONOUS_FAULTS) > 0 || !rig.vcpu.cpu().nmiBlocked());
             if (rig.count(Counter.GENUINE_PAGE_FAULTS) > genuine) {
-                assertTrue(rig.vcpu.nmiBlocked());
+                assertTrue(rig.vcpu.cpu().nmiBlocked());
                 assertEquals(1, rig.vcpu.host().area().word(), "the nested #PF is raised, not yet handled");
                 rig.step();
-                assertTrue(rig.at(win.pfRoutine, 0), "the nested #PF delivered inside the NMI");
+                assertTrue(rig.atEntry(win.pfRoutine), "the nested #PF delivered inside the NMI");
                 // USER_BASE has zero low 32 bits, so (u32)b of page p equals token p << 12 on vCPU 0:
                 // skip the seed where the nested wait would use the outer token by accident.
-                if ((int) rig.vcpu.cr2() != (int) win.token) {
+                if ((int) rig.vcpu.cpu().cr2() != (int) win.token) {
                     return win;
                 }
             }
@@ -98,20 +104,20 @@ class NmiWindowTest {
         Rig rig = win.rig;
 
         // Step 5: the nested #PF handler reads R = 1 (the outer not-present's) and clears it.
-        long b = rig.vcpu.cr2();
+        long b = rig.vcpu.cpu().cr2();
         rig.stepUntil("the nested handler consumed R", () -> rig.findingCount(FindingKind.APF_WORD_STOLEN) == 1);
         Finding stolen = rig.findingsOf(FindingKind.APF_WORD_STOLEN).get(0);
         assertTrue(stolen.detail().contains("inside an NMI handler"), stolen.detail());
         assertEquals(0, rig.vcpu.host().area().word());
-        assertEquals(b, rig.vcpu.cr2(), "CR2 = the NMI's fault address");
+        assertEquals(b, rig.vcpu.cpu().cr2(), "CR2 = the NMI's fault address");
         assertNotEquals(win.token, b);
 
         // Step 6: wait((u32)b) takes the halt path in NMI context: STI; HLT with the node hashed.
-        rig.stepUntil("halted in the async #PF wait loop", () -> rig.vcpu.halted());
-        assertEquals("WAIT", rig.vcpu.currentRoutine());
+        rig.stepUntil("halted in the async #PF wait loop", () -> rig.vcpu.cpu().halted());
+        assertEquals(Routine.WAIT, rig.routine());
         assertEquals(0, rig.vcpu.currentTask(), "still task 0, inside its NMI");
-        assertTrue(rig.vcpu.interruptFlag(), "STI; HLT");
-        assertTrue(rig.vcpu.nmiBlocked(), "no IRET since the NMI yet");
+        assertTrue(rig.vcpu.cpu().interruptFlag(), "STI; HLT");
+        assertTrue(rig.vcpu.cpu().nmiBlocked(), "no IRET since the NMI yet");
         assertEquals(1, rig.sleepers.size(), "N_b hashed");
         assertTrue(rig.vcpu.host().outstanding(win.work.gfn()), "W(t) still in flight");
 
@@ -120,26 +126,26 @@ class NmiWindowTest {
         assertEquals(1, rig.findingCount(FindingKind.VCPU_WEDGED), "wedged after the wedge timeout: " + rig.findings);
         Finding wedged = rig.findingsOf(FindingKind.VCPU_WEDGED).get(0);
         assertTrue(wedged.detail().contains("inside an NMI handler"), wedged.detail());
-        assertTrue(rig.vcpu.halted());
-        assertEquals("WAIT", rig.vcpu.currentRoutine());
+        assertTrue(rig.vcpu.cpu().halted());
+        assertEquals(Routine.WAIT, rig.routine());
         assertEquals(0, rig.vcpu.currentTask());
 
         // Steps 7-11: the page-ready for t finds no node and leaves a dummy nobody will consume.
         long pageReady = rig.count(Counter.APF_PAGE_READY_INJECTED);
         rig.complete(win.work);
         rig.stepUntil("page-ready #PF delivered", () -> rig.count(Counter.APF_PAGE_READY_INJECTED) > pageReady
-                && rig.at("PF_LEGACY", 0));
-        assertEquals(win.token, rig.vcpu.cr2());
+                && rig.atEntry(Routine.PF_LEGACY));
+        assertEquals(win.token, rig.vcpu.cpu().cr2());
         assertEquals(2, rig.vcpu.host().area().word());
         rig.stepUntil("dummy leaked", () -> rig.findingCount(FindingKind.DUMMY_LEAK) == 1);
-        rig.stepUntil("halted again in the NMI's wait loop", () -> rig.vcpu.halted());
-        assertEquals("WAIT", rig.vcpu.currentRoutine());
-        assertFalse(rig.vcpu.nmiBlocked(), "the page-ready handler's IRET re-opened NMIs inside the NMI (§4(vii))");
+        rig.stepUntil("halted again in the NMI's wait loop", () -> rig.vcpu.cpu().halted());
+        assertEquals(Routine.WAIT, rig.routine());
+        assertFalse(rig.vcpu.cpu().nmiBlocked(), "the page-ready handler's IRET re-opened NMIs inside the NMI (§4(vii))");
         assertEquals(2, rig.sleepers.size(), "N_b and the leaked dummy D_t");
         assertEquals(1, rig.count(Counter.DUMMIES_CREATED));
         rig.steps(1000);
-        rig.stepUntil("halted", () -> rig.vcpu.halted());
-        assertEquals("WAIT", rig.vcpu.currentRoutine(), "still wedged");
+        rig.stepUntil("halted", () -> rig.vcpu.cpu().halted());
+        assertEquals(Routine.WAIT, rig.routine(), "still wedged");
         assertEquals(0, rig.count(Counter.TASKS_WOKEN));
         assertFalse(rig.vcpu.dead());
         assertEquals(List.of(FindingKind.APF_WORD_STOLEN, FindingKind.VCPU_WEDGED, FindingKind.DUMMY_LEAK),
@@ -158,27 +164,27 @@ class NmiWindowTest {
             WorkItem w = rig.lastStarted();
             long token = w.token() & 0xFFFFFFFFL;
             rig.complete(w);
-            rig.stepUntil("page-ready #PF delivered", () -> rig.at("PF_LEGACY", 0) && rig.vcpu.host().area().word() == 2);
-            assertEquals(token, rig.vcpu.cr2());
+            rig.stepUntil("page-ready #PF delivered", () -> rig.atEntry(Routine.PF_LEGACY) && rig.vcpu.host().area().word() == 2);
+            assertEquals(token, rig.vcpu.cpu().cr2());
             int interrupted = rig.vcpu.currentTask();
             assertEquals(1, interrupted, "delivered while task 1 runs");
             rig.vcpu.onNmi(rig.vcpu.nowNanos(), 1.0);
             rig.step();
-            assertTrue(rig.at("NMI", 0), "NMI in the page-ready handler's window");
+            assertTrue(rig.at(Routine.NMI, NmiHandler.ENTRY), "NMI in the page-ready handler's window");
             long genuine = rig.count(Counter.GENUINE_PAGE_FAULTS);
             rig.stepUntil("the NMI handler faults or finishes", 10_000, () -> rig.count(Counter.GENUINE_PAGE_FAULTS) > genuine
-                    || rig.count(Counter.SYNCHRONOUS_FAULTS) > 0 || !rig.vcpu.nmiBlocked());
+                    || rig.count(Counter.SYNCHRONOUS_FAULTS) > 0 || !rig.vcpu.cpu().nmiBlocked());
             if (rig.count(Counter.GENUINE_PAGE_FAULTS) == genuine) {
                 continue;
             }
             rig.step();
-            assertTrue(rig.at("PF_LEGACY", 0));
-            long b = rig.vcpu.cr2();
+            assertTrue(rig.atEntry(Routine.PF_LEGACY));
+            long b = rig.vcpu.cpu().cr2();
             if ((int) b == (int) token) {
                 continue; // see nmiWithNestedFault
             }
             // The nested #PF consumes R = 2: the wakeup for t is lost and wake((u32)b) leaks a dummy.
-            rig.stepUntil("nested handler done and the NMI returned", () -> !rig.vcpu.nmiBlocked());
+            rig.stepUntil("nested handler done and the NMI returned", () -> !rig.vcpu.cpu().nmiBlocked());
             assertEquals(1, rig.findingCount(FindingKind.APF_WORD_STOLEN), "findings " + rig.findings);
             assertEquals(1, rig.findingCount(FindingKind.LOST_WAKEUP));
             assertEquals(1, rig.findingCount(FindingKind.DUMMY_LEAK));
@@ -186,7 +192,7 @@ class NmiWindowTest {
             rig.stepUntil("outer handler read R", () -> rig.findingCount(FindingKind.SPURIOUS_FAULT_AT_TOKEN) == 1
                     || rig.vcpu.dead());
             assertEquals(1, rig.findingCount(FindingKind.SPURIOUS_FAULT_AT_TOKEN));
-            assertEquals(token, rig.vcpu.cr2(), "CR2 restored to t at NMI exit");
+            assertEquals(token, rig.vcpu.cpu().cr2(), "CR2 restored to t at NMI exit");
             // Either the innocent user task gets SIGSEGV or the kernel oopses, by where the #PF landed.
             rig.stepUntil("the fault at t handled", () -> rig.count(Counter.TASKS_KILLED) == 1 || rig.vcpu.dead());
             if (rig.vcpu.dead()) {
@@ -214,12 +220,12 @@ class NmiWindowTest {
         assertEquals(1, panics.size(), "findings " + rig.findings);
         assertTrue(panics.get(0).detail().contains("Host injected async #PF in interrupt disabled region"),
                 panics.get(0).detail());
-        assertTrue(rig.vcpu.deathReason().contains(Vcpu.PANIC_IF_OFF));
+        assertTrue(rig.vcpu.deathReason().contains(Panics.IF_OFF));
         assertEquals(1, rig.findingCount(FindingKind.APF_WORD_STOLEN), "the nested handler read F = 1");
         // The state at the panic: IF=0, NB=1, CR2=b, F=0, GH={}, W still in flight.
-        assertFalse(rig.vcpu.interruptFlag());
-        assertTrue(rig.vcpu.nmiBlocked());
-        assertNotEquals(win.token, rig.vcpu.cr2());
+        assertFalse(rig.vcpu.cpu().interruptFlag());
+        assertTrue(rig.vcpu.cpu().nmiBlocked());
+        assertNotEquals(win.token, rig.vcpu.cpu().cr2());
         assertEquals(0, rig.vcpu.host().area().word());
         assertEquals(0, rig.sleepers.size());
         assertTrue(rig.vcpu.host().outstanding(win.work.gfn()));
@@ -232,8 +238,8 @@ class NmiWindowTest {
         // reference §5 behaviour 20, §4(i) "NMI without a nested fault"
         Window win = nmiInWindow(era, 1, 0.0);
         Rig rig = win.rig;
-        rig.stepUntil("back in the #PF handler after the NMI", () -> rig.at(win.pfRoutine, 0) && !rig.vcpu.nmiBlocked());
-        assertEquals(win.token, rig.vcpu.cr2(), "CR2 = t at the handler's read");
+        rig.stepUntil("back in the #PF handler after the NMI", () -> rig.atEntry(win.pfRoutine) && !rig.vcpu.cpu().nmiBlocked());
+        assertEquals(win.token, rig.vcpu.cpu().cr2(), "CR2 = t at the handler's read");
         assertEquals(1, rig.vcpu.host().area().word(), "R/F intact");
         assertEquals(1, rig.count(Counter.NMIS_DELIVERED));
         assertEquals(win.genuineAtNmi, rig.count(Counter.GENUINE_PAGE_FAULTS), "no fault in the NMI");
@@ -241,9 +247,9 @@ class NmiWindowTest {
         assertTrue(rig.sleepers.size() == 1);
         rig.complete(win.work);
         rig.stepUntil("task 0 woken", () -> rig.vcpu.sleepingTasks() == 0);
-        rig.stepUntil("task 0 back at its faulting access", () -> rig.vcpu.currentTask() == 0 && rig.at("USER", 1));
+        rig.stepUntil("task 0 back at its faulting access", () -> rig.vcpu.currentTask() == 0 && rig.at(Routine.USER, UserLoop.ACCESS));
         rig.step();
-        assertTrue(rig.vcpu.currentTask() == 0 && rig.vcpu.currentRoutine().equals("USER") && rig.vcpu.currentPc() != 1,
+        assertTrue(rig.vcpu.currentTask() == 0 && rig.routine() == Routine.USER && rig.pc() != 1,
                 "the task completed its access normally");
         assertEquals(1, rig.count(Counter.TOKENS_ISSUED));
         assertEquals(0, rig.sleepers.size());

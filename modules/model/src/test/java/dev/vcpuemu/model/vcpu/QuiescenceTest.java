@@ -28,7 +28,7 @@ class QuiescenceTest {
         rig.stepUntil("task 0 asleep", () -> rig.vcpu.sleepingTasks() == 1);
         rig.vcpu.run(900_000, Integer.MAX_VALUE);
         assertEquals(900_000, rig.vcpu.nowNanos());
-        assertTrue(rig.vcpu.halted());
+        assertTrue(rig.vcpu.cpu().halted());
         assertEquals(-1, rig.vcpu.currentTask());
         return rig;
     }
@@ -69,7 +69,7 @@ class QuiescenceTest {
         rig.vcpu.run(1_200_000, Integer.MAX_VALUE);
         assertEquals(1_500_000, rig.vcpu.nextDueNanos());
         rig.vcpu.run(1_900_000, Integer.MAX_VALUE);
-        assertFalse(rig.vcpu.guestApfEnabled(), "disabled at its time");
+        assertFalse(rig.vcpu.kernel().apfEnabled(), "disabled at its time");
         assertTrue(rig.vcpu.quiescent(), "nothing more to come");
         assertEquals(2 * TICK, rig.vcpu.nextDueNanos());
     }
@@ -79,7 +79,7 @@ class QuiescenceTest {
         Rig rig = idleWithASleeper(TestSettings.interrupt().vcpus(2).apfDisable(1_500_000, List.of(1), false, -1));
         assertTrue(rig.vcpu.quiescent());
         rig.vcpu.run(1_900_000, Integer.MAX_VALUE);
-        assertTrue(rig.vcpu.guestApfEnabled(), "vCPU 0 is not in apf-disable.vcpus");
+        assertTrue(rig.vcpu.kernel().apfEnabled(), "vCPU 0 is not in apf-disable.vcpus");
     }
 
     @Test
@@ -90,7 +90,7 @@ class QuiescenceTest {
                 .build(), 7);
         rig.allResident();
         rig.vcpu.run(TICK / 2, Integer.MAX_VALUE);
-        assertTrue(rig.vcpu.halted(), "halted in the idle loop after boot, waiting for the tick");
+        assertTrue(rig.vcpu.cpu().halted(), "halted in the idle loop after boot, waiting for the tick");
         assertEquals(-1, rig.vcpu.currentTask());
         assertEquals(0, rig.count(dev.vcpuemu.model.stats.Counter.APF_PAGE_READY_INJECTED), "no wake-all without APF");
         assertFalse(rig.vcpu.quiescent(), "the first tick will start the workload");

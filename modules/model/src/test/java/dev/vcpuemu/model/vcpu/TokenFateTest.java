@@ -4,10 +4,12 @@ import dev.vcpuemu.model.Rig;
 import dev.vcpuemu.model.TestSettings;
 import dev.vcpuemu.model.finding.Finding;
 import dev.vcpuemu.model.finding.FindingKind;
+import dev.vcpuemu.model.guest.program.Routine;
 import dev.vcpuemu.model.host.WorkItem;
 import dev.vcpuemu.model.stats.Counter;
 import dev.vcpuemu.model.trace.EventSink;
 import dev.vcpuemu.model.trace.TraceEvent;
+import dev.vcpuemu.model.truth.TokenFate;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -72,19 +74,19 @@ class TokenFateTest {
             rig.stepUntil("task 0 asleep on t", () -> rig.vcpu.sleepingTasks() == 1);
             WorkItem w = rig.lastStarted();
             rig.complete(w);
-            rig.stepUntil("page-ready #PF delivered", () -> rig.at("PF_LEGACY", 0) && rig.vcpu.host().area().word() == 2);
+            rig.stepUntil("page-ready #PF delivered", () -> rig.atEntry(Routine.PF_LEGACY) && rig.vcpu.host().area().word() == 2);
             long sentAt = rig.vcpu.sleepFate(0).atNanos();
             assertEquals(TokenFate.of(TokenFate.State.DELIVERED, sentAt), rig.vcpu.sleepFate(0));
             rig.vcpu.onNmi(rig.vcpu.nowNanos(), 1.0);
             rig.step();
             long genuine = rig.count(Counter.GENUINE_PAGE_FAULTS);
             rig.stepUntil("the NMI handler faults or finishes", 10_000, () -> rig.count(Counter.GENUINE_PAGE_FAULTS) > genuine
-                    || rig.count(Counter.SYNCHRONOUS_FAULTS) > 0 || !rig.vcpu.nmiBlocked());
+                    || rig.count(Counter.SYNCHRONOUS_FAULTS) > 0 || !rig.vcpu.cpu().nmiBlocked());
             if (rig.count(Counter.GENUINE_PAGE_FAULTS) == genuine) {
                 continue;
             }
             rig.step();
-            long b = rig.vcpu.cr2();
+            long b = rig.vcpu.cpu().cr2();
             if ((int) b == w.token()) {
                 continue; // the nested wake would use t by accident (see NmiWindowTest)
             }

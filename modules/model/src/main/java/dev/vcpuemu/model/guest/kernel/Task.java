@@ -1,6 +1,7 @@
-package dev.vcpuemu.model.vcpu;
+package dev.vcpuemu.model.guest.kernel;
 
-import dev.vcpuemu.model.guest.GuestPageTables;
+import dev.vcpuemu.model.guest.program.Frame;
+import dev.vcpuemu.model.memory.GuestPageTables;
 
 import java.util.ArrayDeque;
 

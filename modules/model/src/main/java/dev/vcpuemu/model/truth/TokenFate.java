@@ -1,4 +1,4 @@
-package dev.vcpuemu.model.vcpu;
+package dev.vcpuemu.model.truth;
 
 import java.util.Locale;
 
@@ -32,7 +32,7 @@ public record TokenFate(State state, long atNanos, String consumedBy) {
         GONE
     }
 
-    static TokenFate of(State state, long atNanos) {
+    public static TokenFate of(State state, long atNanos) {
         return new TokenFate(state, atNanos, null);
     }
 

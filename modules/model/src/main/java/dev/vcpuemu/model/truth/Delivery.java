@@ -1,4 +1,4 @@
-package dev.vcpuemu.model.host;
+package dev.vcpuemu.model.truth;
 
 /**
  * Ground truth about one event the host injected (or one genuine fault the CPU raised): what

@@ -1,4 +1,4 @@
-package dev.vcpuemu.model.vcpu;
+package dev.vcpuemu.model.truth;
 
 /**
  * The last page-ready events of one vCPU's tokens (sent, taken by the wrong handler, flushed),

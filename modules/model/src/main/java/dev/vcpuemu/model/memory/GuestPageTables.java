@@ -1,4 +1,4 @@
-package dev.vcpuemu.model.guest;
+package dev.vcpuemu.model.memory;
 
 /**
  * One guest task's page tables over its working set (DESIGN §1.1): a page is present or not,

@@ -1,12 +1,15 @@
-package dev.vcpuemu.model.vcpu;
+package dev.vcpuemu.model.guest.program;
 
 /**
- * The guest programs a frame can run. Each is a switch on a program counter in {@link Vcpu},
- * one micro-operation per step, so a race window is an exact count of steps. Trap routines
- * are entered by delivery and left by IRET; the others are called and return. The flags are
- * read on every micro-op (time accounting), so they are fields, not computed.
+ * The guest programs a frame can run, one class each (a {@link Frame} subclass), one
+ * micro-operation per step, so a race window is an exact count of steps. Trap routines are
+ * entered by delivery and left by IRET; the others are called and return. The flags are read
+ * on every micro-op (time accounting), so they are fields, not computed.
+ *
+ * <p>The order is part of every recorded trace hash (an IRET records its routine's ordinal):
+ * add new routines at the end.
  */
-enum Routine {
+public enum Routine {
     /** A task's user-mode loop: accesses over its working set, computation, system calls. */
     USER(true, false, false),
     /**
@@ -27,7 +30,7 @@ enum Routine {
     PF_LEGACY_EARLY(false, true, true),
     /** Legacy (5.3–5.7) {@code async_page_fault}: CR2 in entry, reason word, dispatch (§2.1). */
     PF_LEGACY(false, true, true),
-    /** ≥5.9 {@code exc_page_fault}: CR2, flags, panics, wait_schedule (§2.2). */
+    /** 5.8 and ≥5.9 {@code exc_page_fault}: CR2, flags, panics, wait_schedule (§2.2). */
     PF_INTERRUPT(false, true, true),
     /** The error-code design's #PF handler: CR2 first, then the error code on its own exception frame (§3). */
     PF_ERROR_CODE(false, true, true),
@@ -52,10 +55,10 @@ enum Routine {
     /** The NMI handler: nmi_state, CR2 save/restore, perf sampling (§1.7, §4(vii)). */
     NMI(false, true, true);
 
-    final boolean user;
-    final boolean trap;
+    public final boolean user;
+    public final boolean trap;
     /** Handler code: a trap's routine or one a handler calls; time here counts as handler time. */
-    final boolean handler;
+    public final boolean handler;
 
     Routine(boolean user, boolean trap, boolean handler) {
         this.user = user;
