@@ -9,7 +9,6 @@ import dev.vcpuemu.engine.timeline.Timeline.Event;
 import dev.vcpuemu.engine.timeline.Timeline.Track;
 import dev.vcpuemu.model.cpu.Vector;
 import dev.vcpuemu.model.trace.TraceEvent;
-import dev.vcpuemu.model.vcpu.Vcpu;
 
 import java.io.IOException;
 import java.nio.file.Path;

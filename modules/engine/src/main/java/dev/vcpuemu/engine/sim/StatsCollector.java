@@ -11,7 +11,6 @@ import dev.vcpuemu.model.stats.Counters;
 import dev.vcpuemu.model.stats.LatencyKind;
 import org.HdrHistogram.Histogram;
 import org.apache.pekko.actor.DeadLetter;
-import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.eventstream.EventStream;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;

@@ -13,12 +13,6 @@ import dev.vcpuemu.model.trace.TraceEvent;
 import dev.vcpuemu.model.truth.Delivery;
 import dev.vcpuemu.model.truth.HostTruth;
 
-import java.util.ArrayDeque;
-import java.util.HashMap;
-import java.util.HashSet;
-import java.util.Map;
-import java.util.Set;
-
 /**
  * The host half of one vCPU: KVM's per-vCPU async page fault state and rules, run on the
  * vCPU's own thread as in KVM (DESIGN §1.3).
@@ -54,7 +48,7 @@ import java.util.Set;
  * Token format and limits are §2.7. The id counter starts at {@code host.token-id-start}, so
  * with 1 vCPU 3's tokens are 0x1003, 0x2003, … as in §5 behaviour 7.
  */
-public final class HostApf implements HostTruth {
+public final class HostApf {
     public static final int ASYNC_PF_PER_VCPU = 64;
 
     /** What the host did about a fault on a non-resident frame. */
@@ -80,17 +74,9 @@ public final class HostApf implements HostTruth {
     private boolean sendUserOnly;
     private boolean deliveryAsPfVmexit;
     private int id;
-    private int generation;
-    private final Set<Integer> gfns = new HashSet<>();
-    private int queued;
-    private final ArrayDeque<WorkItem> done = new ArrayDeque<>();
+    private final AsyncPfQueue queue;
     private boolean halted;
     private long haltedSince;
-    private long flushed;
-    private long outstandingAtWorkers;
-    /** Items at paging workers by token, of any generation: bounded by the work in flight. */
-    private final Map<Integer, WorkItem> atWorkers = new HashMap<>();
-    private long issued;
 
     /** A faithful host of {@code era} with every dated fix, token ids from 1, observed by nobody. */
     public HostApf(HostEra era, int vcpuId, VcpuPort cpu, Counters counters) {
@@ -116,6 +102,7 @@ public final class HostApf implements HostTruth {
         this.cpu = cpu;
         this.observer = observer;
         this.counters = counters;
+        this.queue = new AsyncPfQueue(vcpuId, observer);
         this.channel = PageReadyChannel.create(rules.channel(), this);
     }
 
@@ -159,11 +146,11 @@ public final class HostApf implements HostTruth {
     }
 
     public boolean hasDone() {
-        return !done.isEmpty();
+        return queue.hasDone();
     }
 
     public int queued() {
-        return queued;
+        return queue.queued();
     }
 
     /** Interrupt era: a page-ready interrupt was raised and the guest has not ACKed it yet. */
@@ -172,62 +159,32 @@ public final class HostApf implements HostTruth {
     }
 
     public boolean outstanding(int gfn) {
-        return gfns.contains(gfn);
+        return queue.outstanding(gfn);
     }
 
     /** Tokens flushed by a disable (§2.5): issued, never to be delivered. */
     public long flushed() {
-        return flushed;
+        return queue.flushed();
     }
 
     /** Tokens still at a paging worker or on the done list (wake-all items are not tokens). */
     public long outstandingTokens() {
-        return outstandingAtWorkers + done.stream().filter(i -> !i.wakeAll()).count();
+        return queue.outstandingTokens();
     }
 
     /** The item of {@code token} if it is still at a paging worker (ground truth), else null. */
     public WorkItem atWorker(int token) {
-        return atWorkers.get(token);
+        return queue.atWorker(token);
     }
 
     /** Whether {@code item} belongs to an enable epoch that a disable has since flushed (§2.5). */
     public boolean stale(WorkItem item) {
-        return item.generation() != generation;
+        return queue.stale(item);
     }
 
-    @Override
-    public long atWorkerSince(int token) {
-        WorkItem w = atWorkers.get(token);
-        return w != null && !stale(w) ? w.issuedAtNanos() : -1;
-    }
-
-    @Override
-    public boolean flushedAtWorker(int token) {
-        WorkItem w = atWorkers.get(token);
-        return w != null && stale(w);
-    }
-
-    @Override
-    public boolean onDoneList(int token) {
-        for (WorkItem i : done) {
-            if (!i.wakeAll() && i.token() == token) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /**
-     * Whether this host ever issued {@code token}. Ids count up from 1 in the bits above the
-     * vCPU id (§2.7); once they have wrapped, every token with this vCPU's id may have been.
-     */
-    @Override
-    public boolean everIssued(int token) {
-        if ((token & 0xFFF) != vcpuId) {
-            return false;
-        }
-        int n = token >>> 12;
-        return issued >= (1 << 20) - 1 || (n >= 1 && n <= issued);
+    /** What this host knows of each token, for the ledger (ground truth). */
+    public HostTruth truth() {
+        return queue;
     }
 
     /**
@@ -236,7 +193,7 @@ public final class HostApf implements HostTruth {
      * {@code KVM_REQ_APF_READY} request, else the done list stays stalled (§4(iv)).
      */
     public boolean completionDeliverable() {
-        return !done.isEmpty() && channel.deliverableAtEntry();
+        return queue.hasDone() && channel.deliverableAtEntry();
     }
 
     // ------------------------------------------------------------------ for the channel
@@ -287,7 +244,7 @@ public final class HostApf implements HostTruth {
         }
         msrEn = value;
         if (!enabled()) {
-            flush();
+            queue.flush();
             return true;
         }
         sendUserOnly = (value & Msr.EN_SEND_ALWAYS) == 0;
@@ -298,12 +255,9 @@ public final class HostApf implements HostTruth {
 
     /** {@code kvm_async_pf_wakeup_all}: queued only if {@code done} is empty (§2.1 host enable). */
     private void queueWakeAll() {
-        if (!done.isEmpty()) {
-            return;
+        if (queue.queueWakeAll(cpu.now())) {
+            channel.requestCheck();
         }
-        done.add(new WorkItem(vcpuId, Apf.WAKE_ALL_TOKEN, -1, true, false, generation, cpu.now()));
-        queued++;
-        channel.requestCheck();
     }
 
     /**
@@ -313,7 +267,7 @@ public final class HostApf implements HostTruth {
      * wake-all that restarts every task parked on the source.
      */
     public void migrate() {
-        flush();
+        queue.flush();
         channel.reset();
         endHalt();
         observer.event(TraceEvent.HOST_MIGRATED, msrEn);
@@ -330,7 +284,7 @@ public final class HostApf implements HostTruth {
     public void onPagingChanged(boolean pagingOn) {
         if (!fixes.keepQueueOnPagingChange()) {
             observer.event(TraceEvent.HOST_PAGING_CHANGE_FLUSHES, pagingOn ? 1 : 0);
-            flush();
+            queue.flush();
         } else if (pagingOn) {
             channel.requestCheck();
         }
@@ -341,28 +295,6 @@ public final class HostApf implements HostTruth {
         if (fixes.lapicEnabledCheck()) {
             channel.requestCheck();
         }
-    }
-
-    /**
-     * Disable, CR0.PG change (before 2025) or migration: every completed item is freed and
-     * in-flight ones will be dropped (§2.5).
-     */
-    private void flush() {
-        for (WorkItem i : done) {
-            if (!i.wakeAll()) {
-                flushed++;
-                observer.tokenFlushed(i.token());
-            }
-        }
-        for (WorkItem i : atWorkers.values()) {
-            if (i.generation() == generation) {
-                observer.tokenFlushed(i.token());
-            }
-        }
-        done.clear();
-        gfns.clear();
-        queued = 0;
-        generation++;
     }
 
     // ------------------------------------------------------------------ §2.0: the decision at a fault
@@ -376,12 +308,12 @@ public final class HostApf implements HostTruth {
             counters.inc(Counter.SYNCHRONOUS_FAULTS);
             return Decision.SYNCHRONOUS;
         }
-        if (gfns.contains(gfn)) {
+        if (queue.outstanding(gfn)) {
             startHalt();
             counters.inc(Counter.SYNTHETIC_HALTS);
             return Decision.SYNTHETIC_HALT;
         }
-        if (queued >= ASYNC_PF_PER_VCPU) {
+        if (queue.queued() >= ASYNC_PF_PER_VCPU) {
             counters.inc(Counter.SYNCHRONOUS_FAULTS);
             return Decision.SYNCHRONOUS;
         }
@@ -390,10 +322,8 @@ public final class HostApf implements HostTruth {
             id = 1;
         }
         int token = (id++ << 12) | vcpuId;
-        issued++;
-        queued++;
+        queue.issue(gfn);
         counters.inc(Counter.TOKENS_ISSUED);
-        gfns.add(gfn);
         // In guest mode: only if L1 opted into #PF VM exits (bit 2); L1's CR0.PG is 1 then (§2.0 6.4).
         boolean canDeliver = enabled() && !(sendUserOnly && cpu.cpl() == 0 && !injectAtCpl0)
                 && (guestMode ? deliveryAsPfVmexit : !fixes.noApfWhilePagingOff() || cpu.pagingEnabled());
@@ -417,10 +347,9 @@ public final class HostApf implements HostTruth {
             counters.inc(Counter.SYNTHETIC_HALTS);
             decision = Decision.SYNTHETIC_HALT;
         }
-        outstandingAtWorkers++;
         counters.inc(Counter.WORK_ITEMS_SENT);
-        WorkItem item = new WorkItem(vcpuId, token, gfn, false, canDeliver, generation, cpu.now());
-        atWorkers.put(token, item);
+        WorkItem item = new WorkItem(vcpuId, token, gfn, false, canDeliver, queue.generation(), cpu.now());
+        queue.sent(item);
         cpu.startWork(item);
         return decision;
     }
@@ -433,15 +362,12 @@ public final class HostApf implements HostTruth {
      * no {@code pageReadyPending}); a legacy worker only wakes a blocked vCPU.
      */
     public boolean onWorkDone(WorkItem item) {
-        outstandingAtWorkers--;
-        atWorkers.remove(item.token(), item);
         counters.inc(Counter.WORK_ITEMS_COMPLETED);
-        if (item.generation() != generation) {
-            flushed++;
+        if (!queue.completed(item)) {
             return false;
         }
         observer.tokenCompleted(item.token());
-        return appendDone(item);
+        return channel.completed(queue.append(item));
     }
 
     /**
@@ -451,13 +377,7 @@ public final class HostApf implements HostTruth {
      */
     public boolean onForeignPageReady(WorkItem item) {
         observer.event(TraceEvent.HOST_TAKES_FOREIGN_PAGE_READY, item.token() & 0xFFFFFFFFL);
-        return appendDone(item);
-    }
-
-    private boolean appendDone(WorkItem item) {
-        boolean wasEmpty = done.isEmpty();
-        done.add(item);
-        return channel.completed(wasEmpty);
+        return channel.completed(queue.append(item));
     }
 
     /** A vCPU entry: the host's {@code vcpu_run} loop pass after an exit or a block. */
@@ -473,12 +393,9 @@ public final class HostApf implements HostTruth {
      */
     void checkCompletion() {
         int budget = rules.oneCompletionPerCheck() ? 1 : Integer.MAX_VALUE;
-        while (!done.isEmpty() && channel.canDequeue() && budget-- > 0) {
-            WorkItem item = done.poll();
-            if (!foreign(item)) {
-                queued--;
-            }
-            int token = dequeue(item);
+        while (queue.hasDone() && channel.canDequeue() && budget-- > 0) {
+            WorkItem item = queue.take();
+            int token = item.wakeAll() ? Apf.WAKE_ALL_TOKEN : item.token();
             if (rules.doubleFaultGuard() && enabled() && cpu.exceptionPending()
                     && area.word() == Apf.REASON_PAGE_NOT_PRESENT) {
                 Delivery cancelled = area.wordOwner();
@@ -515,19 +432,8 @@ public final class HostApf implements HostTruth {
         }
     }
 
-    /** The token to report, and the gfn out of {@code gfns} (the prefault is the worker's page-in). */
-    private int dequeue(WorkItem item) {
-        if (item.wakeAll()) {
-            return Apf.WAKE_ALL_TOKEN;
-        }
-        if (!foreign(item)) {
-            gfns.remove(item.gfn());
-        }
-        return item.token();
-    }
-
     private boolean foreign(WorkItem item) {
-        return item.vcpu() != vcpuId;
+        return queue.foreign(item);
     }
 
     /**

@@ -148,7 +148,7 @@ public final class Vcpu {
         this.host = new HostApf(h.era(), h.bugs(), h.fixes(), h.tokenIdStart(), id, port, port, counters);
         this.kernel = new GuestKernel(id, settings, rng, cpu, new GuestPlatform(this), sleepers,
                 GuestEras.of(g.era()), rec, counters, truth, () -> now);
-        truth.connect(host, kernel);
+        truth.connect(host.truth(), kernel.waiting());
     }
 
     /** Guest frames owned by each vCPU: its kernel pages, then each task's working set. */
@@ -229,7 +229,7 @@ public final class Vcpu {
                     continue;
                 }
             }
-            if (cpu.deliverNext(kernel)) {
+            if (cpu.deliverNext(kernel.idt())) {
                 steps++;
                 now += opCost;
                 timeUse[VcpuTime.HANDLER.ordinal()] += opCost;
@@ -395,7 +395,7 @@ public final class Vcpu {
      * (one LOST_WAKEUP each, reference §4(v)).
      */
     public void reportLostWakeups() {
-        kernel.reportLostWakeups();
+        kernel.waiting().reportLostWakeups();
     }
 
     // ------------------------------------------------------------------ observation
@@ -460,12 +460,12 @@ public final class Vcpu {
 
     /** What became of the token task {@code task} sleeps on (ground truth), or null if it is not asleep. */
     public TokenFate sleepFate(int task) {
-        return kernel.sleepFate(task);
+        return kernel.waiting().sleepFate(task);
     }
 
     /** Tasks in uninterruptible sleep on an async #PF token. */
     public int sleepingTasks() {
-        return kernel.sleepingTasks();
+        return kernel.waiting().sleepingTasks();
     }
 
     /** The running task (-1: idle). */

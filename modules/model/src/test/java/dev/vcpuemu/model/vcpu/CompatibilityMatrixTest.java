@@ -4,7 +4,6 @@ import dev.vcpuemu.model.Rig;
 import dev.vcpuemu.model.TestSettings;
 import dev.vcpuemu.model.abi.Msr;
 import dev.vcpuemu.model.guest.program.Routine;
-import dev.vcpuemu.model.host.HostApf;
 import dev.vcpuemu.model.host.WorkItem;
 import dev.vcpuemu.model.settings.Settings.GuestEra;
 import dev.vcpuemu.model.settings.Settings.HostEra;

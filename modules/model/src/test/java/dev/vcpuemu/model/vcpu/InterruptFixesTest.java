@@ -7,7 +7,6 @@ import dev.vcpuemu.model.cpu.Vector;
 import dev.vcpuemu.model.finding.FindingKind;
 import dev.vcpuemu.model.guest.program.Routine;
 import dev.vcpuemu.model.guest.program.Smm;
-import dev.vcpuemu.model.host.HostApf;
 import dev.vcpuemu.model.host.WorkItem;
 import dev.vcpuemu.model.settings.Settings.HostFixes;
 import dev.vcpuemu.model.stats.Counter;

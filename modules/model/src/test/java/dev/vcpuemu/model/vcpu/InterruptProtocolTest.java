@@ -9,7 +9,6 @@ import dev.vcpuemu.model.guest.program.Syscall;
 import dev.vcpuemu.model.guest.program.UserLoop;
 import dev.vcpuemu.model.settings.Settings;
 import dev.vcpuemu.model.TestSettings;
-import dev.vcpuemu.model.host.HostApf;
 import dev.vcpuemu.model.host.WorkItem;
 import dev.vcpuemu.model.stats.Counter;
 import org.junit.jupiter.api.Test;

@@ -6,7 +6,6 @@ import dev.vcpuemu.model.abi.Apf;
 import dev.vcpuemu.model.guest.program.Routine;
 import dev.vcpuemu.model.guest.program.Syscall;
 import dev.vcpuemu.model.guest.program.UserLoop;
-import dev.vcpuemu.model.host.HostApf;
 import dev.vcpuemu.model.host.WorkItem;
 import dev.vcpuemu.model.stats.Counter;
 import org.junit.jupiter.api.Test;

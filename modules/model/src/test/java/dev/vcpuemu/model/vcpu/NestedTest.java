@@ -11,7 +11,6 @@ import dev.vcpuemu.model.guest.program.L1PageFaultExit;
 import dev.vcpuemu.model.guest.program.Panics;
 import dev.vcpuemu.model.guest.program.Routine;
 import dev.vcpuemu.model.guest.program.UserLoop;
-import dev.vcpuemu.model.host.HostApf;
 import dev.vcpuemu.model.host.WorkItem;
 import dev.vcpuemu.model.settings.Settings.HostEra;
 import dev.vcpuemu.model.stats.Counter;

@@ -1,30 +1,20 @@
 package dev.vcpuemu.model.guest.kernel;
 
-import dev.vcpuemu.model.cpu.PendingException;
 import dev.vcpuemu.model.cpu.Vector;
 import dev.vcpuemu.model.cpu.X86Cpu;
 import dev.vcpuemu.model.finding.FindingKind;
 import dev.vcpuemu.model.guest.SleeperNode;
 import dev.vcpuemu.model.guest.SleeperTable;
-import dev.vcpuemu.model.guest.program.ApfDisable;
 import dev.vcpuemu.model.guest.program.ApfEra;
-import dev.vcpuemu.model.guest.program.AsyncPfWait;
 import dev.vcpuemu.model.guest.program.Boot;
 import dev.vcpuemu.model.guest.program.Frame;
 import dev.vcpuemu.model.guest.program.Kernel;
-import dev.vcpuemu.model.guest.program.L1PageFaultExit;
 import dev.vcpuemu.model.guest.program.L2Guest;
 import dev.vcpuemu.model.guest.program.Layout;
-import dev.vcpuemu.model.guest.program.NmiHandler;
 import dev.vcpuemu.model.guest.program.NmiState;
-import dev.vcpuemu.model.guest.program.PageReadyIrq;
 import dev.vcpuemu.model.guest.program.Platform;
-import dev.vcpuemu.model.guest.program.ReschedIrq;
 import dev.vcpuemu.model.guest.program.Routine;
-import dev.vcpuemu.model.guest.program.Smm;
-import dev.vcpuemu.model.guest.program.TimerIrq;
 import dev.vcpuemu.model.guest.program.UserLoop;
-import dev.vcpuemu.model.guest.program.VirtualizationException;
 import dev.vcpuemu.model.memory.GuestPageTables;
 import dev.vcpuemu.model.settings.Settings;
 import dev.vcpuemu.model.stats.Counter;
@@ -32,12 +22,9 @@ import dev.vcpuemu.model.stats.Counters;
 import dev.vcpuemu.model.stats.LatencySink;
 import dev.vcpuemu.model.trace.Recorder;
 import dev.vcpuemu.model.trace.TraceEvent;
-import dev.vcpuemu.model.truth.GuestTruth;
 import dev.vcpuemu.model.truth.Ledger;
-import dev.vcpuemu.model.truth.TokenFate;
 
 import java.util.ArrayDeque;
-import java.util.function.IntConsumer;
 import java.util.function.LongSupplier;
 import java.util.random.RandomGenerator;
 
@@ -49,7 +36,7 @@ import java.util.random.RandomGenerator;
  * running task per {@link #execute}; the routines themselves are {@link Frame} classes, the
  * era's APF code an {@link ApfEra}.
  */
-public final class GuestKernel implements Kernel, X86Cpu.Idt, GuestTruth {
+public final class GuestKernel implements Kernel {
     private final int id;
     private final Settings settings;
     private final RandomGenerator rng;
@@ -74,11 +61,9 @@ public final class GuestKernel implements Kernel, X86Cpu.Idt, GuestTruth {
     private boolean apfEnabled;
     private final NmiState nmi = new NmiState();
     private int irqNesting;
-    /** Virtual time of the next guest APF disable / re-enable (guest.apf-disable), -1 for none. */
-    private long disableAt;
-    private long reenableAt = -1;
-    /** The reschedule IPI that wakes the idle task for the due disable / re-enable was sent. */
-    private boolean apfToggleKicked;
+    private final InterruptTable idt;
+    private final ApfHotplug hotplug;
+    private final WaitingTasks waiting;
     private String panic;
 
     public GuestKernel(int id, Settings settings, RandomGenerator rng, X86Cpu cpu, Platform platform,
@@ -96,7 +81,9 @@ public final class GuestKernel implements Kernel, X86Cpu.Idt, GuestTruth {
         this.truth = truth;
         this.clock = clock;
         this.layout = new Layout(id, settings);
-        this.disableAt = settings.guest().apfDisable().appliesTo(id) ? settings.guest().apfDisable().atNanos() : -1;
+        this.idt = new InterruptTable(this, era);
+        this.hotplug = new ApfHotplug(cpu, rec,
+                settings.guest().apfDisable().appliesTo(id) ? settings.guest().apfDisable().atNanos() : -1);
 
         idle = new Task(-1, true);
         idle.stack.push(new IdleLoop(this));
@@ -108,6 +95,7 @@ public final class GuestKernel implements Kernel, X86Cpu.Idt, GuestTruth {
             tasks[i] = new Task(i, false);
             startProcess(tasks[i]);
         }
+        waiting = new WaitingTasks(id, settings.guest(), tasks, rec);
     }
 
     /** Reports every latency the guest observes to {@code sink}. */
@@ -120,6 +108,11 @@ public final class GuestKernel implements Kernel, X86Cpu.Idt, GuestTruth {
         current.top().step(this);
     }
 
+    /** The IDT through which the CPU enters this kernel's handlers. */
+    public X86Cpu.Idt idt() {
+        return idt;
+    }
+
     /** The frame on top of the running task's stack (the routine the CPU is in). */
     public Frame top() {
         return current.top();
@@ -128,59 +121,6 @@ public final class GuestKernel implements Kernel, X86Cpu.Idt, GuestTruth {
     /** The panic text once the guest has panicked, else null. */
     public String panicked() {
         return panic;
-    }
-
-    // ------------------------------------------------------------------ the IDT
-
-    @Override
-    public void doubleFault() {
-        panic("double fault");
-    }
-
-    @Override
-    public void pageFault(PendingException p) {
-        pushTrap(era.pageFaultHandler(), p);
-        rec.event(p.delivery().isAsync() ? TraceEvent.DELIVER_ASYNC_PAGE_FAULT : TraceEvent.DELIVER_PAGE_FAULT, p.cr2());
-    }
-
-    @Override
-    public void pageFaultVmExit(PendingException p) {
-        pushTrap(new L1PageFaultExit(p.cr2()), p);
-        counters.inc(Counter.PF_VM_EXITS);
-        rec.event(TraceEvent.PF_VM_EXIT, p.cr2());
-    }
-
-    @Override
-    public void virtualizationException(PendingException p) {
-        pushTrap(new VirtualizationException(), p);
-        cpu.storeVeInfo(trapDepth(), p.errorCode());
-        rec.event(TraceEvent.DELIVER_VE, p.delivery().token & 0xFFFFFFFFL);
-    }
-
-    @Override
-    public void smi() {
-        pushTrap(new Smm(), null);
-        rec.event(TraceEvent.DELIVER_SMI, 0);
-    }
-
-    @Override
-    public void nmi(double userReadProbability) {
-        nmi.delivered(userReadProbability);
-        counters.inc(Counter.NMIS_DELIVERED);
-        pushTrap(new NmiHandler(), null);
-        rec.event(TraceEvent.DELIVER_NMI, 2);
-    }
-
-    @Override
-    public void interrupt(int vector) {
-        pushTrap(vector == Vector.TIMER ? new TimerIrq() : vector == Vector.RESCHEDULE ? new ReschedIrq()
-                : new PageReadyIrq(), null);
-        rec.event(TraceEvent.DELIVER_IRQ, vector);
-    }
-
-    private void pushTrap(Frame handler, PendingException p) {
-        handler.entered(cpu.enterHandler(), current.top(), p == null ? null : p.delivery(), p == null ? 0 : p.errorCode());
-        current.stack.push(handler);
     }
 
     // ------------------------------------------------------------------ Kernel: the machine
@@ -465,7 +405,7 @@ public final class GuestKernel implements Kernel, X86Cpu.Idt, GuestTruth {
 
     @Override
     public void reenableApfAfter(long nanos) {
-        reenableAt = now() + nanos;
+        hotplug.reenableAt(now() + nanos);
     }
 
     @Override
@@ -494,45 +434,19 @@ public final class GuestKernel implements Kernel, X86Cpu.Idt, GuestTruth {
         idleHalts++;
     }
 
-    /**
-     * guest.apf-disable: the idle task at a schedule point stands in for the hotplug thread,
-     * which would run here on a CPU whose tasks all sleep. The disable or re-enable that is due,
-     * as the routine to call, or null.
-     */
+    /** The guest.apf-disable step due now, as the routine for the idle task to call, or null. */
     Frame dueApfToggle() {
-        long now = now();
-        if (disableAt >= 0 && now >= disableAt) {
-            disableAt = -1;
-            apfToggleKicked = false;
-            return new ApfDisable();
-        }
-        if (reenableAt >= 0 && now >= reenableAt) {
-            reenableAt = -1;
-            apfToggleKicked = false;
-            rec.event(TraceEvent.GUEST_ENABLES_APF_AGAIN, 0);
-            return new Boot();
-        }
-        return null;
+        return hotplug.take(now());
     }
 
-    /** When the next guest.apf-disable step (disable or re-enable) is due here, -1 for never. */
-    private long apfToggleDue() {
-        return disableAt >= 0 ? disableAt : reenableAt;
-    }
-
-    /** The hotplug thread is woken when its step is due: a reschedule IPI, which also ends an idle HLT. */
+    /** At each boundary: the hotplug thread is woken when its step is due. */
     public void kickApfToggleIfDue(long now) {
-        long toggle = apfToggleDue();
-        if (toggle >= 0 && now >= toggle && !apfToggleKicked) {
-            apfToggleKicked = true;
-            cpu.raiseIrq(Vector.RESCHEDULE);
-        }
+        hotplug.kickIfDue(now);
     }
 
     /** The guest.apf-disable step still to come and not yet kicked, or {@link Long#MAX_VALUE}. */
     public long nextApfToggle() {
-        long t = apfToggleDue();
-        return t >= 0 && !apfToggleKicked ? t : Long.MAX_VALUE;
+        return hotplug.next();
     }
 
     /** Boot is over: the first idle HLT exit has started the workload. */
@@ -540,81 +454,15 @@ public final class GuestKernel implements Kernel, X86Cpu.Idt, GuestTruth {
         return tasksStarted;
     }
 
-    // ------------------------------------------------------------------ watchdogs and ground truth
+    // ------------------------------------------------------------------ the tasks' waits
+
+    /** The tasks asleep on tokens: the watchdogs, and what the ledger asks of them. */
+    public WaitingTasks waiting() {
+        return waiting;
+    }
 
     /** Hung tasks (Linux's {@code khungtaskd}) and wedged vCPUs, checked at every timer tick. */
     public void watchdogs(long now) {
-        var g = settings.guest();
-        for (Task t : tasks) {
-            if (t.state == Task.State.SLEEPING && !t.hungReported && now - t.sleepSince > g.hungTaskTimeoutNanos()) {
-                t.hungReported = true;
-                TokenFate fate = sleepFate(t.index);
-                rec.finding(FindingKind.HUNG_TASK, "task " + t.index + " blocked for more than "
-                        + g.hungTaskTimeoutNanos() / 1_000_000 + " ms waiting on token 0x" + Integer.toHexString(t.sleepToken)
-                        + (fate == null ? "" : ": " + fate.describe()));
-            }
-        }
-        for (Frame f : current.stack) {
-            if (f instanceof AsyncPfWait w && w.haltedWaiting(current.idle) && now - w.since() > g.wedgeTimeoutNanos()
-                    && w.reportWedgeOnce()) {
-                boolean inNmi = current.stack.stream().anyMatch(x -> x.routine == Routine.NMI);
-                rec.finding(FindingKind.VCPU_WEDGED, "vCPU halted in the async #PF wait loop for token 0x"
-                        + Integer.toHexString(w.token()) + " for more than " + g.wedgeTimeoutNanos() / 1_000_000
-                        + " ms" + (inNmi ? ", inside an NMI handler" : ""));
-            }
-        }
-    }
-
-    @Override
-    public void forEachSleeperOn(int token, IntConsumer task) {
-        for (Task t : tasks) {
-            if (t.state == Task.State.SLEEPING && t.sleepToken == token) {
-                task.accept(t.index);
-            }
-        }
-    }
-
-    /**
-     * What became of the token task {@code task} sleeps on (ground truth the guest cannot see),
-     * or null if that task is not asleep.
-     */
-    public TokenFate sleepFate(int task) {
-        Task t = tasks[task];
-        if (t.state != Task.State.SLEEPING) {
-            return null;
-        }
-        for (Frame f : t.stack) {
-            if (f instanceof AsyncPfWait w && w.ledgerRecord() != null && w.token() == t.sleepToken) {
-                return w.ledgerRecord().fate();
-            }
-        }
-        return null;
-    }
-
-    /**
-     * The whole machine is quiescent: every task still asleep will sleep forever. One
-     * LOST_WAKEUP per such task, naming its token and what became of it (DESIGN §1.6), e.g. a
-     * token flushed by a guest disable without its wake-all (§4(v)).
-     */
-    public void reportLostWakeups() {
-        for (Task t : tasks) {
-            if (t.state == Task.State.SLEEPING) {
-                TokenFate fate = sleepFate(t.index);
-                rec.finding(FindingKind.LOST_WAKEUP, "quiescent: task " + t.index + " of vCPU " + id
-                        + " sleeps on token 0x" + Integer.toHexString(t.sleepToken) + " forever: "
-                        + (fate == null ? "its fate is not known" : fate.describe()) + "; nothing will wake it");
-            }
-        }
-    }
-
-    /** Tasks in uninterruptible sleep on an async #PF token. */
-    public int sleepingTasks() {
-        int n = 0;
-        for (Task t : tasks) {
-            if (t.state == Task.State.SLEEPING) {
-                n++;
-            }
-        }
-        return n;
+        waiting.check(now, current);
     }
 }
