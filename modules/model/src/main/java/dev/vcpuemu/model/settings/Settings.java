@@ -185,7 +185,10 @@ public record Settings(Run run, Engine engine, Topology topology, Host host, Gue
         }
     }
 
-    /** The host's generation (reference §2, §7); reference.conf {@code host.era} lists them. */
+    /**
+     * The host's generation (reference §2, §7); reference.conf {@code host.era} lists them. Its
+     * rules are data in {@code model.host.HostRules}; nothing depends on the constants' order.
+     */
     public enum HostEra {
         /** KVM 2.6.38 to 4.14 (HL0): no #DF guard, no pending-exception check, no VMEXIT bit. */
         LEGACY_EARLY,
@@ -200,15 +203,13 @@ public record Settings(Run run, Engine engine, Topology topology, Host host, Gue
         /** Proposed design: not-present tagged in the #PF error code, no shared word (§3). */
         ERROR_CODE,
         /** Proposed design: not-present as a #VE-style exception, one information area per nesting level (§3). */
-        VE;
-
-        /** Page-ready as a #PF with the reason word (§2.1). */
-        public boolean legacy() {
-            return ordinal() <= LEGACY_FIXED.ordinal();
-        }
+        VE
     }
 
-    /** The guest kernel's generation (reference §2, §7); reference.conf {@code guest.era} lists them. */
+    /**
+     * The guest kernel's generation (reference §2, §7); reference.conf {@code guest.era} lists
+     * them. Each has its class in {@code model.guest.apf} ({@code GuestEras.of}).
+     */
     public enum GuestEra {
         /** Linux 2.6.38 to 5.2 (GL-a): reason read before CR2, instrumented entry, halt path. */
         LEGACY_EARLY,
@@ -221,17 +222,7 @@ public record Settings(Run run, Engine engine, Topology topology, Host host, Gue
         /** The guest of the error-code design. */
         ERROR_CODE,
         /** The guest of the #VE design. */
-        VE;
-
-        /** Sets send-always when preemptible and waits in the halt path where it cannot schedule (§2.3). */
-        public boolean legacy() {
-            return this == LEGACY_EARLY || this == LEGACY;
-        }
-
-        /** Expects page-ready as a #PF with reason 2 (§2.1): the legacy guests and 5.8. */
-        public boolean pageReadyAsPageFault() {
-            return ordinal() <= USER_ONLY.ordinal();
-        }
+        VE
     }
 
     public enum AccessPattern { UNIFORM, HOT_COLD }
