@@ -8,10 +8,10 @@ import dev.vcpuemu.app.config.LoadedSettings;
 import dev.vcpuemu.app.config.SettingsLoader;
 import dev.vcpuemu.app.report.Report;
 import dev.vcpuemu.engine.det.Strategy;
-import dev.vcpuemu.engine.run.Baseline;
+import dev.vcpuemu.engine.Baseline;
 import dev.vcpuemu.engine.run.RunControl;
 import dev.vcpuemu.engine.run.RunResult;
-import dev.vcpuemu.engine.run.Simulation;
+import dev.vcpuemu.engine.Simulation;
 import dev.vcpuemu.model.settings.Settings;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -118,48 +118,29 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
         }
     }
 
+    /** What one size of the topology gave: its JSON, its row of the growth table (concurrent engine), conservation. */
+    private record SizeResult(String growthRow, boolean conserved) {}
+
+    /** The emulator's measured run, and its start-up and memory when they were taken. */
+    private record Measured(RunResult result, Footprint footprint) {}
+
     @Override
     public Integer call() throws InterruptedException, IOException {
         PrintWriter o = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         Duration measure;
         Duration warm;
+        List<LoadedSettings> sizes;
+        Path outPath;
         try {
             measure = ExploreCommand.parseDuration("--duration", duration);
             warm = ExploreCommand.parseDuration("--warmup", warmup);
+            checkOptions(measure, warm);
+            sizes = loadSizes();
+            outPath = outPath();
         } catch (ConfigProblem p) {
             err.println(p.getMessage());
             return Main.BAD_INPUT;
-        }
-        String problem = measure.isZero() || measure.isNegative() ? "--duration: must be positive, got " + duration
-                : warm.isNegative() ? "--warmup: must not be negative, got " + warmup
-                : vcpus.stream().anyMatch(n -> n < 1) ? "--vcpus: every size must be at least 1, got " + vcpus
-                : engines.isEmpty() ? "--engines: name at least one engine" : null;
-        if (problem != null) {
-            err.println(problem);
-            return Main.BAD_INPUT;
-        }
-        List<LoadedSettings> sizes = new ArrayList<>();
-        for (int n : vcpus) {
-            int guests = guestsFor(n);
-            List<String> sets = new ArrayList<>(topology == null ? STRESS : List.of());
-            sets.addAll(setOptions.sets);
-            sets.addAll(List.of("topology.guests=" + guests, "topology.vcpus=" + n / guests, "run.report=\"\""));
-            try {
-                sizes.add(new SettingsLoader().load(Optional.ofNullable(topology), sets));
-            } catch (ConfigProblem p) {
-                err.println(p.getMessage());
-                return Main.BAD_INPUT;
-            }
-        }
-        Path outPath = null;
-        if (!out.isEmpty()) {
-            outPath = Path.of(out);
-            Path dir = outPath.toAbsolutePath().getParent();
-            if (dir == null || !dir.toFile().isDirectory()) {
-                err.println("--out: no such directory: " + dir);
-                return Main.BAD_INPUT;
-            }
         }
 
         Runtime rt = Runtime.getRuntime();
@@ -168,86 +149,16 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
                 System.getProperty("java.version"), ValidateCommand.human(measure), ValidateCommand.human(warm));
         o.flush();
 
-        ObjectNode root = JSON.createObjectNode();
-        root.put("schema", 1);
-        root.put("command", "bench");
-        root.put("version", Main.version());
-        root.put("date", LocalDate.now().toString());
-        ObjectNode machine = root.putObject("machine");
-        machine.put("cores", rt.availableProcessors());
-        machine.put("maxHeapBytes", rt.maxMemory());
-        machine.put("java", System.getProperty("java.version"));
-        machine.put("vm", System.getProperty("java.vm.name"));
-        root.put("topology", sizes.get(0).source());
-        ArrayNode stress = root.putArray("sets");
-        (topology == null ? STRESS : List.<String>of()).forEach(stress::add);
-        setOptions.sets.forEach(stress::add);
-        root.put("measureSeconds", measure.toNanos() / 1e9);
-        root.put("warmupSeconds", warm.toNanos() / 1e9);
+        ObjectNode root = header(sizes.get(0), measure, warm);
         ArrayNode results = root.putArray("sizes");
-
         boolean conserved = true;
         List<String> growth = new ArrayList<>();
         for (LoadedSettings loaded : sizes) {
-            Settings s = loaded.settings();
-            int actors = actors(s);
-            o.printf("%n%,d vCPUs (%d guest(s) x %,d), %,d actors, micro-ops per step %d, mailbox throughput %d%n",
-                    s.topology().totalVcpus(), s.topology().guests(), s.topology().vcpus(), actors,
-                    s.engine().microOpsPerStep(), s.engine().mailboxThroughput());
-            o.flush();
-            ObjectNode size = results.addObject();
-            size.put("vcpus", s.topology().totalVcpus());
-            size.put("guests", s.topology().guests());
-            size.put("actors", actors);
-            size.put("microOpsPerStep", s.engine().microOpsPerStep());
-            size.put("mailboxThroughput", s.engine().mailboxThroughput());
-            ObjectNode phases = size.putObject("phases");
-            ObjectNode ratios = size.putObject("ratios");
-
-            if (engines.contains(RunCommand.Engine.concurrent)) {
-                Phase raw = baseline("raw Pekko, simulation dispatcher", Baseline.Dispatcher.CONCURRENT, loaded,
-                        actors, warm, measure, o);
-                Footprint[] footprint = new Footprint[1];
-                RunResult r = emulator(loaded, false, warm, measure, footprint);
-                Phase emu = Phase.of("emulator, concurrent engine", r);
-                conserved &= conservation(r, err);
-                print(o, emu);
-                put(phases, "rawConcurrent", raw);
-                put(phases, "emulatorConcurrent", emu);
-                putFootprint(phases.with("emulatorConcurrent"), footprint[0]);
-                double ratio = emu.messagesPerSecond() / raw.messagesPerSecond();
-                ratios.put("concurrent", ratio);
-                o.printf("  ratio: emulator / raw = %.1f%% of raw messages/s; start-up %.2f s, live heap %,d MiB, "
-                                + "%,d bytes per vCPU%n", 100 * ratio, footprint[0].startupSeconds(),
-                        footprint[0].heapLiveBytes() >> 20, footprint[0].bytesPerVcpu());
-                growth.add(String.format("| %,d | %,d | %.2f | %,d | %,d | %.2f | %.2f | %.2f | %.0f%% |",
-                        s.topology().totalVcpus(), actors, footprint[0].startupSeconds(),
-                        footprint[0].heapLiveBytes() >> 20, footprint[0].bytesPerVcpu(),
-                        emu.microOpsPerSecond() / 1e6, emu.messagesPerSecond() / 1e6, raw.messagesPerSecond() / 1e6,
-                        100 * ratio));
+            SizeResult r = measureSize(loaded, results.addObject(), warm, measure, o, err);
+            conserved &= r.conserved();
+            if (r.growthRow() != null) {
+                growth.add(r.growthRow());
             }
-            if (engines.contains(RunCommand.Engine.deterministic)) {
-                Phase single = baseline("raw Pekko, one thread", Baseline.Dispatcher.SINGLE_THREAD, loaded, actors,
-                        warm, measure, o);
-                Phase seeded = baseline("raw Pekko, seeded executor", Baseline.Dispatcher.SEEDED, loaded, actors,
-                        warm, measure, o);
-                RunResult r = emulator(loaded, true, warm, measure, null);
-                Phase det = Phase.of("emulator, deterministic engine", r);
-                conserved &= conservation(r, err);
-                print(o, det);
-                put(phases, "rawSingleThread", single);
-                put(phases, "rawSeededExecutor", seeded);
-                put(phases, "emulatorDeterministic", det);
-                ratios.put("deterministic", det.messagesPerSecond() / single.messagesPerSecond());
-                ratios.put("deterministicVsSeededExecutor", det.messagesPerSecond() / seeded.messagesPerSecond());
-                ratios.put("seededExecutorVsSingleThread", seeded.messagesPerSecond() / single.messagesPerSecond());
-                o.printf("  ratio: deterministic / one thread = %.1f%%; / seeded executor = %.1f%%; "
-                                + "seeded executor / one thread = %.1f%%%n",
-                        100 * ratios.get("deterministic").asDouble(),
-                        100 * ratios.get("deterministicVsSeededExecutor").asDouble(),
-                        100 * ratios.get("seededExecutorVsSingleThread").asDouble());
-            }
-            o.flush();
         }
         if (growth.size() > 1) {
             o.printf("%nGrowth (concurrent engine)%n");
@@ -263,9 +174,135 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
         return conserved ? Main.OK : Main.EMULATOR_FAILURE;
     }
 
+    private void checkOptions(Duration measure, Duration warm) throws ConfigProblem {
+        if (measure.isZero() || measure.isNegative()) {
+            throw new ConfigProblem("--duration", null, "must be positive, got " + duration);
+        }
+        if (warm.isNegative()) {
+            throw new ConfigProblem("--warmup", null, "must not be negative, got " + warmup);
+        }
+        if (vcpus.stream().anyMatch(n -> n < 1)) {
+            throw new ConfigProblem("--vcpus", null, "every size must be at least 1, got " + vcpus);
+        }
+        if (engines.isEmpty()) {
+            throw new ConfigProblem("--engines", null, "name at least one engine");
+        }
+    }
+
+    /** The topology at each size of {@code --vcpus}, spread over equal guests where one guest cannot hold it. */
+    private List<LoadedSettings> loadSizes() throws ConfigProblem {
+        List<LoadedSettings> sizes = new ArrayList<>();
+        for (int n : vcpus) {
+            int guests = guestsFor(n);
+            List<String> sets = new ArrayList<>(topology == null ? STRESS : List.of());
+            sets.addAll(setOptions.sets);
+            sets.addAll(List.of("topology.guests=" + guests, "topology.vcpus=" + n / guests, "run.report=\"\""));
+            sizes.add(new SettingsLoader().load(Optional.ofNullable(topology), sets));
+        }
+        return sizes;
+    }
+
+    private Path outPath() throws ConfigProblem {
+        if (out.isEmpty()) {
+            return null;
+        }
+        Path p = Path.of(out);
+        Path dir = p.toAbsolutePath().getParent();
+        if (dir == null || !dir.toFile().isDirectory()) {
+            throw new ConfigProblem("--out", null, "no such directory: " + dir);
+        }
+        return p;
+    }
+
+    /** The JSON results' header: the machine, the topology and the phase lengths. */
+    private ObjectNode header(LoadedSettings first, Duration measure, Duration warm) {
+        Runtime rt = Runtime.getRuntime();
+        ObjectNode root = JSON.createObjectNode();
+        root.put("schema", 1);
+        root.put("command", "bench");
+        root.put("version", Main.version());
+        root.put("date", LocalDate.now().toString());
+        ObjectNode machine = root.putObject("machine");
+        machine.put("cores", rt.availableProcessors());
+        machine.put("maxHeapBytes", rt.maxMemory());
+        machine.put("java", System.getProperty("java.version"));
+        machine.put("vm", System.getProperty("java.vm.name"));
+        root.put("topology", first.source());
+        ArrayNode stress = root.putArray("sets");
+        (topology == null ? STRESS : List.<String>of()).forEach(stress::add);
+        setOptions.sets.forEach(stress::add);
+        root.put("measureSeconds", measure.toNanos() / 1e9);
+        root.put("warmupSeconds", warm.toNanos() / 1e9);
+        return root;
+    }
+
+    /** Every engine asked for, each against its raw Pekko baselines, at one size. */
+    private SizeResult measureSize(LoadedSettings loaded, ObjectNode size, Duration warm, Duration measure,
+                                   PrintWriter o, PrintWriter err) throws InterruptedException {
+        Settings s = loaded.settings();
+        int actors = actors(s);
+        o.printf("%n%,d vCPUs (%d guest(s) x %,d), %,d actors, micro-ops per step %d, mailbox throughput %d%n",
+                s.topology().totalVcpus(), s.topology().guests(), s.topology().vcpus(), actors,
+                s.engine().microOpsPerStep(), s.engine().mailboxThroughput());
+        o.flush();
+        size.put("vcpus", s.topology().totalVcpus());
+        size.put("guests", s.topology().guests());
+        size.put("actors", actors);
+        size.put("microOpsPerStep", s.engine().microOpsPerStep());
+        size.put("mailboxThroughput", s.engine().mailboxThroughput());
+        ObjectNode phases = size.putObject("phases");
+        ObjectNode ratios = size.putObject("ratios");
+        boolean conserved = true;
+        String growthRow = null;
+        if (engines.contains(RunCommand.Engine.concurrent)) {
+            Phase raw = baseline("raw Pekko, simulation dispatcher", Baseline.Dispatcher.CONCURRENT, loaded,
+                    actors, warm, measure, o);
+            Measured m = emulator(loaded, false, warm, measure, true);
+            Phase emu = Phase.of("emulator, concurrent engine", m.result());
+            conserved &= conservation(m.result(), err);
+            print(o, emu);
+            put(phases, "rawConcurrent", raw);
+            put(phases, "emulatorConcurrent", emu);
+            Footprint f = m.footprint();
+            putFootprint(phases.with("emulatorConcurrent"), f);
+            double ratio = emu.messagesPerSecond() / raw.messagesPerSecond();
+            ratios.put("concurrent", ratio);
+            o.printf("  ratio: emulator / raw = %.1f%% of raw messages/s; start-up %.2f s, live heap %,d MiB, "
+                    + "%,d bytes per vCPU%n", 100 * ratio, f.startupSeconds(), f.heapLiveBytes() >> 20, f.bytesPerVcpu());
+            growthRow = String.format("| %,d | %,d | %.2f | %,d | %,d | %.2f | %.2f | %.2f | %.0f%% |",
+                    s.topology().totalVcpus(), actors, f.startupSeconds(), f.heapLiveBytes() >> 20, f.bytesPerVcpu(),
+                    emu.microOpsPerSecond() / 1e6, emu.messagesPerSecond() / 1e6, raw.messagesPerSecond() / 1e6,
+                    100 * ratio);
+        }
+        if (engines.contains(RunCommand.Engine.deterministic)) {
+            Phase single = baseline("raw Pekko, one thread", Baseline.Dispatcher.SINGLE_THREAD, loaded, actors,
+                    warm, measure, o);
+            Phase seeded = baseline("raw Pekko, seeded executor", Baseline.Dispatcher.SEEDED, loaded, actors,
+                    warm, measure, o);
+            RunResult r = emulator(loaded, true, warm, measure, false).result();
+            Phase det = Phase.of("emulator, deterministic engine", r);
+            conserved &= conservation(r, err);
+            print(o, det);
+            put(phases, "rawSingleThread", single);
+            put(phases, "rawSeededExecutor", seeded);
+            put(phases, "emulatorDeterministic", det);
+            ratios.put("deterministic", det.messagesPerSecond() / single.messagesPerSecond());
+            ratios.put("deterministicVsSeededExecutor", det.messagesPerSecond() / seeded.messagesPerSecond());
+            ratios.put("seededExecutorVsSingleThread", seeded.messagesPerSecond() / single.messagesPerSecond());
+            o.printf("  ratio: deterministic / one thread = %.1f%%; / seeded executor = %.1f%%; "
+                            + "seeded executor / one thread = %.1f%%%n",
+                    100 * ratios.get("deterministic").asDouble(),
+                    100 * ratios.get("deterministicVsSeededExecutor").asDouble(),
+                    100 * ratios.get("seededExecutorVsSingleThread").asDouble());
+        }
+        o.flush();
+        return new SizeResult(growthRow, conserved);
+    }
+
     /** Guests for {@code n} vCPUs in all: the fewest equal guests within KVM's vCPU limit. */
     static int guestsFor(int n) {
-        int g = (n + 4094) / 4095;
+        int max = Settings.Topology.MAX_VCPUS;
+        int g = (n + max - 1) / max;
         while (n % g != 0) {
             g++;
         }
@@ -294,25 +331,23 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
      * thread of its own (a quantum of a big topology can outlast the whole bound, so the
      * simulation's own progress samples may never come), against the heap before it started.
      */
-    private static RunResult emulator(LoadedSettings loaded, boolean deterministic, Duration warm, Duration measure,
-                                      Footprint[] footprint) throws InterruptedException {
+    private static Measured emulator(LoadedSettings loaded, boolean deterministic, Duration warm, Duration measure,
+                                     boolean footprint) throws InterruptedException {
         Settings s = loaded.settings();
-        long heapBefore = footprint == null ? 0 : liveHeap();
+        long heapBefore = footprint ? liveHeap() : 0;
         HeapSampler sampler = null;
         if (!warm.isZero()) {
-            sampler = footprint == null ? null : HeapSampler.after(warm.dividedBy(2));
+            sampler = footprint ? HeapSampler.after(warm.dividedBy(2)) : null;
             simulate(loaded, deterministic, RunControl.wallClock(warm, s.run().progressInterval()));
-        } else if (footprint != null) {
+        } else if (footprint) {
             sampler = HeapSampler.after(measure.dividedBy(2));
         }
         RunControl control = RunControl.wallClock(measure, s.run().progressInterval());
         long t0 = System.nanoTime();
         RunResult r = simulate(loaded, deterministic, control);
-        if (footprint != null) {
-            footprint[0] = new Footprint((control.startedAtNanos() - t0) / 1e9, heapBefore, sampler.live(),
-                    s.topology().totalVcpus());
-        }
-        return r;
+        Footprint f = !footprint ? null : new Footprint((control.startedAtNanos() - t0) / 1e9, heapBefore,
+                sampler.live(), s.topology().totalVcpus());
+        return new Measured(r, f);
     }
 
     /** Takes the live heap once, {@code delay} from now, on its own thread. */

@@ -5,6 +5,7 @@ import dev.vcpuemu.app.config.LoadedSettings;
 import dev.vcpuemu.app.config.SettingsLoader;
 import dev.vcpuemu.app.trace.PerfettoTrace;
 import dev.vcpuemu.app.det.DeterministicRunner;
+import dev.vcpuemu.app.det.Explorer;
 import dev.vcpuemu.app.det.Shrinker;
 import dev.vcpuemu.app.det.StopRule;
 import dev.vcpuemu.app.det.StrategySpec;
@@ -28,20 +29,13 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
-import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.TreeMap;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ConcurrentSkipListMap;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
 
 /**
@@ -96,8 +90,6 @@ final class ExploreCommand implements Callable<Integer> {
     @Mixin
     SetOptions setOptions;
 
-    private record Failure(long seed, RunResult result) {}
-
     @Override
     public Integer call() throws Exception {
         PrintWriter o = spec.commandLine().getOut();
@@ -147,19 +139,9 @@ final class ExploreCommand implements Callable<Integer> {
                 runs, first, threads, ValidateCommand.human(base.settings().run().duration()), strategy.describe(), stop.describe());
         o.flush();
 
-        AtomicLong next = new AtomicLong();
-        AtomicLong done = new AtomicLong();
-        AtomicBoolean stopLaunching = new AtomicBoolean();
-        Map<FindingKind, AtomicLong> findings = new EnumMap<>(FindingKind.class);
-        for (FindingKind k : FindingKind.values()) {
-            findings.put(k, new AtomicLong());
-        }
-        ConcurrentSkipListMap<Long, Failure> failures = new ConcurrentSkipListMap<>();
         long started = System.nanoTime();
         long deadline = limit == null ? Long.MAX_VALUE : started + limit.toNanos();
-        StrategySpec chosen = strategy;
-        long firstSeed = first;
-
+        Explorer explorer = new Explorer(runner, strategy, stop, maxSteps, threads);
         ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "explore-progress");
             t.setDaemon(true);
@@ -169,65 +151,40 @@ final class ExploreCommand implements Callable<Integer> {
         ProgressBar bar = ProgressDisplay.terminal() ? ProgressDisplay.bar("explore", runs, " runs", System.err) : null;
         ticker.scheduleAtFixedRate(() -> {
             if (bar != null) {
-                bar.stepTo(done.get());
-                bar.setExtraMessage(" failing " + failures.size());
+                bar.stepTo(explorer.done());
+                bar.setExtraMessage(" failing " + explorer.failing());
             } else {
-                err.println(progressLine(done.get(), runs, started, findings, failures.size()));
+                err.println(progressLine(explorer, runs, started));
                 err.flush();
             }
         }, 1, 1, TimeUnit.SECONDS);
-        ExecutorService pool = Executors.newFixedThreadPool(threads);
-        List<Future<?>> workers = new ArrayList<>();
-        for (int w = 0; w < threads; w++) {
-            workers.add(pool.submit(() -> {
-                while (!stopLaunching.get() && System.nanoTime() < deadline) {
-                    long i = next.getAndIncrement();
-                    if (i >= runs) {
-                        return null;
-                    }
-                    long seed = firstSeed + i;
-                    RunResult r = DeterministicRunner.run(runner.load(seed, List.of()), chosen, stop, maxSteps,
-                            null, null, null, p -> { });
-                    r.findings().forEach((k, n) -> findings.get(k).addAndGet(n));
-                    if (stop.failed(r)) {
-                        failures.put(i, new Failure(seed, r));
-                        stopLaunching.set(true);
-                    }
-                    done.incrementAndGet();
-                }
-                return null;
-            }));
-        }
+        Explorer.Outcome outcome;
         try {
-            for (Future<?> f : workers) {
-                f.get();
-            }
+            outcome = explorer.run(first, runs, deadline);
         } finally {
-            pool.shutdownNow();
             ticker.shutdownNow();
             if (bar != null) {
-                bar.stepTo(done.get());
+                bar.stepTo(explorer.done());
                 bar.close();
             }
         }
-        double wall = (System.nanoTime() - started) / 1e9;
-        o.println(progressLine(done.get(), runs, started, findings, failures.size()));
-        if (failures.isEmpty()) {
-            o.printf("explore: no failing run in %d runs (%.1f s, %.2f runs/s)%n", done.get(), wall, done.get() / wall);
+        o.println(progressLine(explorer, runs, started));
+        if (outcome.failure() == null) {
+            o.printf("explore: no failing run in %d runs (%.1f s, %.2f runs/s)%n", outcome.runs(), outcome.wallSeconds(),
+                    outcome.runsPerSecond());
             return Main.OK;
         }
-        // The lowest failing run index among those that finished: independent of which thread was first.
-        Failure failure = failures.firstEntry().getValue();
-        return reportFailure(runner, base, chosen, stop, maxSteps, failure, wall, done.get(), shrinkLimit, o, err);
+        return reportFailure(runner, strategy, stop, maxSteps, outcome, shrinkLimit, o, err);
     }
 
-    private int reportFailure(DeterministicRunner runner, LoadedSettings base, StrategySpec strategy, StopRule stop,
-                              long maxSteps, Failure failure, double wall, long runsDone, Duration shrinkLimit,
-                              PrintWriter o, PrintWriter err) throws Exception {
+    private int reportFailure(DeterministicRunner runner, StrategySpec strategy, StopRule stop, long maxSteps,
+                              Explorer.Outcome outcome, Duration shrinkLimit, PrintWriter o, PrintWriter err)
+            throws Exception {
+        Explorer.Failure failure = outcome.failure();
         RunResult r = failure.result();
         o.printf("explore: run with seed %d fails after %.1f s (%d runs, %.2f runs/s): %s at %.6f ms simulated, %d steps%n",
-                failure.seed(), wall, runsDone, runsDone / wall, r.endReason(), r.simulatedNanos() / 1e6,
-                r.schedulingSteps());
+                failure.seed(), outcome.wallSeconds(), outcome.runs(), outcome.runsPerSecond(), r.endReason(),
+                r.simulatedNanos() / 1e6, r.schedulingSteps());
         r.findingExamples().stream().findFirst().ifPresent(f ->
                 o.printf("  first finding: %s on vCPU %d%s at %d ns: %s%n", f.kind(), f.vcpu(),
                         f.guest() == 0 ? "" : " of guest " + f.guest(), f.atNanos(), f.detail()));
@@ -303,15 +260,11 @@ final class ExploreCommand implements Callable<Integer> {
         o.flush();
     }
 
-    private static String progressLine(long done, long runs, long started, Map<FindingKind, AtomicLong> findings,
-                                       int failing) {
+    private static String progressLine(Explorer explorer, long runs, long started) {
         double s = (System.nanoTime() - started) / 1e9;
-        Map<FindingKind, Long> seen = new TreeMap<>();
-        findings.forEach((k, v) -> {
-            if (v.get() > 0) {
-                seen.put(k, v.get());
-            }
-        });
+        long done = explorer.done();
+        int failing = explorer.failing();
+        Map<FindingKind, Long> seen = explorer.findings();
         return String.format("explore: %d/%d runs, %.1f s, %.2f runs/s, failing %d, findings %s", done, runs, s,
                 done / Math.max(1e-9, s), failing, seen.isEmpty() ? "none" : seen.entrySet().stream()
                         .map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining(" ")));

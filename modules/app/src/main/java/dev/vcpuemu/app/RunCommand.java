@@ -11,7 +11,7 @@ import dev.vcpuemu.app.report.IntervalLine;
 import dev.vcpuemu.engine.run.Progress;
 import dev.vcpuemu.engine.run.RunControl;
 import dev.vcpuemu.engine.run.RunResult;
-import dev.vcpuemu.engine.run.Simulation;
+import dev.vcpuemu.engine.Simulation;
 import dev.vcpuemu.engine.timeline.Timeline;
 import dev.vcpuemu.model.settings.Settings;
 import picocli.CommandLine.Command;

@@ -9,7 +9,7 @@ import dev.vcpuemu.engine.det.Strategy;
 import dev.vcpuemu.engine.run.Progress;
 import dev.vcpuemu.engine.run.RunControl;
 import dev.vcpuemu.engine.run.RunResult;
-import dev.vcpuemu.engine.run.Simulation;
+import dev.vcpuemu.engine.Simulation;
 import dev.vcpuemu.model.settings.Settings;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

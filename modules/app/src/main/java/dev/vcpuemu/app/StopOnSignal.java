@@ -1,7 +1,7 @@
 package dev.vcpuemu.app;
 
 import dev.vcpuemu.engine.run.RunControl;
-import dev.vcpuemu.engine.run.Simulation;
+import dev.vcpuemu.engine.Simulation;
 
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;

@@ -2,7 +2,7 @@ package dev.vcpuemu.bench;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
-import dev.vcpuemu.engine.run.Simulation;
+import dev.vcpuemu.engine.Simulation;
 import dev.vcpuemu.engine.sim.Machine;
 import dev.vcpuemu.engine.sim.PagingWorker;
 import dev.vcpuemu.engine.sim.TimeKeeper;

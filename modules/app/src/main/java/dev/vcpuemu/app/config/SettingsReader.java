@@ -32,8 +32,7 @@ import java.util.stream.Collectors;
  * every type and range. The first problem met is thrown, located at the value that causes it.
  */
 final class SettingsReader {
-    /** vCPU ids travel in the low 12 bits of an APF token (apf-protocol §2.7). */
-    static final int MAX_VCPUS = 4095;
+    static final int MAX_VCPUS = Settings.Topology.MAX_VCPUS;
     /** Guests (VMs) on one host; each brings its own vCPUs, workers, reclaimer and NMI sources. */
     static final int MAX_GUESTS = 1024;
     /** Upper bound of virtual durations, far from overflowing virtual-time arithmetic. */

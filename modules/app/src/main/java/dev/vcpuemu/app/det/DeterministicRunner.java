@@ -7,7 +7,7 @@ import dev.vcpuemu.engine.det.Schedule;
 import dev.vcpuemu.engine.run.Progress;
 import dev.vcpuemu.engine.run.RunControl;
 import dev.vcpuemu.engine.run.RunResult;
-import dev.vcpuemu.engine.run.Simulation;
+import dev.vcpuemu.engine.Simulation;
 import dev.vcpuemu.engine.timeline.TrackSinks;
 
 import java.nio.file.Path;

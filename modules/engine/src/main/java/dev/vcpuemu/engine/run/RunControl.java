@@ -83,7 +83,7 @@ public final class RunControl {
     }
 
     /** Set by the engine when the run counts its mailbox backlog. */
-    void backlogGauge(LongSupplier backlog) {
+    public void backlogGauge(LongSupplier backlog) {
         this.backlog = backlog;
     }
 
@@ -93,7 +93,7 @@ public final class RunControl {
     }
 
     /** The deterministic engine's count of scheduling steps, read by the time-keeper on its thread. */
-    void countSteps(LongSupplier steps) {
+    public void countSteps(LongSupplier steps) {
         this.steps = steps;
     }
 

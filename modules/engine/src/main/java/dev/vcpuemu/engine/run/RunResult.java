@@ -57,7 +57,8 @@ public record RunResult(double wallSeconds, long simulatedNanos, Map<String, Lon
                 fault, Map.of(), List.of());
     }
 
-    RunResult withTrace(String hash, long steps) {
+    /** This result with the deterministic engine's trace hash and scheduling steps. */
+    public RunResult withTrace(String hash, long steps) {
         return new RunResult(wallSeconds, simulatedNanos, counters, findings, findingExamples, conservation, endReason,
                 hash, steps, fault, latencies, vcpuTimes);
     }

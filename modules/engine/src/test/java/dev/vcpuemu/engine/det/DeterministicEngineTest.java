@@ -7,7 +7,7 @@ import dev.vcpuemu.engine.run.RunResult;
 import dev.vcpuemu.engine.timeline.Timeline;
 import dev.vcpuemu.engine.timeline.TrackSinks;
 import dev.vcpuemu.model.trace.EventSink;
-import dev.vcpuemu.engine.run.Simulation;
+import dev.vcpuemu.engine.Simulation;
 import dev.vcpuemu.model.TestSettings;
 import dev.vcpuemu.model.finding.FindingKind;
 import dev.vcpuemu.model.settings.Settings;

@@ -416,13 +416,14 @@ public final class HostApf {
                 continue;
             }
             if (send) {
-                channel.send(token, new Delivery(item.wakeAll() ? Delivery.Kind.WAKE_ALL : Delivery.Kind.PAGE_READY,
-                        token, token & 0xFFFFFFFFL, cpu.now()));
+                Delivery d = new Delivery(item.wakeAll() ? Delivery.Kind.WAKE_ALL : Delivery.Kind.PAGE_READY,
+                        token, token & 0xFFFFFFFFL, cpu.now());
+                channel.send(token, d);
                 counters.inc(Counter.APF_PAGE_READY_INJECTED);
                 if (item.wakeAll()) {
                     counters.inc(Counter.WAKE_ALLS);
                 } else if (!foreign(item)) {
-                    observer.pageReadySent(item, token, cpu.now());
+                    observer.pageReadySent(item, token, d.atNanos);
                 }
             } else if (!item.wakeAll()) {
                 counters.inc(Counter.PAGE_READY_SUPPRESSED);

@@ -28,6 +28,9 @@ public record Settings(Run run, Engine engine, Topology topology, Host host, Gue
      * paging workers, reclaimer and NMI sources.
      */
     public record Topology(int guests, int vcpus) {
+        /** vCPUs one guest may have: their ids travel in the low 12 bits of an APF token (reference §2.7). */
+        public static final int MAX_VCPUS = 4095;
+
         public long totalVcpus() {
             return (long) guests * vcpus;
         }

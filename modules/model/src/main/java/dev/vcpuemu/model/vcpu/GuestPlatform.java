@@ -13,9 +13,12 @@ import dev.vcpuemu.model.trace.TraceEvent;
  */
 final class GuestPlatform implements Platform {
     private final Vcpu v;
+    /** The guest's own pointer to its shared area, as it registered it in the EN MSR. */
+    private final ApfArea area;
 
     GuestPlatform(Vcpu v) {
         this.v = v;
+        this.area = v.host.area();
     }
 
     /** A resident frame, or an EPT violation that the host half decides (reference §2.0). */
@@ -54,7 +57,7 @@ final class GuestPlatform implements Platform {
 
     @Override
     public ApfArea area() {
-        return v.host.area();
+        return area;
     }
 
     @Override

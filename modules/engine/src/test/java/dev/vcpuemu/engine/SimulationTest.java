@@ -1,6 +1,9 @@
-package dev.vcpuemu.engine.run;
+package dev.vcpuemu.engine;
 
 import com.typesafe.config.ConfigFactory;
+import dev.vcpuemu.engine.run.Progress;
+import dev.vcpuemu.engine.run.RunControl;
+import dev.vcpuemu.engine.run.RunResult;
 import dev.vcpuemu.model.TestSettings;
 import dev.vcpuemu.model.settings.Settings;
 import org.junit.jupiter.api.Test;

@@ -1,4 +1,4 @@
-package dev.vcpuemu.engine.run;
+package dev.vcpuemu.engine;
 
 import com.typesafe.config.ConfigFactory;
 import dev.vcpuemu.model.TestSettings;

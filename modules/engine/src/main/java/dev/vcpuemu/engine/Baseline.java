@@ -1,4 +1,4 @@
-package dev.vcpuemu.engine.run;
+package dev.vcpuemu.engine;
 
 import com.typesafe.config.Config;
 import dev.vcpuemu.engine.det.SeededExecutor;

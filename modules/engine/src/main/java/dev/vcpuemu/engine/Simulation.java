@@ -1,4 +1,4 @@
-package dev.vcpuemu.engine.run;
+package dev.vcpuemu.engine;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
@@ -7,6 +7,9 @@ import dev.vcpuemu.engine.det.SeededExecutor;
 import dev.vcpuemu.engine.det.SeededExecutorConfigurator;
 import dev.vcpuemu.engine.det.Strategy;
 import dev.vcpuemu.engine.det.Trace;
+import dev.vcpuemu.engine.run.Progress;
+import dev.vcpuemu.engine.run.RunControl;
+import dev.vcpuemu.engine.run.RunResult;
 import dev.vcpuemu.engine.sim.CountingMailbox;
 import dev.vcpuemu.engine.sim.Machine;
 import dev.vcpuemu.engine.timeline.TrackSinks;
