@@ -1,5 +1,6 @@
 package dev.vcpuemu.model.vcpu;
 
+import dev.vcpuemu.model.cpu.Vector;
 import dev.vcpuemu.model.cpu.X86Cpu;
 import dev.vcpuemu.model.finding.Finding;
 import dev.vcpuemu.model.finding.FindingKind;
@@ -194,7 +195,7 @@ public final class Vcpu {
             kernel.kickApfToggleIfDue(now);
             if (now >= nextTick) {
                 nextTick += settings.guest().tickPeriodNanos();
-                cpu.raiseIrq(dev.vcpuemu.model.cpu.Vector.TIMER);
+                cpu.raiseIrq(Vector.TIMER);
                 kernel.watchdogs(now);
             }
             if (now >= timedEventsAt) {
@@ -302,7 +303,12 @@ public final class Vcpu {
     /** Blocked with nothing deliverable: jump to the next moment something can change, counting the time as {@code use}. */
     private void waitForInput(long limit, VcpuTime use) {
         long before = now;
-        long t = Math.min(limit, nextTick);
+        now = Math.max(now, nextInput(Math.min(limit, nextTick)));
+        timeUse[use.ordinal()] += now - before;
+    }
+
+    /** The earliest of {@code t}, the queued inputs, the one-off events and the next SMI. */
+    private long nextInput(long t) {
         if (!nmiInputs.isEmpty()) {
             t = Math.min(t, nmiInputs.peek().due);
         }
@@ -313,8 +319,7 @@ public final class Vcpu {
         if (nextSmi >= 0) {
             t = Math.min(t, nextSmi);
         }
-        now = Math.max(now, t);
-        timeUse[use.ordinal()] += now - before;
+        return t;
     }
 
     /**
@@ -377,17 +382,7 @@ public final class Vcpu {
         if (stallUntil >= 0) {
             t = Math.min(t, stallUntil);
         }
-        if (!nmiInputs.isEmpty()) {
-            t = Math.min(t, nmiInputs.peek().due);
-        }
-        if (!completions.isEmpty()) {
-            t = Math.min(t, completions.peek().due);
-        }
-        t = Math.min(t, nextScheduled());
-        if (nextSmi >= 0) {
-            t = Math.min(t, nextSmi);
-        }
-        return Math.max(now, t);
+        return Math.max(now, nextInput(t));
     }
 
     /**

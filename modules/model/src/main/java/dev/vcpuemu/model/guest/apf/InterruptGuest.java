@@ -2,8 +2,6 @@ package dev.vcpuemu.model.guest.apf;
 
 import dev.vcpuemu.model.abi.KvmFeature;
 import dev.vcpuemu.model.abi.Msr;
-import dev.vcpuemu.model.guest.program.ApfEra;
-import dev.vcpuemu.model.guest.program.Frame;
 import dev.vcpuemu.model.guest.program.Platform;
 
 /**
@@ -11,7 +9,7 @@ import dev.vcpuemu.model.guest.program.Platform;
  * interrupt on {@code HYPERVISOR_CALLBACK_VECTOR} with the token slot and the ACK; enabled only
  * when the host offers CPUID bit 14 (§2.6).
  */
-final class InterruptGuest implements ApfEra {
+final class InterruptGuest extends FlagsGuest {
     @Override
     public boolean enables(Platform platform) {
         return platform.cpuid(KvmFeature.ASYNC_PF_INT);
@@ -25,20 +23,5 @@ final class InterruptGuest implements ApfEra {
     @Override
     public long enableBits(boolean preempt) {
         return Msr.EN_DELIVERY_AS_INT;
-    }
-
-    @Override
-    public boolean deliversToL1() {
-        return true;
-    }
-
-    @Override
-    public boolean waitSchedules() {
-        return true;
-    }
-
-    @Override
-    public Frame pageFaultHandler() {
-        return new FlagsPageFault(false);
     }
 }

@@ -1,7 +1,5 @@
 package dev.vcpuemu.model.guest.apf;
 
-import dev.vcpuemu.model.guest.program.ApfEra;
-import dev.vcpuemu.model.guest.program.Frame;
 import dev.vcpuemu.model.guest.program.Platform;
 
 /**
@@ -9,7 +7,7 @@ import dev.vcpuemu.model.guest.program.Platform;
  * gone, a kernel-mode or IF=0 async #PF panics), the hook in {@code exc_page_fault}, but
  * page-ready still a #PF with reason 2 and no interrupt bit.
  */
-final class UserOnlyGuest implements ApfEra {
+final class UserOnlyGuest extends FlagsGuest {
     @Override
     public boolean enables(Platform platform) {
         return true;
@@ -23,20 +21,5 @@ final class UserOnlyGuest implements ApfEra {
     @Override
     public long enableBits(boolean preempt) {
         return 0;
-    }
-
-    @Override
-    public boolean deliversToL1() {
-        return true;
-    }
-
-    @Override
-    public boolean waitSchedules() {
-        return true;
-    }
-
-    @Override
-    public Frame pageFaultHandler() {
-        return new FlagsPageFault(true);
     }
 }
