@@ -65,6 +65,18 @@ public final class Report {
         ObjectNode latencies = root.putObject("latencies");
         r.latencies().forEach((k, l) -> putLatency(latencies.putObject(k), l));
 
+        // How each kind of input landed: host-side inputs must all be exact (DESIGN §3).
+        ObjectNode timing = root.putObject("timing");
+        r.timing().forEach((k, t) -> {
+            ObjectNode x = timing.putObject(k);
+            x.put("hostSide", t.hostSide());
+            x.put("exact", t.exact());
+            x.put("late", t.late());
+            x.put("latenessP50Nanos", t.lateness().p50());
+            x.put("latenessP99Nanos", t.lateness().p99());
+            x.put("latenessMaxNanos", t.lateness().max());
+        });
+
         // Per vCPU, where its virtual time went; the parts add up to the simulated time it ran.
         ArrayNode times = root.putArray("vcpuTimes");
         for (RunResult.VcpuTimes t : r.vcpuTimes()) {

@@ -18,11 +18,13 @@ import java.util.Map;
  * @param fault the emulator's own failure that ended the run, or null (DESIGN §1.6: a failure
  *              of the emulator stops the run loudly with its cause)
  * @param latencies each latency kind's percentiles over the run, by report key
+ * @param timing how each kind of input landed, by report key (empty when not measured)
  */
 public record RunResult(double wallSeconds, long simulatedNanos, Map<String, Long> counters,
                         Map<FindingKind, Long> findings, List<Finding> findingExamples,
                         Conservation conservation, String endReason, String traceHash, long schedulingSteps,
-                        Fault fault, Map<String, LatencySummary> latencies, List<VcpuTimes> vcpuTimes) {
+                        Fault fault, Map<String, LatencySummary> latencies, List<VcpuTimes> vcpuTimes,
+                        Map<String, InputTiming> timing) {
 
     public static final String FAULT = "emulator fault";
 
@@ -54,12 +56,12 @@ public record RunResult(double wallSeconds, long simulatedNanos, Map<String, Lon
     public static RunResult faulted(Fault fault, double wallSeconds) {
         return new RunResult(wallSeconds, 0, Map.of(), Map.of(), List.of(),
                 new Conservation(false, "not checked: the emulator failed in " + fault.actor()), FAULT, null, -1,
-                fault, Map.of(), List.of());
+                fault, Map.of(), List.of(), Map.of());
     }
 
     /** This result with the deterministic engine's trace hash and scheduling steps. */
     public RunResult withTrace(String hash, long steps) {
         return new RunResult(wallSeconds, simulatedNanos, counters, findings, findingExamples, conservation, endReason,
-                hash, steps, fault, latencies, vcpuTimes);
+                hash, steps, fault, latencies, vcpuTimes, timing);
     }
 }

@@ -61,8 +61,9 @@ public final class Machine {
                     ? DispatcherSelector.fromConfig(DISPATCHER).withMailboxFromConfig(MAILBOX)
                     : DispatcherSelector.fromConfig(DISPATCHER);
             LatencyRecorders latencies = new LatencyRecorders();
+            InputTimings timings = new InputTimings();
             ActorRef<StatsCollector.Command> collector = ctx.spawn(traced(StatsCollector.Command.class, trace,
-                    actor[0]++, StatsCollector.create(result, progress, control, latencies)), "stats", sim);
+                    actor[0]++, StatsCollector.create(result, progress, control, latencies, timings)), "stats", sim);
             ActorRef<TimeKeeper.Command> timeKeeper =
                     ctx.spawn(traced(TimeKeeper.Command.class, trace, actor[0]++,
                             TimeKeeper.create(settings.engine().quantumNanos(), control, collector)), "time-keeper", sim);
@@ -88,7 +89,8 @@ public final class Machine {
                     String name = prefix + "vcpu-" + i;
                     peers.add(ctx.spawn(traced(VcpuActor.Command.class, trace, actor[0]++, VcpuActor.create(name, g, i,
                             settings, memory, sleepers, List.copyOf(pool), timeKeeper, collector,
-                            vcpuEvents(trace, timeline, g, i, g * settings.topology().vcpus() + i), latencies)),
+                            vcpuEvents(trace, timeline, g, i, g * settings.topology().vcpus() + i), latencies,
+                            timings)),
                             name, sim));
                 }
                 List<ActorRef<VcpuActor.Command>> wired = List.copyOf(peers);

@@ -67,8 +67,8 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
     static final int EXAMPLES_PER_KIND = 3;
 
     public static Behavior<Command> create(CompletableFuture<RunResult> result, Consumer<Progress> progress,
-                                           RunControl control, LatencyRecorders latencies) {
-        return Behaviors.setup(ctx -> new StatsCollector(ctx, result, progress, control, latencies));
+                                           RunControl control, LatencyRecorders latencies, InputTimings timings) {
+        return Behaviors.setup(ctx -> new StatsCollector(ctx, result, progress, control, latencies, timings));
     }
 
     private final CompletableFuture<RunResult> result;
@@ -78,6 +78,7 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
     private final List<Finding> examples = new ArrayList<>();
     private final List<Frozen> frozen = new ArrayList<>();
     private final LatencyRecorders latencies;
+    private final InputTimings timings;
     private final Map<LatencyKind, Histogram> latencyTotals = new EnumMap<>(LatencyKind.class);
     private long findingCount;
     private long received;
@@ -88,9 +89,10 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
     private long lastMessages;
 
     private StatsCollector(ActorContext<Command> ctx, CompletableFuture<RunResult> result, Consumer<Progress> progress,
-                           RunControl control, LatencyRecorders latencies) {
+                           RunControl control, LatencyRecorders latencies, InputTimings timings) {
         super(ctx);
         this.latencies = latencies;
+        this.timings = timings;
         for (LatencyKind k : LatencyKind.values()) {
             latencyTotals.put(k, LatencyRecorders.total());
         }
@@ -183,7 +185,7 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
                 new EnumMap<>(findings), List.copyOf(examples), conservation(totals, facts, sent, recv),
                 finish.endReason(), null, -1, null, latencySummaries,
                 times.stream().sorted(Comparator.comparingInt(RunResult.VcpuTimes::guest)
-                        .thenComparingInt(RunResult.VcpuTimes::vcpu)).toList()));
+                        .thenComparingInt(RunResult.VcpuTimes::vcpu)).toList(), timings.totals()));
         return this;
     }
 

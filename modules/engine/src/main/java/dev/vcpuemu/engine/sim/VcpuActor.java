@@ -9,6 +9,7 @@ import dev.vcpuemu.model.settings.Settings;
 import dev.vcpuemu.model.stats.Counter;
 import dev.vcpuemu.model.stats.Counters;
 import dev.vcpuemu.model.stats.LatencySink;
+import dev.vcpuemu.model.stats.TimingSink;
 import dev.vcpuemu.model.trace.EventSink;
 import dev.vcpuemu.model.vcpu.Vcpu;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -55,8 +56,8 @@ public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
      */
     public record PageReadyFromVcpu(WorkItem item, long dueNanos) implements Command {}
 
-    /** A reschedule IPI for one of this vCPU's tasks (-1: a halted waiter). */
-    public record RemoteWake(int task) implements Command {}
+    /** A reschedule IPI for one of this vCPU's tasks (-1: a halted waiter), sent at the sender's virtual time. */
+    public record RemoteWake(int task, long sentAtNanos) implements Command {}
 
     /**
      * The whole machine is quiescent (no participant has anything due, ever): report the tasks
@@ -74,9 +75,9 @@ public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
                                            SleeperTable sleepers, List<ActorRef<PagingWorker.Command>> workers,
                                            ActorRef<TimeKeeper.Command> timeKeeper,
                                            ActorRef<StatsCollector.Command> collector, EventSink events,
-                                           LatencySink latencies) {
+                                           LatencySink latencies, TimingSink timing) {
         return Behaviors.setup(ctx -> new VcpuActor(ctx, name, guest, id, settings, memory, sleepers, workers,
-                timeKeeper, collector, events, latencies));
+                timeKeeper, collector, events, latencies, timing));
     }
 
     private final String name;
@@ -97,7 +98,7 @@ public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
     private VcpuActor(ActorContext<Command> ctx, String name, int guest, int id, Settings settings, HostMemory memory,
                       SleeperTable sleepers, List<ActorRef<PagingWorker.Command>> workers,
                       ActorRef<TimeKeeper.Command> timeKeeper, ActorRef<StatsCollector.Command> collector,
-                      EventSink events, LatencySink latencies) {
+                      EventSink events, LatencySink latencies, TimingSink timing) {
         super(ctx);
         this.name = name;
         this.guest = guest;
@@ -109,6 +110,7 @@ public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
         this.vcpu = new Vcpu(id, settings, Seeds.forActor(settings.run().seed(), name), memory, sleepers,
                 new Outbox(), 0);
         vcpu.latencySink(latencies);
+        vcpu.timingSink(timing);
         if (events != null) {
             vcpu.eventSink(events);
         }
@@ -195,7 +197,7 @@ public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
     private Behavior<Command> onRemoteWake(RemoteWake r) {
         received++;
         try {
-            vcpu.onRemoteWake(r.task());
+            vcpu.onRemoteWake(r.task(), r.sentAtNanos());
         } catch (RuntimeException e) {
             throw new VcpuFault(e, vcpu.lastEvents());
         }
@@ -238,7 +240,7 @@ public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
         public void remoteWake(int cpu, int task) {
             sent++;
             sentThisQuantum = true;
-            peers.get(cpu).tell(new RemoteWake(task));
+            peers.get(cpu).tell(new RemoteWake(task, vcpu.nowNanos()));
         }
 
         @Override

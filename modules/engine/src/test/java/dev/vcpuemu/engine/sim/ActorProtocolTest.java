@@ -6,6 +6,7 @@ import dev.vcpuemu.model.host.WorkItem;
 import dev.vcpuemu.model.memory.AtomicHostMemory;
 import dev.vcpuemu.model.settings.Settings;
 import dev.vcpuemu.model.stats.LatencySink;
+import dev.vcpuemu.model.stats.TimingSink;
 import dev.vcpuemu.model.stats.Counter;
 import dev.vcpuemu.model.vcpu.Vcpu;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
@@ -116,7 +117,7 @@ class ActorProtocolTest {
         List<ActorRef<PagingWorker.Command>> refs = new ArrayList<>();
         pool.forEach(p -> refs.add(p.ref()));
         ActorRef<VcpuActor.Command> vcpu = kit.spawn(
-                VcpuActor.create("vcpu-0", 0, 0, s, memory, new SleeperTable(), refs, tk.ref(), stats.ref(), null, LatencySink.NONE));
+                VcpuActor.create("vcpu-0", 0, 0, s, memory, new SleeperTable(), refs, tk.ref(), stats.ref(), null, LatencySink.NONE, TimingSink.NONE));
         vcpu.tell(new VcpuActor.Wire(List.of(vcpu)));
 
         vcpu.tell(new VcpuActor.Tick(200_000, true));

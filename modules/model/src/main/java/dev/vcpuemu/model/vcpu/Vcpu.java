@@ -15,8 +15,10 @@ import dev.vcpuemu.model.memory.HostMemory;
 import dev.vcpuemu.model.settings.Settings;
 import dev.vcpuemu.model.stats.Counter;
 import dev.vcpuemu.model.stats.Counters;
+import dev.vcpuemu.model.stats.InputKind;
 import dev.vcpuemu.model.stats.LatencyKind;
 import dev.vcpuemu.model.stats.LatencySink;
+import dev.vcpuemu.model.stats.TimingSink;
 import dev.vcpuemu.model.stats.VcpuTime;
 import dev.vcpuemu.model.trace.EventRing;
 import dev.vcpuemu.model.trace.EventSink;
@@ -67,7 +69,8 @@ public final class Vcpu {
         void finding(Finding finding);
     }
 
-    private record Timed<T>(long due, long seq, T value) {}
+    /** An input waiting for its due time; {@code late}: it arrived after this vCPU had passed that time. */
+    private record Timed<T>(long due, long seq, T value, boolean late) {}
 
     final int id;
     final Settings settings;
@@ -81,6 +84,7 @@ public final class Vcpu {
     final HostApf host;
     final GuestKernel kernel;
     LatencySink latencies = LatencySink.NONE;
+    private TimingSink timing = TimingSink.NONE;
     private final long opCost;
     final int vcpus;
 
@@ -89,6 +93,11 @@ public final class Vcpu {
     private long nextTick;
     private long nextExit;
     private long inputSeq;
+    /**
+     * Inputs due before this virtual time are late if they arrive now: the vCPU has already
+     * taken the boundary where they were due (or jumped over it while waiting).
+     */
+    private long lateBefore;
     boolean exitPending;
     long stallUntil = -1;
     int stallGfn;
@@ -161,12 +170,12 @@ public final class Vcpu {
 
     /** An NMI asserted at virtual time {@code due}. */
     public void onNmi(long due, double userReadProbability) {
-        nmiInputs.add(new Timed<>(due, inputSeq++, userReadProbability));
+        nmiInputs.add(new Timed<>(due, inputSeq++, userReadProbability, due < lateBefore));
     }
 
     /** A paging worker completed {@code item} at virtual time {@code due}. */
     public void onWorkDone(WorkItem item, long due) {
-        completions.add(new Timed<>(due, inputSeq++, item));
+        completions.add(new Timed<>(due, inputSeq++, item, due < lateBefore));
     }
 
     /**
@@ -174,11 +183,16 @@ public final class Vcpu {
      * {@code item} (one of its tokens) for this vCPU to deliver, at virtual time {@code due}.
      */
     public void onPageReadyFromVcpu(WorkItem item, long due) {
-        completions.add(new Timed<>(due, inputSeq++, item));
+        completions.add(new Timed<>(due, inputSeq++, item, due < lateBefore));
     }
 
-    /** A reschedule IPI from another vCPU that unhashed one of our waiters. */
-    public void onRemoteWake(int task) {
+    /**
+     * A reschedule IPI from another vCPU that unhashed one of our waiters ({@code task}, -1: a
+     * halted one), sent at the sender's virtual time {@code sentAt}. It takes effect on arrival:
+     * vCPU-to-vCPU interactions inside a quantum are genuinely concurrent (DESIGN §3).
+     */
+    public void onRemoteWake(int task, long sentAt) {
+        timing.landed(InputKind.RESCHEDULE_IPI, now > sentAt, Math.max(0, now - sentAt));
         kernel.remoteWake(task);
     }
 
@@ -210,6 +224,7 @@ public final class Vcpu {
                     long until = Math.min(stallUntil, limit);
                     timeUse[VcpuTime.STALLED.ordinal()] += until - now;
                     now = until;
+                    lateBefore = Math.max(lateBefore, now);
                     continue;
                 }
                 memory.makeResident(stallGfn);
@@ -289,21 +304,34 @@ public final class Vcpu {
 
     private void acceptInputs() {
         while (!nmiInputs.isEmpty() && nmiInputs.peek().due <= now) {
-            cpu.assertNmi(nmiInputs.poll().value);
+            Timed<Double> nmi = nmiInputs.poll();
+            landed(InputKind.NMI, nmi);
+            cpu.assertNmi(nmi.value);
         }
         while (!completions.isEmpty() && completions.peek().due <= now) {
-            WorkItem item = completions.poll().value;
-            boolean kick = item.vcpu() == id ? host.onWorkDone(item) : host.onForeignPageReady(item);
+            Timed<WorkItem> done = completions.poll();
+            WorkItem item = done.value;
+            boolean own = item.vcpu() == id;
+            landed(own ? InputKind.COMPLETION : InputKind.PAGE_READY_FROM_VCPU, done);
+            boolean kick = own ? host.onWorkDone(item) : host.onForeignPageReady(item);
             if (kick || cpu.halted() || host.halted()) {
                 exitPending = true;
             }
         }
+        lateBefore = now + 1;
+    }
+
+    /** How an input landed: a host-side one on time or late, a concurrent one behind its sender's time. */
+    private void landed(InputKind kind, Timed<?> input) {
+        long lateness = now - input.due;
+        timing.landed(kind, kind.hostSide ? input.late : lateness > 0, lateness);
     }
 
     /** Blocked with nothing deliverable: jump to the next moment something can change, counting the time as {@code use}. */
     private void waitForInput(long limit, VcpuTime use) {
         long before = now;
         now = Math.max(now, nextInput(Math.min(limit, nextTick)));
+        lateBefore = Math.max(lateBefore, now);
         timeUse[use.ordinal()] += now - before;
     }
 
@@ -435,6 +463,11 @@ public final class Vcpu {
 
     public boolean stalled() {
         return stallUntil >= 0;
+    }
+
+    /** Reports how every input landed to {@code sink} (the report's timing block). */
+    public void timingSink(TimingSink sink) {
+        this.timing = sink;
     }
 
     /** Reports every latency this vCPU observes to {@code sink} (the engine's histograms). */

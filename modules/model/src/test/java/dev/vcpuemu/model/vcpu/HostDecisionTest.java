@@ -49,7 +49,7 @@ class HostDecisionTest {
         long faultAt = rig.vcpu.nowNanos();
         long ops = rig.count(Counter.MICRO_OPS);
         rig.vcpu.onNmi(faultAt, 0.0);
-        rig.vcpu.onRemoteWake(-1);
+        rig.vcpu.onRemoteWake(-1, rig.vcpu.nowNanos());
         assertEquals(0, rig.vcpu.run(faultAt + swapIn / 2, Integer.MAX_VALUE), "no boundary while blocked");
         assertTrue(rig.vcpu.stalled());
         assertEquals(0, rig.count(Counter.NMIS_DELIVERED));

@@ -67,8 +67,8 @@ class X86MechanicsTest {
         });
         // Booting with IF=0: two reschedule IPIs and one timer request wait in IRR.
         assertFalse(rig.vcpu.cpu().interruptFlag());
-        rig.vcpu.onRemoteWake(-1);
-        rig.vcpu.onRemoteWake(-1);
+        rig.vcpu.onRemoteWake(-1, rig.vcpu.nowNanos());
+        rig.vcpu.onRemoteWake(-1, rig.vcpu.nowNanos());
         rig.vcpu.cpu().raiseIrq(Vector.TIMER);
         assertTrue(rig.vcpu.cpu().irrPending(Vector.RESCHEDULE) && rig.vcpu.cpu().irrPending(Vector.TIMER));
         rig.stepUntil("both IRR bits delivered and handled", () -> !rig.vcpu.cpu().irrPending(Vector.RESCHEDULE)
@@ -86,7 +86,7 @@ class X86MechanicsTest {
         Rig rig = new Rig(TestSettings.legacy().tasks(0).tick(1_000_000_000L).build(), 83);
         rig.settleWakeAll();
         rig.stepUntil("the idle loop about to STI", () -> rig.at(Routine.IDLE, IdleLoop.STI) && !rig.vcpu.cpu().interruptFlag());
-        rig.vcpu.onRemoteWake(-1);
+        rig.vcpu.onRemoteWake(-1, rig.vcpu.nowNanos());
         rig.step();
         assertTrue(rig.at(Routine.IDLE, IdleLoop.HLT), "STI executed, HLT next: the IPI was held by IF=0");
         assertTrue(rig.vcpu.cpu().interruptFlag());
