@@ -43,7 +43,8 @@ final class SoloVcpu implements Vcpu.Outbox {
         this.memory = memory;
         this.latencies = new SplittableRandom(seed + 1);
         this.gfnBase = id * Vcpu.framesPerVcpu(settings);
-        this.vcpu = new Vcpu(id, settings, new SplittableRandom(seed), memory, sleepers, this, 0);
+        this.vcpu = new Vcpu(id, settings, new SplittableRandom(seed), new SplittableRandom(~seed), memory, sleepers,
+                this, 0);
     }
 
     @Override

@@ -80,7 +80,8 @@ public final class Rig {
                 findings.add(finding);
             }
         };
-        this.vcpu = new Vcpu(vcpuId, settings, new SplittableRandom(seed), memory, sleepers, out, 0);
+        this.vcpu = new Vcpu(vcpuId, settings, new SplittableRandom(seed), new SplittableRandom(~seed), memory,
+                sleepers, out, 0);
     }
 
     // ------------------------------------------------------------------ frames

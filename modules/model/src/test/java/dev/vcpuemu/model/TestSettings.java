@@ -31,6 +31,7 @@ public final class TestSettings {
     private int mmFaultOps = 3;
     private long exitIntervalNanos = 50_000;
     private long swapInNanos = 100_000;
+    private Latency swapInLatency;
     private int workingSetPages = 4;
     private int mappedPages = 4;
     private int computeOps = 2;
@@ -144,6 +145,13 @@ public final class TestSettings {
 
     public TestSettings swapIn(long nanos) {
         this.swapInNanos = nanos;
+        this.swapInLatency = null;
+        return this;
+    }
+
+    /** A swap-in latency of any distribution. */
+    public TestSettings swapIn(Latency latency) {
+        this.swapInLatency = latency;
         return this;
     }
 
@@ -273,7 +281,8 @@ public final class TestSettings {
                 new Settings.Engine(quantumNanos, opCostNanos, microOpsPerStep, 5, 0),
                 new Settings.Topology(guests, vcpus),
                 new Settings.Host(hostEra, exitIntervalNanos, pagingWorkers,
-                        new Latency(Latency.Distribution.FIXED, swapInNanos, swapInNanos, swapInNanos),
+                        swapInLatency != null ? swapInLatency
+                                : new Latency(Latency.Distribution.FIXED, swapInNanos, swapInNanos, swapInNanos),
                         residentLimit, evictPerMilli, hostBugs, hostFixes, tokenIdStart, migrateAtNanos),
                 new Settings.Guest(guestEra, asyncPf, preempt, tasksPerVcpu, kernelPages, tickPeriodNanos,
                         timesliceNanos, hungTaskTimeoutNanos, wedgeTimeoutNanos, mmFaultOps, apfDisable, guestBugs,

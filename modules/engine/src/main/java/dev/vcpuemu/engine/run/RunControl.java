@@ -123,6 +123,11 @@ public final class RunControl {
         return Duration.ofNanos(durationNanos);
     }
 
+    /** Where virtual time ends: a deterministic run's duration; unbounded for a wall-clock run. */
+    public long virtualEnd() {
+        return virtual ? durationNanos : Long.MAX_VALUE;
+    }
+
     /** Called by the stats collector for every finding. */
     public void findingReported(FindingKind kind) {
         if (stoppingFinding == null && stopOn.test(kind)) {

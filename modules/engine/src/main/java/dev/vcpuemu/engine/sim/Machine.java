@@ -81,7 +81,7 @@ public final class Machine {
                 for (int i = 0; i < settings.host().pagingWorkers(); i++) {
                     String name = prefix + "paging-worker-" + i;
                     pool.add(ctx.spawn(traced(PagingWorker.Command.class, trace, actor[0]++,
-                            PagingWorker.create(name, settings, memory, timeKeeper, latencies,
+                            PagingWorker.create(name, g, settings, latencies,
                                     timeline == null ? null : timeline.worker(g, i))), name, sim));
                 }
                 List<ActorRef<VcpuActor.Command>> peers = new ArrayList<>();
@@ -98,7 +98,7 @@ public final class Machine {
 
                 String reclaimer = prefix + "reclaimer";
                 reclaimers.add(ctx.spawn(traced(Reclaimer.Command.class, trace, actor[0]++,
-                        Reclaimer.create(reclaimer, settings, memory, timeKeeper)), reclaimer, sim));
+                        Reclaimer.create(reclaimer, settings, wired, timeKeeper)), reclaimer, sim));
                 for (Settings.NmiSource source : settings.nmi().sources()) {
                     List<ActorRef<VcpuActor.Command>> targets = source.targets().isEmpty() ? wired
                             : source.targets().stream().map(wired::get).toList();

@@ -18,12 +18,18 @@ import java.util.SplittableRandom;
  * An NMI source (perf, watchdog; reference §1.1 actor 5): every {@code interval} (± jitter) of
  * virtual time it asserts an NMI on each target vCPU. Each NMI carries its due time and whether
  * the handler will read user memory with the source's probability.
+ *
+ * <p>It works one quantum ahead (DESIGN §3): asked by the time-keeper to {@link Emit} what falls
+ * due before the end of the next quantum, it sends those NMIs now, so every NMI is in its vCPU's
+ * mailbox before the quantum it is due in opens, and lands at exactly its boundary. The arrival
+ * times are drawn one after the other from the source's own generator, whatever the quanta.
  */
 public final class NmiSource extends AbstractBehavior<NmiSource.Command> {
 
-    public sealed interface Command permits Tick, Freeze {}
+    public sealed interface Command permits Emit, Freeze {}
 
-    public record Tick(long endNanos) implements Command {}
+    /** Send every NMI due before {@code beforeNanos} that was not sent yet. */
+    public record Emit(long beforeNanos) implements Command {}
 
     public record Freeze(ActorRef<StatsCollector.Command> replyTo) implements Command {}
 
@@ -57,15 +63,20 @@ public final class NmiSource extends AbstractBehavior<NmiSource.Command> {
     @Override
     public Receive<Command> createReceive() {
         return newReceiveBuilder()
-                .onMessage(Tick.class, this::onTick)
+                .onMessage(Emit.class, this::onEmit)
                 .onMessage(Freeze.class, this::onFreeze)
                 .build();
     }
 
-    private Behavior<Command> onTick(Tick t) {
+    /**
+     * Sends what is due before the horizon. Its answer names the earliest of them (their vCPUs may
+     * report before the NMIs reach them, so the quantum they fall in must not be skipped), or else
+     * the next NMI still to send.
+     */
+    private Behavior<Command> onEmit(Emit e) {
         received++;
-        boolean fired = nextDue < t.endNanos();
-        while (nextDue < t.endNanos()) {
+        long earliest = nextDue;
+        while (nextDue < e.beforeNanos()) {
             for (ActorRef<VcpuActor.Command> target : targets) {
                 target.tell(new VcpuActor.Nmi(nextDue, source.userReadProbability()));
                 counters.inc(Counter.NMIS_SENT);
@@ -75,7 +86,7 @@ public final class NmiSource extends AbstractBehavior<NmiSource.Command> {
             nextDue += Math.max(1, (long) (source.intervalNanos() * (1 + jitter)));
         }
         sent++;
-        timeKeeper.tell(TimeKeeper.Done.of(fired ? t.endNanos() : nextDue, false));
+        timeKeeper.tell(TimeKeeper.Done.of(earliest, false));
         return this;
     }
 

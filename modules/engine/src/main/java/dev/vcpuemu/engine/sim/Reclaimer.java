@@ -1,9 +1,6 @@
 package dev.vcpuemu.engine.sim;
 
-import dev.vcpuemu.model.memory.HostMemory;
 import dev.vcpuemu.model.settings.Settings;
-import dev.vcpuemu.model.stats.Counter;
-import dev.vcpuemu.model.stats.Counters;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
@@ -11,74 +8,83 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 
+import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * The host reclaimer (DESIGN §1.1): each quantum it evicts random resident frames until the
- * resident set is under {@code host.memory.resident-limit}, plus {@code evict-rate} frames per
- * virtual millisecond of churn, so that guest accesses keep finding non-resident frames.
+ * The host reclaimer's steady churn (DESIGN §1.1): {@code evict-rate} evictions per virtual
+ * millisecond over the guest, a Poisson process, each landing on a vCPU chosen at random, which
+ * evicts one of its resident frames at that virtual time. Like an NMI source it works one
+ * quantum ahead ({@link Emit}), so each eviction lands at exactly its boundary (DESIGN §3); the
+ * times and targets are drawn one after the other, whatever the quanta. It never holds a quantum
+ * open: an eviction due while its vCPU is blocked changes nothing that vCPU could see before it
+ * runs again. (Reclaim to stay under {@code resident-limit} happens where a frame is charged, in
+ * the vCPU's host half.)
  */
 public final class Reclaimer extends AbstractBehavior<Reclaimer.Command> {
 
-    public sealed interface Command permits Tick, Freeze {}
+    public sealed interface Command permits Emit, Freeze {}
 
-    public record Tick(long endNanos) implements Command {}
+    /** Send every eviction due before {@code beforeNanos} that was not sent yet. */
+    public record Emit(long beforeNanos) implements Command {}
 
     public record Freeze(ActorRef<StatsCollector.Command> replyTo) implements Command {}
 
-    public static Behavior<Command> create(String name, Settings settings, HostMemory memory,
+    public static Behavior<Command> create(String name, Settings settings, List<ActorRef<VcpuActor.Command>> vcpus,
                                            ActorRef<TimeKeeper.Command> timeKeeper) {
-        return Behaviors.setup(ctx -> new Reclaimer(ctx, name, settings, memory, timeKeeper));
+        return Behaviors.setup(ctx -> new Reclaimer(ctx, name, settings, vcpus, timeKeeper));
     }
 
-    private static final int PROBES = 64;
-
     private final String name;
-    private final HostMemory memory;
+    private final List<ActorRef<VcpuActor.Command>> vcpus;
     private final ActorRef<TimeKeeper.Command> timeKeeper;
     private final SplittableRandom rng;
-    private final int limit;
-    private final double evictPerNano;
-    private final Counters counters = new Counters();
-    private double carry;
-    private long evictedUpTo;
+    private final double meanGapNanos;
+    private final long[][] batch;
+    private final int[] sizes;
+    private long nextDue;
     private long sent;
     private long received;
 
-    private Reclaimer(ActorContext<Command> ctx, String name, Settings settings, HostMemory memory,
+    private Reclaimer(ActorContext<Command> ctx, String name, Settings settings, List<ActorRef<VcpuActor.Command>> vcpus,
                       ActorRef<TimeKeeper.Command> timeKeeper) {
         super(ctx);
         this.name = name;
-        this.memory = memory;
+        this.vcpus = vcpus;
         this.timeKeeper = timeKeeper;
         this.rng = Seeds.forActor(settings.run().seed(), name);
-        this.limit = (int) Math.floor(memory.frames() * settings.host().residentLimit());
-        this.evictPerNano = settings.host().evictPerMilli() / 1_000_000.0;
+        double perMilli = settings.host().evictPerMilli();
+        this.meanGapNanos = perMilli > 0 ? 1_000_000.0 / perMilli : Double.POSITIVE_INFINITY;
+        this.batch = new long[vcpus.size()][8];
+        this.sizes = new int[vcpus.size()];
+        this.nextDue = perMilli > 0 ? gap() : Long.MAX_VALUE;
     }
 
     @Override
     public Receive<Command> createReceive() {
         return newReceiveBuilder()
-                .onMessage(Tick.class, this::onTick)
+                .onMessage(Emit.class, this::onEmit)
                 .onMessage(Freeze.class, this::onFreeze)
                 .build();
     }
 
-    private Behavior<Command> onTick(Tick t) {
+    private Behavior<Command> onEmit(Emit e) {
         received++;
-        // From where the last tick ended, not from this one's start: quanta the time-keeper
-        // jumped over (nothing due on any vCPU) still had their churn.
-        carry += evictPerNano * (t.endNanos() - evictedUpTo);
-        evictedUpTo = t.endNanos();
-        int churn = (int) carry;
-        carry -= churn;
-        while (churn-- > 0) {
-            evictOne();
+        while (nextDue < e.beforeNanos()) {
+            int v = rng.nextInt(vcpus.size());
+            if (sizes[v] == batch[v].length) {
+                batch[v] = Arrays.copyOf(batch[v], 2 * sizes[v]);
+            }
+            batch[v][sizes[v]++] = nextDue;
+            nextDue += gap();
         }
-        while (memory.residentCount() > limit) {
-            if (!evictOne()) {
-                break;
+        for (int v = 0; v < vcpus.size(); v++) {
+            if (sizes[v] > 0) {
+                vcpus.get(v).tell(new VcpuActor.Evictions(Arrays.copyOf(batch[v], sizes[v])));
+                sizes[v] = 0;
+                sent++;
             }
         }
         sent++;
@@ -86,19 +92,13 @@ public final class Reclaimer extends AbstractBehavior<Reclaimer.Command> {
         return this;
     }
 
-    /** Evicts one random resident frame; gives up after a bounded number of probes. */
-    private boolean evictOne() {
-        for (int i = 0; i < PROBES; i++) {
-            if (memory.evict(rng.nextInt(memory.frames()))) {
-                counters.inc(Counter.PAGES_EVICTED);
-                return true;
-            }
-        }
-        return false;
+    /** The exponential gap to the next eviction, at least a nanosecond. */
+    private long gap() {
+        return Math.max(1, (long) (-Math.log(1.0 - rng.nextDouble()) * meanGapNanos));
     }
 
     private Behavior<Command> onFreeze(Freeze f) {
-        f.replyTo().tell(new StatsCollector.Frozen(name, counters.copy(), sent, received, Map.of(), null));
+        f.replyTo().tell(new StatsCollector.Frozen(name, null, sent, received, Map.of(), null));
         return this;
     }
 }

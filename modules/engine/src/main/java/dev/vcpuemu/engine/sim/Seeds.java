@@ -10,6 +10,19 @@ final class Seeds {
     private Seeds() {
     }
 
+    /**
+     * The source of one work item's swap-in latency: a function of the item alone, so that it
+     * does not depend on which worker takes the item or when.
+     */
+    static SplittableRandom forWork(long runSeed, int guest, int vcpu, int token, long issuedAtNanos) {
+        return new SplittableRandom(mix(mix(mix(mix(runSeed, guest), vcpu), token), issuedAtNanos));
+    }
+
+    private static long mix(long h, long x) {
+        long m = (h ^ x) * 0x9E3779B97F4A7C15L;
+        return m ^ (m >>> 29);
+    }
+
     static SplittableRandom forActor(long runSeed, String name) {
         long h = 1125899906842597L;
         for (int i = 0; i < name.length(); i++) {

@@ -12,11 +12,19 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
 import java.util.List;
 
 /**
- * Opens the quanta of virtual time (DESIGN §3). Quantum q covers [T, T+Q): every participant
- * gets a tick, does the work due in it and answers {@link Done}; the next quantum opens when
- * all have. The simulation is therefore self-clocked from inside its dispatcher: no Pekko
- * timer and no message from another thread is needed to advance it, end it on time, report
- * progress or stop it on request (the {@link RunControl} flag is polled at each boundary).
+ * Opens the quanta of virtual time (DESIGN §3). Quantum q covers [T, T+Q): every vCPU gets a
+ * tick, does the work due in it and answers {@link Done}; the next quantum opens when all have.
+ * The simulation is therefore self-clocked from inside its dispatcher: no Pekko timer and no
+ * message from another thread is needed to advance it, end it on time, report progress or stop
+ * it on request (the {@link RunControl} flag is polled at each boundary).
+ *
+ * <p>The producers of host-side inputs (NMI sources, reclaimers) work one quantum ahead: in
+ * quantum q they emit what falls due in q+1, so every such input is in its vCPU's mailbox before
+ * the quantum it is due in opens, and lands at exactly its boundary (DESIGN §3, "exact where the
+ * physics has lookahead"). Before the first quantum, and before a quantum that time jumps to,
+ * a priming round has them emit what falls due in that quantum itself. Paging workers answer as
+ * they take a work item and are not ticked. A deterministic run's last quantum ends at exactly
+ * its duration.
  *
  * <p>At the end it sends every participant a freeze request, answered to the stats collector,
  * and tells the collector how many answers to wait for. Because each participant sent its
@@ -60,8 +68,14 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
                                List<ActorRef<Reclaimer.Command>> reclaimers,
                                List<ActorRef<NmiSource.Command>> nmiSources,
                                int setupMessages) implements Command {
+        /** Everything frozen at the end. */
         int size() {
             return vcpus.size() + workers.size() + reclaimers.size() + nmiSources.size();
+        }
+
+        /** Those that emit host-side inputs ahead of time. */
+        int producers() {
+            return reclaimers.size() + nmiSources.size();
         }
     }
 
@@ -76,6 +90,8 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
     private long start;
     private long end;
     private int outstanding;
+    /** The producers are emitting what falls due in the quantum about to open at {@link #start}. */
+    private boolean priming;
     private boolean wantStats;
     private long nextProgressNanos;
     /** The largest mailbox backlog seen as an actor reported done, since the last progress sample (-1: not counted). */
@@ -114,7 +130,7 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
         received++;
         control.start();
         nextProgressNanos = control.progressIntervalNanos();
-        openQuantum();
+        primeOrOpen();
         return this;
     }
 
@@ -132,14 +148,25 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
         long backlog = control.mailboxBacklog();
         backlogMax = Math.max(backlogMax, backlog);
         if (--outstanding == 0) {
+            if (priming) {
+                priming = false;
+                openQuantum();
+                return this;
+            }
             if (wantStats) {
                 sent++;
                 collector.tell(new StatsCollector.ProgressSample(control.elapsedNanos(), end, sample, backlog, backlogMax));
                 sample = new Counters();
                 backlogMax = -1;
             }
-            start = nextStart();
-            openQuantum();
+            long next = nextStart();
+            boolean jumped = next > end;
+            start = next;
+            if (jumped) {
+                primeOrOpen();
+            } else {
+                openQuantum();
+            }
         }
         return this;
     }
@@ -152,13 +179,48 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
         if (minNextDue <= end || minNextDue == Long.MAX_VALUE) {
             return end;
         }
-        return end + (minNextDue - end) / quantum * quantum;
+        return Math.min(end + (minNextDue - end) / quantum * quantum, control.virtualEnd());
+    }
+
+    /**
+     * Before the quantum at {@link #start}: the producers emit what falls due in it (they have
+     * emitted up to wherever the last quantum's look ahead reached), then it opens. Without
+     * producers, or once the run is over, it opens (or ends) at once.
+     */
+    private void primeOrOpen() {
+        if (participants.producers() == 0 || endReason() != null) {
+            openQuantum();
+            return;
+        }
+        priming = true;
+        outstanding = participants.producers();
+        minNextDue = Long.MAX_VALUE;
+        emit(quantumEnd(start));
+    }
+
+    /** The end of the quantum that starts at {@code s}: a deterministic run stops at exactly its duration. */
+    private long quantumEnd(long s) {
+        return Math.min(s + quantum, control.virtualEnd());
+    }
+
+    private void emit(long beforeNanos) {
+        sent += participants.producers();
+        for (ActorRef<Reclaimer.Command> r : participants.reclaimers()) {
+            r.tell(new Reclaimer.Emit(beforeNanos));
+        }
+        for (ActorRef<NmiSource.Command> n : participants.nmiSources()) {
+            n.tell(new NmiSource.Emit(beforeNanos));
+        }
+    }
+
+    private String endReason() {
+        return deathReason != null ? deathReason
+                : allQuiescent ? RunControl.QUIESCENT
+                : control.endReason(start);
     }
 
     private void openQuantum() {
-        String endReason = deathReason != null ? deathReason
-                : allQuiescent ? RunControl.QUIESCENT
-                : control.endReason(start);
+        String endReason = endReason();
         if (endReason != null) {
             finish(endReason);
             return;
@@ -168,23 +230,15 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
         if (wantStats) {
             nextProgressNanos = clock + control.progressIntervalNanos();
         }
-        end = start + quantum;
+        end = quantumEnd(start);
         minNextDue = Long.MAX_VALUE;
         allQuiescent = true;
-        outstanding = participants.size();
-        sent += outstanding;
+        outstanding = participants.vcpus().size() + participants.producers();
+        sent += participants.vcpus().size();
         for (ActorRef<VcpuActor.Command> v : participants.vcpus()) {
             v.tell(new VcpuActor.Tick(end, wantStats));
         }
-        for (ActorRef<PagingWorker.Command> w : participants.workers()) {
-            w.tell(new PagingWorker.Tick(end));
-        }
-        for (ActorRef<Reclaimer.Command> r : participants.reclaimers()) {
-            r.tell(new Reclaimer.Tick(end));
-        }
-        for (ActorRef<NmiSource.Command> n : participants.nmiSources()) {
-            n.tell(new NmiSource.Tick(end));
-        }
+        emit(end + quantum);
     }
 
     /**

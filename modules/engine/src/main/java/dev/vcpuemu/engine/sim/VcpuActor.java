@@ -28,14 +28,17 @@ import java.util.Map;
  *
  * <p>Protocol. A {@link Tick} opens a quantum up to a virtual end time; the vCPU runs its
  * micro-ops in slices of {@code micro-ops-per-step} boundaries, each slice one {@link Step}
- * message to itself, so NMIs ({@link Nmi}), completions ({@link WorkDone}) and IPIs
- * ({@link RemoteWake}) land between slices in real mailbox order; when its clock reaches the
- * end (or the guest died) it reports {@link TimeKeeper.Done}.
+ * message to itself. Host-side inputs (NMIs, completions, evictions) arrive before they fall
+ * due, each with its due time, and land at exactly that boundary; IPIs ({@link RemoteWake}) and
+ * page-ready from another vCPU land between slices in real mailbox order (DESIGN §3). When its
+ * clock reaches the end (or the guest died) it reports {@link TimeKeeper.Done}, but not before
+ * every work item it sent has been answered: so no completion can reach it after it has passed
+ * the completion's due time, and nothing is in flight when the run ends.
  */
 public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
 
-    public sealed interface Command permits Wire, Tick, Step, Nmi, WorkDone, PageReadyFromVcpu, RemoteWake, Quiesced,
-            Freeze {}
+    public sealed interface Command permits Wire, Tick, Step, Nmi, WorkDone, Evictions, PageReadyFromVcpu, RemoteWake,
+            Quiesced, Freeze {}
 
     /** The other vCPUs, indexed by vCPU id; sent once before the first quantum. */
     public record Wire(List<ActorRef<Command>> peers) implements Command {}
@@ -47,8 +50,11 @@ public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
     /** An NMI asserted at virtual time {@code dueNanos}. */
     public record Nmi(long dueNanos, double userReadProbability) implements Command {}
 
-    /** A paging worker brought the page of {@code item} in at virtual time {@code dueNanos}. */
+    /** A paging worker's answer to a work item: its page is in at virtual time {@code dueNanos}. */
     public record WorkDone(WorkItem item, long dueNanos) implements Command {}
+
+    /** The reclaimer's churn: one eviction at each of these virtual times (ascending). */
+    public record Evictions(long[] dueNanos) implements Command {}
 
     /**
      * host.bugs.page-ready-to-other-vcpu: another vCPU's host dequeued the page-ready of
@@ -91,7 +97,12 @@ public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
     private List<ActorRef<Command>> peers = List.of();
     private long quantumEnd;
     private boolean wantStats;
-    private boolean sentThisQuantum;
+    /** A message went to another vCPU this quantum: the next quantum must not be skipped. */
+    private boolean sentToPeers;
+    /** Work items sent whose answer has not arrived: the quantum's Done waits for them. */
+    private int unanswered;
+    /** The quantum's end is reached and its Done waits for {@link #unanswered} answers. */
+    private boolean doneDeferred;
     private long sent;
     private long received;
 
@@ -107,8 +118,8 @@ public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
         this.timeKeeper = timeKeeper;
         this.collector = collector;
         this.stepBudget = settings.engine().microOpsPerStep();
-        this.vcpu = new Vcpu(id, settings, Seeds.forActor(settings.run().seed(), name), memory, sleepers,
-                new Outbox(), 0);
+        this.vcpu = new Vcpu(id, settings, Seeds.forActor(settings.run().seed(), name),
+                Seeds.forActor(settings.run().seed(), name + "/host"), memory, sleepers, new Outbox(), 0);
         vcpu.latencySink(latencies);
         vcpu.timingSink(timing);
         if (events != null) {
@@ -125,6 +136,7 @@ public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
                 .onMessage(Tick.class, this::onTick)
                 .onMessage(Nmi.class, this::onNmi)
                 .onMessage(WorkDone.class, this::onWorkDone)
+                .onMessage(Evictions.class, this::onEvictions)
                 .onMessage(PageReadyFromVcpu.class, this::onPageReadyFromVcpu)
                 .onMessage(RemoteWake.class, this::onRemoteWake)
                 .onMessageEquals(Quiesced.INSTANCE, this::onQuiesced)
@@ -142,7 +154,7 @@ public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
         received++;
         quantumEnd = t.endNanos();
         wantStats = t.wantStats();
-        sentThisQuantum = false;
+        sentToPeers = false;
         return runSlice();
     }
 
@@ -157,17 +169,27 @@ public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
         } catch (RuntimeException e) {
             throw new VcpuFault(e, vcpu.lastEvents());
         }
-        sent++;
         if (vcpu.dead() || vcpu.nowNanos() >= quantumEnd) {
-            // Work items and IPIs sent in this quantum may reach their receivers after those
-            // answered their tick: nothing may be skipped until the next quantum has run.
-            long nextDue = sentThisQuantum ? quantumEnd : vcpu.nextDueNanos();
-            timeKeeper.tell(new TimeKeeper.Done(wantStats ? statsCopy() : null, vcpu.deathReason(), nextDue,
-                    !sentThisQuantum && vcpu.quiescent()));
+            if (unanswered > 0) {
+                doneDeferred = true;
+            } else {
+                reportDone();
+            }
         } else {
+            sent++;
             self.tell(Step.INSTANCE);
         }
         return this;
+    }
+
+    private void reportDone() {
+        doneDeferred = false;
+        // IPIs and page-readies sent to peers this quantum may reach them after they answered
+        // their tick: nothing may be skipped until the next quantum has run.
+        long nextDue = sentToPeers ? quantumEnd : vcpu.nextDueNanos();
+        sent++;
+        timeKeeper.tell(new TimeKeeper.Done(wantStats ? statsCopy() : null, vcpu.deathReason(), nextDue,
+                !sentToPeers && vcpu.quiescent()));
     }
 
     private Counters statsCopy() {
@@ -184,7 +206,17 @@ public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
 
     private Behavior<Command> onWorkDone(WorkDone w) {
         received++;
+        unanswered--;
         vcpu.onWorkDone(w.item(), w.dueNanos());
+        if (doneDeferred && unanswered == 0) {
+            reportDone();
+        }
+        return this;
+    }
+
+    private Behavior<Command> onEvictions(Evictions e) {
+        received++;
+        vcpu.onEvictions(e.dueNanos());
         return this;
     }
 
@@ -232,21 +264,21 @@ public final class VcpuActor extends AbstractBehavior<VcpuActor.Command> {
         @Override
         public void startWork(WorkItem item) {
             sent++;
-            sentThisQuantum = true;
+            unanswered++;
             workers.get(route(item.token(), workers.size())).tell(new PagingWorker.Start(item, self));
         }
 
         @Override
         public void remoteWake(int cpu, int task) {
             sent++;
-            sentThisQuantum = true;
+            sentToPeers = true;
             peers.get(cpu).tell(new RemoteWake(task, vcpu.nowNanos()));
         }
 
         @Override
         public void pageReadyElsewhere(int cpu, WorkItem item) {
             sent++;
-            sentThisQuantum = true;
+            sentToPeers = true;
             peers.get(cpu).tell(new PageReadyFromVcpu(item, vcpu.nowNanos()));
         }
 

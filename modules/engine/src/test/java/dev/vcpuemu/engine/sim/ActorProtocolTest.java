@@ -39,50 +39,58 @@ class ActorProtocolTest {
     }
 
     @Test
-    void pagingWorkerAnswersOnlyInTheQuantumWhereTheLatencyFallsDue() {
+    void pagingWorkerAnswersAtOnceWithTheDueTimeOfTheSwapIn() {
+        // DESIGN §3: the answer travels ahead of its due time; the vCPU makes the frame resident then.
         Settings s = TestSettings.legacy().swapIn(100_000).build();
-        AtomicHostMemory memory = new AtomicHostMemory(8);
-        TestProbe<TimeKeeper.Command> tk = kit.createTestProbe();
         TestProbe<VcpuActor.Command> vcpu = kit.createTestProbe();
-        ActorRef<PagingWorker.Command> worker = kit.spawn(PagingWorker.create("paging-worker-t", s, memory, tk.ref(), LatencySink.NONE, null));
-        WorkItem item = new WorkItem(0, 0x1000, 3, false, true, 0, 0);
+        ActorRef<PagingWorker.Command> worker = kit.spawn(PagingWorker.create("paging-worker-t", 0, s, LatencySink.NONE, null));
+        WorkItem item = new WorkItem(0, 0x1000, 3, false, true, 0, 7_000);
 
         worker.tell(new PagingWorker.Start(item, vcpu.ref()));
-        worker.tell(new PagingWorker.Tick(50_000));
-        assertEquals(TimeKeeper.Done.of(100_000, false), tk.receiveMessage(),
-                "not due yet: the worker names the completion's due time so empty quanta can be skipped");
-        vcpu.expectNoMessage(Duration.ofMillis(100));
-        assertFalse(memory.resident(3));
-
-        worker.tell(new PagingWorker.Tick(150_000));
         VcpuActor.WorkDone done = vcpu.expectMessageClass(VcpuActor.WorkDone.class);
         assertEquals(item, done.item());
-        assertEquals(100_000, done.dueNanos());
-        assertTrue(memory.resident(3), "the frame is resident before the vCPU hears of it");
-        tk.expectMessage(TimeKeeper.Done.of(150_000, false));
-
-        worker.tell(new PagingWorker.Tick(200_000));
-        tk.expectMessage(TimeKeeper.Done.of(Long.MAX_VALUE, true));
+        assertEquals(107_000, done.dueNanos(), "issued at 7 us, a fixed 100 us swap-in");
     }
 
     @Test
-    void nmiSourceAssertsEveryIntervalOnEachTargetWithinTheQuantum() {
+    void theSwapInLatencyIsAFunctionOfTheWorkItemNotOfTheWorker() {
+        // With an exponential latency each draw differs; the same item gets the same one from any worker.
+        Settings s = TestSettings.legacy().swapIn(new Settings.Latency(Settings.Latency.Distribution.EXPONENTIAL,
+                200_000, 20_000, 2_000_000)).build();
+        TestProbe<VcpuActor.Command> vcpu = kit.createTestProbe();
+        ActorRef<PagingWorker.Command> a = kit.spawn(PagingWorker.create("paging-worker-a", 0, s, LatencySink.NONE, null));
+        ActorRef<PagingWorker.Command> b = kit.spawn(PagingWorker.create("paging-worker-b", 0, s, LatencySink.NONE, null));
+        List<Long> dues = new ArrayList<>();
+        for (ActorRef<PagingWorker.Command> w : List.of(a, b, a)) {
+            for (int token : new int[] {0x1000, 0x2000}) {
+                w.tell(new PagingWorker.Start(new WorkItem(0, token, 3, false, true, 0, 5_000), vcpu.ref()));
+                dues.add(vcpu.expectMessageClass(VcpuActor.WorkDone.class).dueNanos());
+            }
+        }
+        assertEquals(List.of(dues.get(0), dues.get(1), dues.get(0), dues.get(1), dues.get(0), dues.get(1)), dues);
+        assertTrue(!dues.get(0).equals(dues.get(1)), "another item, another draw: " + dues);
+    }
+
+    @Test
+    void nmiSourceEmitsWhatFallsDueBeforeTheHorizonOnEachTarget() {
         TestProbe<TimeKeeper.Command> tk = kit.createTestProbe();
         TestProbe<VcpuActor.Command> a = kit.createTestProbe();
         TestProbe<VcpuActor.Command> b = kit.createTestProbe();
         var source = new Settings.NmiSource("perf", List.of(), 10_000, 0.0, 0.25);
         ActorRef<NmiSource.Command> nmi = kit.spawn(NmiSource.create("nmi-test", source, 7, List.of(a.ref(), b.ref()), tk.ref()));
 
-        nmi.tell(new NmiSource.Tick(100_000));
-        tk.expectMessage(TimeKeeper.Done.of(100_000, false));
+        nmi.tell(new NmiSource.Emit(100_000));
+        TimeKeeper.Done first = (TimeKeeper.Done) tk.receiveMessage();
+        long firstDue = -1;
         for (TestProbe<VcpuActor.Command> target : List.of(a, b)) {
             List<VcpuActor.Command> got = target.receiveSeveralMessages(10);
             long previous = -1;
             for (VcpuActor.Command c : got) {
                 VcpuActor.Nmi n = (VcpuActor.Nmi) c;
-                assertTrue(n.dueNanos() >= 0 && n.dueNanos() < 100_000, "due inside the quantum: " + n.dueNanos());
+                assertTrue(n.dueNanos() >= 0 && n.dueNanos() < 100_000, "due before the horizon: " + n.dueNanos());
                 if (previous < 0) {
                     assertTrue(n.dueNanos() < 10_000, "the first NMI falls in the first interval (random phase)");
+                    firstDue = n.dueNanos();
                 } else {
                     assertEquals(10_000, n.dueNanos() - previous, "without jitter, exactly one interval apart");
                 }
@@ -91,24 +99,50 @@ class ActorProtocolTest {
             }
             target.expectNoMessage(Duration.ofMillis(50));
         }
+        assertEquals(TimeKeeper.Done.of(firstDue, false), first,
+                "the earliest NMI sent: its quantum must not be skipped, though its vCPUs may answer before it arrives");
+
+        nmi.tell(new NmiSource.Emit(100_000));
+        assertEquals(TimeKeeper.Done.of(firstDue + 100_000, false), tk.receiveMessage(),
+                "nothing more before the horizon: the next NMI still to send");
+        a.expectNoMessage(Duration.ofMillis(50));
+        nmi.tell(new NmiSource.Emit(120_000));
+        assertEquals(2, a.receiveSeveralMessages(2).size(), "the next span: two NMIs");
+        tk.receiveMessage();
     }
 
     @Test
-    void reclaimerEvictsDownToTheResidentLimit() {
-        Settings s = TestSettings.legacy().hostMemory(1, 0.5, 0).build();
-        AtomicHostMemory memory = new AtomicHostMemory(100);
-        for (int g = 0; g < 100; g++) {
-            memory.makeResident(g);
-        }
+    void reclaimerEmitsItsChurnAheadAsTimedEvictionsOverTheVcpus() {
+        // 50 evictions per virtual millisecond over the guest, a Poisson process: about 500 in 10 ms.
+        Settings s = TestSettings.legacy().hostMemory(1, 0.5, 50).build();
         TestProbe<TimeKeeper.Command> tk = kit.createTestProbe();
-        ActorRef<Reclaimer.Command> reclaimer = kit.spawn(Reclaimer.create("reclaimer", s, memory, tk.ref()));
-        reclaimer.tell(new Reclaimer.Tick(20_000));
+        List<TestProbe<VcpuActor.Command>> vcpus = List.of(kit.createTestProbe(), kit.createTestProbe());
+        ActorRef<Reclaimer.Command> reclaimer = kit.spawn(Reclaimer.create("reclaimer", s,
+                List.of(vcpus.get(0).ref(), vcpus.get(1).ref()), tk.ref()));
+        reclaimer.tell(new Reclaimer.Emit(10_000_000));
         tk.expectMessage(TimeKeeper.Done.PASSIVE);
-        assertEquals(50, memory.residentCount());
+        int total = 0;
+        for (TestProbe<VcpuActor.Command> v : vcpus) {
+            long[] dues = v.expectMessageClass(VcpuActor.Evictions.class).dueNanos();
+            for (int i = 0; i < dues.length; i++) {
+                assertTrue(dues[i] >= 0 && dues[i] < 10_000_000, "before the horizon");
+                assertTrue(i == 0 || dues[i] >= dues[i - 1], "ascending");
+            }
+            assertTrue(dues.length > 150, "both vCPUs get a share: " + dues.length);
+            total += dues.length;
+        }
+        assertTrue(total > 400 && total < 600, "about 500: " + total);
+
+        Settings none = TestSettings.legacy().hostMemory(1, 0.5, 0).build();
+        TestProbe<VcpuActor.Command> idle = kit.createTestProbe();
+        ActorRef<Reclaimer.Command> quiet = kit.spawn(Reclaimer.create("reclaimer-quiet", none, List.of(idle.ref()), tk.ref()));
+        quiet.tell(new Reclaimer.Emit(10_000_000));
+        tk.expectMessage(TimeKeeper.Done.PASSIVE);
+        idle.expectNoMessage(Duration.ofMillis(50));
     }
 
     @Test
-    void vcpuRunsItsQuantumSendsWorkToThePoolAndReportsDone() {
+    void vcpuRunsItsQuantumSendsWorkToThePoolAndReportsDoneOnlyOnceAnswered() {
         Settings s = TestSettings.legacy().tasks(2).workingSet(8).mappedPages(8).engine(1_000_000, 50).build();
         AtomicHostMemory memory = new AtomicHostMemory(Vcpu.framesPerVcpu(s));
         TestProbe<TimeKeeper.Command> tk = kit.createTestProbe();
@@ -117,39 +151,42 @@ class ActorProtocolTest {
         List<ActorRef<PagingWorker.Command>> refs = new ArrayList<>();
         pool.forEach(p -> refs.add(p.ref()));
         ActorRef<VcpuActor.Command> vcpu = kit.spawn(
-                VcpuActor.create("vcpu-0", 0, 0, s, memory, new SleeperTable(), refs, tk.ref(), stats.ref(), null, LatencySink.NONE, TimingSink.NONE));
+                VcpuActor.create("vcpu-0", 0, 0, s, memory, new SleeperTable(), refs, tk.ref(), stats.ref(), null,
+                        LatencySink.NONE, TimingSink.NONE));
         vcpu.tell(new VcpuActor.Wire(List.of(vcpu)));
 
         vcpu.tell(new VcpuActor.Tick(200_000, true));
+        // Every frame starts swapped out, so user accesses take async faults: work items go out, and the
+        // quantum's Done waits until every one is answered.
+        List<PagingWorker.Start> starts = new ArrayList<>();
+        for (int w = 0; w < pool.size(); w++) {
+            while (true) {
+                PagingWorker.Start st;
+                try {
+                    st = pool.get(w).expectMessageClass(PagingWorker.Start.class, Duration.ofMillis(w == 0 && starts.isEmpty()
+                            ? 10_000 : 300));
+                } catch (AssertionError none) {
+                    break;
+                }
+                assertEquals(w, VcpuActor.route(st.item().token(), pool.size()), "routed by token");
+                starts.add(st);
+            }
+        }
+        assertFalse(starts.isEmpty());
+        tk.expectNoMessage(Duration.ofMillis(100));
+        for (PagingWorker.Start st : starts) {
+            st.replyTo().tell(new VcpuActor.WorkDone(st.item(), 10_000_000));
+        }
         TimeKeeper.Done done = (TimeKeeper.Done) tk.receiveMessage(Duration.ofSeconds(10));
         assertNotNull(done.stats(), "stats were asked for");
         assertTrue(done.stats().get(Counter.MICRO_OPS) > 0);
-        long issued = done.stats().get(Counter.TOKENS_ISSUED);
-        assertTrue(issued > 0, "every frame starts swapped out, so user accesses take async faults");
-
-        int starts = 0;
-        for (TestProbe<PagingWorker.Command> p : pool) {
-            for (PagingWorker.Command c : p.receiveSeveralMessages(expectedStarts(pool.indexOf(p), pool.size(), issued))) {
-                WorkItem item = ((PagingWorker.Start) c).item();
-                assertEquals(VcpuActor.route(item.token(), pool.size()), pool.indexOf(p), "routed by token");
-                starts++;
-            }
-        }
-        assertEquals(issued, starts);
+        assertEquals(starts.size(), done.stats().get(Counter.TOKENS_ISSUED), "one work item per token issued");
+        assertTrue(done.nextDueNanos() <= 10_000_000, "the next due input is known: " + done.nextDueNanos());
 
         vcpu.tell(new VcpuActor.Freeze(stats.ref()));
         StatsCollector.Frozen frozen = stats.expectMessageClass(StatsCollector.Frozen.class);
-        assertEquals(issued, frozen.facts().get("tokensOutstanding"), "no completion was sent back");
+        assertEquals((long) starts.size(), frozen.facts().get("tokensOutstanding"), "no completion is due yet");
+        assertEquals((long) starts.size(), frozen.facts().get("completionsQueued"));
     }
 
-    /** Routing is a pure function of the token, and vCPU 0's tokens are (id << 12) for id = 1, 2, … */
-    private static int expectedStarts(int worker, int workers, long issued) {
-        int n = 0;
-        for (int id = 1; id <= issued; id++) {
-            if (VcpuActor.route(id << 12, workers) == worker) {
-                n++;
-            }
-        }
-        return n;
-    }
 }

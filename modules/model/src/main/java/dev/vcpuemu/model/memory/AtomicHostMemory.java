@@ -52,4 +52,17 @@ public final class AtomicHostMemory implements HostMemory {
     public int residentCount() {
         return resident.get();
     }
+
+    @Override
+    public int residentIn(int from, int to) {
+        int n = 0;
+        for (int g = from; g < to; ) {
+            int word = g >>> 6;
+            int end = Math.min(to, (word + 1) << 6);
+            long mask = end - g == 64 ? -1L : ((1L << (end - g)) - 1) << (g & 63);
+            n += Long.bitCount(bits.get(word) & mask);
+            g = end;
+        }
+        return n;
+    }
 }

@@ -17,4 +17,7 @@ public interface HostMemory {
     boolean evict(int gfn);
 
     int residentCount();
+
+    /** Resident frames among {@code from} (inclusive) to {@code to} (exclusive). */
+    int residentIn(int from, int to);
 }

@@ -12,6 +12,7 @@ import dev.vcpuemu.model.guest.program.Layout;
 import dev.vcpuemu.model.host.HostApf;
 import dev.vcpuemu.model.host.WorkItem;
 import dev.vcpuemu.model.memory.HostMemory;
+import dev.vcpuemu.model.memory.VcpuFrames;
 import dev.vcpuemu.model.settings.Settings;
 import dev.vcpuemu.model.stats.Counter;
 import dev.vcpuemu.model.stats.Counters;
@@ -27,6 +28,7 @@ import dev.vcpuemu.model.trace.TraceEvent;
 import dev.vcpuemu.model.truth.Ledger;
 import dev.vcpuemu.model.truth.TokenFate;
 
+import java.util.ArrayDeque;
 import java.util.Comparator;
 import java.util.List;
 import java.util.PriorityQueue;
@@ -75,7 +77,9 @@ public final class Vcpu {
     final int id;
     final Settings settings;
     final RandomGenerator rng;
-    final HostMemory memory;
+    /** The host half's own random source: swap-in stalls, which frames reclaim evicts. */
+    final RandomGenerator hostRng;
+    final VcpuFrames frames;
     final Outbox out;
     private final Counters counters = new Counters();
     private final EventRing events = new EventRing();
@@ -116,14 +120,22 @@ public final class Vcpu {
             new PriorityQueue<>(Comparator.comparingLong((Timed<Double> t) -> t.due).thenComparingLong(t -> t.seq));
     private final PriorityQueue<Timed<WorkItem>> completions =
             new PriorityQueue<>(Comparator.comparingLong((Timed<WorkItem> t) -> t.due).thenComparingLong(t -> t.seq));
+    /** The reclaimer's evictions, in due order (each batch covers a later span of virtual time). */
+    private final ArrayDeque<Timed<Void>> evictions = new ArrayDeque<>();
 
-    public Vcpu(int id, Settings settings, RandomGenerator rng, HostMemory memory, SleeperTable sleepers,
-                Outbox out, long startNanos) {
+    /**
+     * @param rng     the guest's random source (its workload, its handlers' choices)
+     * @param hostRng the host half's (swap-in stalls, reclaim)
+     */
+    public Vcpu(int id, Settings settings, RandomGenerator rng, RandomGenerator hostRng, HostMemory memory,
+                SleeperTable sleepers, Outbox out, long startNanos) {
         this.id = id;
         this.settings = settings;
         this.rng = rng;
-        this.memory = memory;
+        this.hostRng = hostRng;
         this.out = out;
+        this.frames = new VcpuFrames(memory, id * Layout.framesPerVcpu(settings), Layout.framesPerVcpu(settings),
+                settings.host().residentLimit(), counters);
         this.opCost = settings.engine().opCostNanos();
         this.vcpus = settings.topology().vcpus();
         var h = settings.host();
@@ -187,6 +199,17 @@ public final class Vcpu {
     }
 
     /**
+     * The reclaimer's churn: one eviction at each of {@code dues} (virtual times, ascending, and
+     * after those of any earlier batch). An eviction due while this vCPU is blocked takes effect
+     * at its next boundary: nothing observes its frames in between, so it does not wake it.
+     */
+    public void onEvictions(long[] dues) {
+        for (long due : dues) {
+            evictions.add(new Timed<>(due, inputSeq++, null, due < lateBefore));
+        }
+    }
+
+    /**
      * A reschedule IPI from another vCPU that unhashed one of our waiters ({@code task}, -1: a
      * halted one), sent at the sender's virtual time {@code sentAt}. It takes effect on arrival:
      * vCPU-to-vCPU interactions inside a quantum are genuinely concurrent (DESIGN §3).
@@ -227,7 +250,7 @@ public final class Vcpu {
                     lateBefore = Math.max(lateBefore, now);
                     continue;
                 }
-                memory.makeResident(stallGfn);
+                frames.bringIn(stallGfn, hostRng);
                 stallUntil = -1;
                 events.add(now, TraceEvent.HOST_SYNC_FAULT_ENDS, stallGfn);
                 exitPending = true;
@@ -308,11 +331,19 @@ public final class Vcpu {
             landed(InputKind.NMI, nmi);
             cpu.assertNmi(nmi.value);
         }
+        while (!evictions.isEmpty() && evictions.peek().due <= now) {
+            landed(InputKind.EVICTION, evictions.poll());
+            frames.evictOne(hostRng);
+        }
         while (!completions.isEmpty() && completions.peek().due <= now) {
             Timed<WorkItem> done = completions.poll();
             WorkItem item = done.value;
             boolean own = item.vcpu() == id;
             landed(own ? InputKind.COMPLETION : InputKind.PAGE_READY_FROM_VCPU, done);
+            if (own) {
+                // The worker's swap-in is done at its due time: the frame is resident from now on (§1.6).
+                frames.bringIn(item.gfn(), hostRng);
+            }
             boolean kick = own ? host.onWorkDone(item) : host.onForeignPageReady(item);
             if (kick || cpu.halted() || host.halted()) {
                 exitPending = true;
@@ -520,7 +551,7 @@ public final class Vcpu {
 
     /** The synchronous fault of §2.0 step 3: the vCPU is blocked until the frame is in. */
     void stall(int gfn) {
-        stallUntil = now + settings.host().swapIn().draw(rng);
+        stallUntil = now + settings.host().swapIn().draw(hostRng);
         latencies.record(LatencyKind.SYNCHRONOUS_STALL, stallUntil - now);
         stallGfn = gfn;
     }
