@@ -12,6 +12,7 @@ import dev.vcpuemu.model.stats.LatencyKind;
 import org.HdrHistogram.Histogram;
 import org.apache.pekko.actor.DeadLetter;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.eventstream.EventStream;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
@@ -26,6 +27,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 
 /**
@@ -36,7 +38,7 @@ import java.util.function.Consumer;
  */
 public final class StatsCollector extends AbstractBehavior<StatsCollector.Command> {
 
-    public sealed interface Command permits FindingReported, ProgressSample, Finish, Frozen, DeadLetterSeen {}
+    public sealed interface Command permits FindingReported, ProgressSample, Finish, Frozen {}
 
     public record FindingReported(Finding finding) implements Command {}
 
@@ -61,8 +63,6 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
     public record Frozen(String who, Counters counters, long sent, long received, Map<String, Long> facts,
                          RunResult.VcpuTimes times) implements Command {}
 
-    public record DeadLetterSeen(DeadLetter deadLetter) implements Command {}
-
     /** Examples kept per finding kind. */
     static final int EXAMPLES_PER_KIND = 3;
 
@@ -82,7 +82,7 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
     private final Map<LatencyKind, Histogram> latencyTotals = new EnumMap<>(LatencyKind.class);
     private long findingCount;
     private long received;
-    private long deadLetters;
+    private final LongAdder deadLetters = new LongAdder();
     private Finish finish;
     private long lastWall;
     private long lastMicroOps;
@@ -99,8 +99,10 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
         this.result = result;
         this.progress = progress;
         this.control = control;
-        ctx.getSystem().eventStream().tell(new EventStream.Subscribe<>(DeadLetter.class,
-                ctx.messageAdapter(DeadLetter.class, DeadLetterSeen::new)));
+        // Dead letters come from Pekko's event stream on another thread, at a wall-clock moment: a
+        // simulation actor receiving them would make the deterministic engine's schedule (and trace)
+        // depend on that moment. A listener on the default dispatcher counts them instead.
+        ctx.spawn(countingDeadLetters(deadLetters), "dead-letters", DispatcherSelector.defaultDispatcher());
     }
 
     @Override
@@ -110,7 +112,6 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
                 .onMessage(ProgressSample.class, this::onProgressSample)
                 .onMessage(Finish.class, this::onFinish)
                 .onMessage(Frozen.class, this::onFrozen)
-                .onMessage(DeadLetterSeen.class, this::onDeadLetter)
                 .build();
     }
 
@@ -140,9 +141,14 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
         return this;
     }
 
-    private Behavior<Command> onDeadLetter(DeadLetterSeen d) {
-        deadLetters++;
-        return this;
+    private static Behavior<DeadLetter> countingDeadLetters(LongAdder count) {
+        return Behaviors.setup(ctx -> {
+            ctx.getSystem().eventStream().tell(new EventStream.Subscribe<>(DeadLetter.class, ctx.getSelf()));
+            return Behaviors.receive(DeadLetter.class).onMessage(DeadLetter.class, d -> {
+                count.increment();
+                return Behaviors.same();
+            }).build();
+        });
     }
 
     private Behavior<Command> onFinish(Finish f) {
@@ -177,12 +183,13 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
         }
         Map<String, Long> counters = totals.toMap();
         counters.put(Counter.MESSAGES.key, recv);
+        long deadLetters = this.deadLetters.sum();
         counters.put("deadLetters", deadLetters);
         takeLatencies();
         Map<String, LatencySummary> latencySummaries = new LinkedHashMap<>();
         latencyTotals.forEach((k, h) -> latencySummaries.put(k.key, LatencySummary.of(h)));
         result.complete(new RunResult(finish.wallNanos() / 1e9, finish.simulatedNanos(), counters,
-                new EnumMap<>(findings), List.copyOf(examples), conservation(totals, facts, sent, recv),
+                new EnumMap<>(findings), List.copyOf(examples), conservation(totals, facts, sent, recv, deadLetters),
                 finish.endReason(), null, -1, null, latencySummaries,
                 times.stream().sorted(Comparator.comparingInt(RunResult.VcpuTimes::guest)
                         .thenComparingInt(RunResult.VcpuTimes::vcpu)).toList(), timings.totals()));
@@ -196,7 +203,8 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
         return interval;
     }
 
-    private RunResult.Conservation conservation(Counters c, Map<String, Long> facts, long sent, long received) {
+    private RunResult.Conservation conservation(Counters c, Map<String, Long> facts, long sent, long received,
+                                                 long deadLetters) {
         List<String> broken = new ArrayList<>();
         long issued = c.get(Counter.TOKENS_ISSUED);
         long delivered = c.get(Counter.APF_PAGE_READY_INJECTED) - c.get(Counter.WAKE_ALLS);

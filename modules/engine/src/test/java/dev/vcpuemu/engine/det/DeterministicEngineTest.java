@@ -206,11 +206,17 @@ class DeterministicEngineTest {
         assertTrue(r.fault().error().startsWith("java.lang.ArithmeticException: sink broke at "), r.fault().error());
         assertTrue(r.fault().lastEvents().size() >= 10, "the vCPU's last events: " + r.fault().lastEvents());
         assertTrue(r.fault().stackTrace().stream().anyMatch(l -> l.contains("Vcpu.")), r.fault().stackTrace().toString());
-        RunResult again = Simulation.runDeterministic(s, CONFIG,
-                RunControl.virtualTime(s.run().duration(), s.run().duration()), p -> { }, Strategy.uniform(5), null,
-                throwingAtTheFiftiethEvent());
-        assertEquals(r.traceHash(), again.traceHash(), "a deterministic fault is reproducible: the same trace");
-        assertEquals(r.fault().lastEvents(), again.fault().lastEvents());
+        // Repeated: the stopped vCPU's mail becomes dead letters, which Pekko publishes from another
+        // thread at a wall-clock moment; once a simulation actor received them and about one run in
+        // ten traced differently.
+        for (int i = 0; i < 20; i++) {
+            RunResult again = Simulation.runDeterministic(s, CONFIG,
+                    RunControl.virtualTime(s.run().duration(), s.run().duration()), p -> { }, Strategy.uniform(5), null,
+                    throwingAtTheFiftiethEvent());
+            assertEquals(r.traceHash(), again.traceHash(), "a deterministic fault is reproducible: the same trace, run " + i);
+            assertEquals(r.schedulingSteps(), again.schedulingSteps());
+            assertEquals(r.fault().lastEvents(), again.fault().lastEvents());
+        }
     }
 
     @Test
