@@ -5,11 +5,9 @@ import com.typesafe.config.ConfigFactory;
 import dev.vcpuemu.engine.Simulation;
 import dev.vcpuemu.engine.sim.Machine;
 import dev.vcpuemu.engine.sim.PagingWorker;
-import dev.vcpuemu.engine.sim.TimeKeeper;
 import dev.vcpuemu.engine.sim.VcpuActor;
 import dev.vcpuemu.model.TestSettings;
 import dev.vcpuemu.model.host.WorkItem;
-import dev.vcpuemu.model.memory.AtomicHostMemory;
 import dev.vcpuemu.model.settings.Settings;
 import dev.vcpuemu.model.stats.LatencySink;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -42,10 +40,9 @@ import java.util.concurrent.TimeUnit;
  * Round trips vCPU → paging worker → vCPU per second on a real Pekko actor system: the real
  * {@link PagingWorker} on a simulation dispatcher built as the concurrent engine builds it
  * (fork-join over every core, mailbox throughput 5), and a small actor standing in for the
- * vCPU and the time-keeper. One round trip is the engine's path of every async fault: the
- * vCPU's {@code Start}, the time-keeper's {@code Tick}, the worker's {@code WorkDone} to the
- * vCPU and its {@code Done} to the time-keeper (four messages). It bounds how many faults per
- * second the actors can carry, whatever the model costs.
+ * vCPU. One round trip is the engine's path of every async fault: the vCPU's {@code Start} and
+ * the worker's {@code WorkDone}, sent at once with the swap-in's due time (two messages). It
+ * bounds how many faults per second the actors can carry, whatever the model costs.
  *
  * <p>{@code inFlight} round trips are kept outstanding at once: 1 measures the latency of the
  * path, more measure what the worker's mailbox can carry.
@@ -97,14 +94,10 @@ public class ActorRoundTripBenchmark {
         done.get(10, TimeUnit.SECONDS);
     }
 
-    /**
-     * The vCPU and the time-keeper: sends a work item and a tick to its paging worker, takes
-     * the worker's {@code WorkDone} as the end of a round trip and ignores its {@code Done}.
-     */
+    /** The vCPU: sends a work item to its paging worker and takes the worker's {@code WorkDone} as the end of a round trip. */
     private static final class StandIn extends AbstractBehavior<Object> {
         private final ActorRef<PagingWorker.Command> worker;
         private final PagingWorker.Start start;
-        private final PagingWorker.Tick tick = new PagingWorker.Tick(Long.MAX_VALUE);
         private Go go;
         private int sent;
         private int answered;
@@ -115,10 +108,8 @@ public class ActorRoundTripBenchmark {
 
         private StandIn(ActorContext<Object> ctx, Settings settings) {
             super(ctx);
-            ActorRef<TimeKeeper.Command> timeKeeper = ctx.getSelf().narrow();
             ActorRef<VcpuActor.Command> self = ctx.getSelf().narrow();
-            this.worker = ctx.spawn(PagingWorker.create("paging-worker-0", settings, new AtomicHostMemory(8), timeKeeper,
-                    LatencySink.NONE, null),
+            this.worker = ctx.spawn(PagingWorker.create("paging-worker-0", 0, settings, LatencySink.NONE, null),
                     "paging-worker-0", DispatcherSelector.fromConfig(Machine.DISPATCHER));
             this.start = new PagingWorker.Start(new WorkItem(0, 0x1000, 3, false, true, 0, 0), self);
         }
@@ -128,7 +119,6 @@ public class ActorRoundTripBenchmark {
             return newReceiveBuilder()
                     .onMessage(Go.class, this::onGo)
                     .onMessage(VcpuActor.WorkDone.class, this::onWorkDone)
-                    .onMessage(TimeKeeper.Done.class, d -> this)
                     .build();
         }
 
@@ -155,7 +145,6 @@ public class ActorRoundTripBenchmark {
         private void send() {
             sent++;
             worker.tell(start);
-            worker.tell(tick);
         }
     }
 }

@@ -80,6 +80,11 @@ public class HostDecisionBenchmark {
         }
 
         @Override
+        public boolean eventNeedsReinjection() {
+            return false;
+        }
+
+        @Override
         public int cpl() {
             return 3;
         }

@@ -2,6 +2,7 @@ package dev.vcpuemu.bench;
 
 import dev.vcpuemu.model.finding.Finding;
 import dev.vcpuemu.model.guest.SleeperTable;
+import dev.vcpuemu.model.guest.program.Layout;
 import dev.vcpuemu.model.host.WorkItem;
 import dev.vcpuemu.model.memory.AtomicHostMemory;
 import dev.vcpuemu.model.settings.Settings;
@@ -72,7 +73,7 @@ final class SoloVcpu implements Vcpu.Outbox {
 
     /** Frame of page {@code page} of task {@code task}'s working set. */
     int userGfn(int task, int page) {
-        return gfnBase + settings.guest().kernelPages() + task * settings.workload().workingSetPages() + page;
+        return vcpu.kernel().layout().userGfn(task, Layout.USER_BASE + page * Layout.PAGE);
     }
 
     /**

@@ -87,12 +87,16 @@ public final class Rig {
     // ------------------------------------------------------------------ frames
 
     public int kernelGfn(int page) {
-        return vcpu.id() * Vcpu.framesPerVcpu(settings) + page;
+        return vcpu.kernel().layout().kernelGfn(page);
     }
 
     public int userGfn(int task, int page) {
-        return vcpu.id() * Vcpu.framesPerVcpu(settings) + settings.guest().kernelPages()
-                + task * settings.workload().workingSetPages() + page;
+        return vcpu.kernel().layout().userGfn(task, userAddress(page));
+    }
+
+    /** The frame of task {@code task}'s kernel stack (-1: the idle task's, with the IST stacks). */
+    public int stackGfn(int task) {
+        return vcpu.kernel().layout().stackGfn(task);
     }
 
     public static long userAddress(int page) {
@@ -108,8 +112,11 @@ public final class Rig {
         return this;
     }
 
-    /** Makes every kernel frame of this vCPU resident. */
+    /** Makes every kernel frame of this vCPU resident: the kernel stacks and the kernel pages. */
     public Rig kernelResident() {
+        for (int t = -1; t < settings.guest().tasksPerVcpu(); t++) {
+            memory.makeResident(stackGfn(t));
+        }
         for (int p = 0; p < settings.guest().kernelPages(); p++) {
             memory.makeResident(kernelGfn(p));
         }

@@ -236,10 +236,13 @@ final class SettingsReader {
                 syscallProbability, syscallAccesses, preemptOff, irqOff);
     }
 
-    /** Guest frame numbers are ints: per guest, vcpus x (kernel-pages + tasks-per-vcpu x working-set-pages) must fit. */
+    /**
+     * Guest frame numbers are ints: per guest, vcpus x (tasks-per-vcpu + 1 kernel stacks +
+     * kernel-pages + tasks-per-vcpu x working-set-pages) must fit.
+     */
     private static void checkMemorySize(Scope top, Settings.Topology t, Settings.Guest g, Settings.Workload w)
             throws ConfigProblem {
-        long frames = (long) t.vcpus() * (g.kernelPages() + (long) g.tasksPerVcpu() * w.workingSetPages());
+        long frames = (long) t.vcpus() * (g.tasksPerVcpu() + 1L + g.kernelPages() + (long) g.tasksPerVcpu() * w.workingSetPages());
         if (frames > Integer.MAX_VALUE) {
             List<String[]> candidates = List.of(new String[] {"workload", "working-set-pages"},
                     new String[] {"guest", "tasks-per-vcpu"}, new String[] {"guest", "kernel-pages"},

@@ -191,6 +191,7 @@ public final class PerfettoTrace {
                 // Every delivery opens the slice its IRET (RSM for SMM) closes, so the handlers nest as on the stack.
                 case DELIVER_VE -> push(handlers, current, id, pid, new Open("#VE handler", at, "token", e.arg()));
                 case DELIVER_SMI -> push(handlers, current, id, pid, new Open("SMM handler", at, "vector", 0));
+                case DELIVER_GP -> push(handlers, current, id, pid, new Open("#GP handler", at, "msr", e.arg()));
                 case DELIVER_IRQ -> push(handlers, current, id, pid,
                         new Open(irqName((int) e.arg()), at, "vector", e.arg()));
                 case WAIT_SLEEP, WAIT_HALT -> push(handlers, current, id, pid,
@@ -236,7 +237,7 @@ public final class PerfettoTrace {
                         HOST_PAGING_CHANGE_FLUSHES, HOST_HANDS_PAGE_READY_OVER, HOST_TAKES_FOREIGN_PAGE_READY,
                         HOST_MIGRATED -> instant(pid, hostTid, w.text, at, e.arg(), "t");
                 // What the guest did without a slice of its own: instants on the running task's stack.
-                case LAPIC_DROPS_VECTOR, SMM_ENTRY, RSM, SIGSEGV, ENTRY_INSTRUMENTATION_FAULT,
+                case LAPIC_DROPS_VECTOR, UNCHECKED_MSR_ACCESS, SMM_ENTRY, RSM, SIGSEGV, ENTRY_INSTRUMENTATION_FAULT,
                         READ_CLEAR_APF_WORD, READ_TOKEN_SLOT, WAIT_FOUND_DUMMY, WAKE, WAKE_LEFT_DUMMY, GUEST_DISABLES_APF,
                         GUEST_ENABLES_APF_AGAIN, GUEST_ENABLES_LAPIC, VM_MIGRATED, PENDING_PF_CANCELLED,
                         LAPIC_DROPS_PAGE_READY -> instant(pid, stackTid, w.text, at, e.arg(), "t");
@@ -429,7 +430,8 @@ public final class PerfettoTrace {
     /** An event that delivers something to the guest: it ends an HLT. */
     private static boolean isDelivery(TraceEvent w) {
         return switch (w) {
-            case DELIVER_PAGE_FAULT, DELIVER_ASYNC_PAGE_FAULT, DELIVER_VE, DELIVER_NMI, DELIVER_IRQ, DELIVER_SMI -> true;
+            case DELIVER_PAGE_FAULT, DELIVER_ASYNC_PAGE_FAULT, DELIVER_VE, DELIVER_NMI, DELIVER_IRQ, DELIVER_SMI,
+                    DELIVER_GP -> true;
             default -> false;
         };
     }

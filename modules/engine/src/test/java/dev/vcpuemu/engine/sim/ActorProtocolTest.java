@@ -155,9 +155,10 @@ class ActorProtocolTest {
                         LatencySink.NONE, TimingSink.NONE));
         vcpu.tell(new VcpuActor.Wire(List.of(vcpu)));
 
-        vcpu.tell(new VcpuActor.Tick(200_000, true));
-        // Every frame starts swapped out, so user accesses take async faults: work items go out, and the
-        // quantum's Done waits until every one is answered.
+        vcpu.tell(new VcpuActor.Tick(1_000_000, true));
+        // Every frame starts swapped out: the kernel's stacks and pages fault in synchronously (100 us
+        // each), then user accesses take async faults: work items go out, and the quantum's Done waits
+        // until every one is answered.
         List<PagingWorker.Start> starts = new ArrayList<>();
         for (int w = 0; w < pool.size(); w++) {
             while (true) {

@@ -4,6 +4,8 @@ package dev.vcpuemu.model.cpu;
 public final class Vector {
     /** #DF, double fault. */
     public static final int DF = 8;
+    /** #GP, general protection: a WRMSR the host refuses (reference §1.3 reserved bits). */
+    public static final int GP = 13;
     /** #PF, page fault: genuine, and every async #PF. */
     public static final int PF = 14;
     /** #VE, virtualization exception: the #VE design's not-present. */

@@ -1,6 +1,8 @@
 package dev.vcpuemu.model.cpu;
 
 import dev.vcpuemu.model.finding.FindingKind;
+import dev.vcpuemu.model.stats.Counter;
+import dev.vcpuemu.model.stats.Counters;
 import dev.vcpuemu.model.trace.Recorder;
 import dev.vcpuemu.model.trace.TraceEvent;
 import dev.vcpuemu.model.truth.Delivery;
@@ -13,8 +15,11 @@ import dev.vcpuemu.model.truth.Delivery;
  * information areas.
  *
  * <p>Events are delivered only at micro-op boundaries, one per boundary, by priority: the
- * pending exception, then an SMI, then (outside SMM) an NMI unless blocked since the last NMI,
- * then a maskable interrupt if IF=1 and no shadow. {@link #deliverNext} does the architectural
+ * pending exception, then an SMI, then (outside SMM) an NMI unless blocked since the last NMI or
+ * in the STI/MOV-SS shadow (KVM's {@code vmx_nmi_blocked}), then a maskable interrupt if IF=1
+ * and no shadow. NMIs are edge-triggered and latched, never merged while they can still be
+ * taken: at most two are pending when none is in progress (one to deliver, one latched), one
+ * while blocked, as KVM's {@code process_nmi} keeps them; more are lost and counted. {@link #deliverNext} does the architectural
  * part and hands the event to the guest's {@link Idt}, which pushes its handler; an IRET
  * ({@link #iret}) ends NMI blocking whatever it returns from (§4(vii)).
  *
@@ -27,6 +32,9 @@ public final class X86Cpu {
     public interface Idt {
         /** A #DF was delivered: Linux's handler panics. */
         void doubleFault();
+
+        /** A #GP: a WRMSR the host refused. */
+        void generalProtection(PendingException p);
 
         /** A #PF (genuine or async), CR2 already loaded. */
         void pageFault(PendingException p);
@@ -46,14 +54,16 @@ public final class X86Cpu {
     }
 
     private final Recorder rec;
+    private final Counters counters;
 
     private boolean ifFlag;
     private boolean stiShadow;
     private long cr2;
     private boolean hlt;
     private boolean nmiBlocked;
-    private boolean nmiPending;
-    private double nmiPendingUserRead;
+    /** NMIs pending delivery (0 to 2), oldest first, each with what travels with it. */
+    private int nmiPending;
+    private final double[] nmiPendingUserRead = new double[2];
     private final long[] irr = new long[4];
     private boolean lapicEnabled;
     private PendingException pending;
@@ -65,8 +75,9 @@ public final class X86Cpu {
     private String shutdown;
 
     /** @param lapicEnabled whether the LAPIC is software-enabled from the start (guest.lapic-enable-delay) */
-    public X86Cpu(Recorder rec, boolean lapicEnabled) {
+    public X86Cpu(Recorder rec, Counters counters, boolean lapicEnabled) {
         this.rec = rec;
+        this.counters = counters;
         this.lapicEnabled = lapicEnabled;
     }
 
@@ -121,10 +132,22 @@ public final class X86Cpu {
 
     // ------------------------------------------------------------------ NMI, LAPIC, SMM
 
-    /** An NMI is asserted; a second one before delivery is the same NMI (the latch holds one). */
+    /**
+     * An NMI is asserted. While none is in progress two can be pending (the one to deliver and
+     * one latched behind it); while NMIs are blocked, one (the latch); a further one is lost.
+     */
     public void assertNmi(double userReadProbability) {
-        nmiPendingUserRead = userReadProbability;
-        nmiPending = true;
+        int limit = nmiBlocked ? 1 : 2;
+        if (nmiPending < limit) {
+            nmiPendingUserRead[nmiPending++] = userReadProbability;
+        } else {
+            counters.inc(Counter.NMIS_LOST);
+        }
+    }
+
+    /** NMIs waiting for delivery (0 to 2). */
+    public int nmisPending() {
+        return nmiPending;
     }
 
     public boolean nmiBlocked() {
@@ -192,6 +215,11 @@ public final class X86Cpu {
 
     // ------------------------------------------------------------------ exceptions
 
+    /** Raises a #GP (error code 0); with an exception pending, a double fault. */
+    public void raiseGeneralProtection(Delivery delivery) {
+        raiseException(Vector.GP, 0, 0, delivery, false);
+    }
+
     /** Raises a #PF; a second exception while one is pending is #DF, a third a triple fault. */
     public void raisePageFault(long address, Delivery delivery) {
         raiseException(Vector.PF, address, 0, delivery, false);
@@ -202,11 +230,12 @@ public final class X86Cpu {
         if (pending == null) {
             pending = new PendingException(vector, address, errorCode, delivery, vmExit);
         } else if (pending.vector() == Vector.DF) {
-            rec.finding(FindingKind.TRIPLE_FAULT, "#PF (" + delivery + ") while a double fault was pending: the guest is dead");
+            rec.finding(FindingKind.TRIPLE_FAULT, name(vector) + " (" + delivery
+                    + ") while a double fault was pending: the guest is dead");
             shutdown = "triple fault";
         } else {
-            rec.finding(FindingKind.DOUBLE_FAULT, "#PF (" + delivery + ") while #PF (" + pending.delivery()
-                    + ") was pending delivery");
+            rec.finding(FindingKind.DOUBLE_FAULT, name(vector) + " (" + delivery + ") while " + name(pending.vector())
+                    + " (" + pending.delivery() + ") was pending delivery");
             pending = new PendingException(Vector.DF, 0, 0, pending.delivery(), false);
         }
     }
@@ -240,10 +269,35 @@ public final class X86Cpu {
 
     // ------------------------------------------------------------------ delivery
 
+    /** Where the next delivery pushes its frame (DESIGN §1.2): guest memory the host may have swapped out. */
+    public enum FrameStack {
+        /** Nothing to deliver, or nothing pushed: SMM saves state to SMRAM, a #PF VM exit enters L1. */
+        NONE,
+        /** The interrupted task's kernel stack: exceptions and interrupts. */
+        TASK,
+        /** The CPU's IST stack: NMI and #DF (reference §1.8: on x86-64 NMI uses an IST stack, #PF does not). */
+        IST
+    }
+
+    /** Where the event {@link #deliverNext} would deliver now pushes its frame; no state changes. */
+    public FrameStack nextFrameStack() {
+        if (pending != null) {
+            return pending.vmExit() || (inSmm && pending.delivery().isAsync()) ? FrameStack.NONE
+                    : pending.vector() == Vector.DF ? FrameStack.IST : FrameStack.TASK;
+        }
+        if (inSmm || smiPending) {
+            return FrameStack.NONE;
+        }
+        if (nmiPending > 0 && !nmiBlocked && !stiShadow) {
+            return FrameStack.IST;
+        }
+        return ifFlag && !stiShadow && irrAny() ? FrameStack.TASK : FrameStack.NONE;
+    }
+
     /** Something can be delivered at this boundary (it would also end a HLT or a synthetic halt). */
     public boolean deliverable() {
-        return pending != null || (smiPending && !inSmm) || (!inSmm && ((nmiPending && !nmiBlocked)
-                || (ifFlag && !stiShadow && irrAny())));
+        return pending != null || (smiPending && !inSmm) || (!inSmm && !stiShadow
+                && ((nmiPending > 0 && !nmiBlocked) || (ifFlag && irrAny())));
     }
 
     /** Delivers the highest-priority event that can be delivered now; false if none can. */
@@ -262,6 +316,8 @@ public final class X86Cpu {
                 idt.pageFaultVmExit(p);
             } else if (p.vector() == Vector.VE) {
                 idt.virtualizationException(p);
+            } else if (p.vector() == Vector.GP) {
+                idt.generalProtection(p);
             } else {
                 cr2 = p.cr2();
                 idt.pageFault(p);
@@ -277,10 +333,12 @@ public final class X86Cpu {
             // SMM blocks NMIs and interrupts until RSM.
             return false;
         }
-        if (nmiPending && !nmiBlocked) {
-            nmiPending = false;
+        if (nmiPending > 0 && !nmiBlocked && !stiShadow) {
+            double userRead = nmiPendingUserRead[0];
+            nmiPendingUserRead[0] = nmiPendingUserRead[1];
+            nmiPending--;
             nmiBlocked = true;
-            idt.nmi(nmiPendingUserRead);
+            idt.nmi(userRead);
             return true;
         }
         if (ifFlag && !stiShadow && irrAny()) {
@@ -304,6 +362,15 @@ public final class X86Cpu {
     public void iret(boolean savedIf) {
         ifFlag = savedIf;
         nmiBlocked = false;
+    }
+
+    private static String name(int vector) {
+        return switch (vector) {
+            case Vector.PF -> "#PF";
+            case Vector.GP -> "#GP";
+            case Vector.VE -> "#VE";
+            default -> "vector " + vector;
+        };
     }
 
     private boolean irrAny() {

@@ -302,7 +302,9 @@ public final class HostApf {
     /** An EPT violation on a non-resident gfn: reference §2.0 steps 2 to 7. */
     public Decision onNonResidentFault(int gfn) {
         boolean guestMode = cpu.guestMode();
-        boolean canDo = interruptAllowed() && (!rules.checksPendingException() || !cpu.exceptionPending())
+        // kvm_can_do_async_pf: every era refuses an event that needs re-injection (§2.0 step 2, behaviour 4).
+        boolean canDo = !cpu.eventNeedsReinjection() && interruptAllowed()
+                && (!rules.checksPendingException() || !cpu.exceptionPending())
                 && !(rules.guestModeNeedsVmexitBit() && guestMode && !deliveryAsPfVmexit);
         if (!canDo) {
             counters.inc(Counter.SYNCHRONOUS_FAULTS);

@@ -93,7 +93,9 @@ public abstract sealed class PageReadyChannel permits PageReadyChannel.ReasonWor
         private boolean canInject() {
             VcpuPort cpu = host.cpu();
             if (!host.rules().checksPendingException()) {
-                return host.interruptAllowed() && (!cpu.exceptionPending() || cpu.injectedExceptionPending());
+                // kvm_can_do_async_pf of these eras still refuses an event being re-injected (§2.0 step 2).
+                return host.interruptAllowed() && !cpu.eventNeedsReinjection()
+                        && (!cpu.exceptionPending() || cpu.injectedExceptionPending());
             }
             return host.interruptAllowed() && !cpu.exceptionPending();
         }

@@ -18,6 +18,12 @@ public interface VcpuPort {
     boolean exceptionPending();
 
     /**
+     * {@code kvm_event_needs_reinjection}: the fault was taken while the CPU delivered an event
+     * (its frame's page is not resident), which must be injected again once the fault is handled.
+     */
+    boolean eventNeedsReinjection();
+
+    /**
      * An exception KVM itself injected is pending (an async #PF). A genuine guest #PF is raised
      * and delivered by the CPU without an exit in between, so no host code ever sees it pending;
      * eras that do not check exceptions must not trip over it either.

@@ -22,7 +22,11 @@ public enum Counter {
     PAGES_EVICTED("pagesEvicted"),
     NMIS_SENT("nmisSent"),
     /** Async #PFs (not-present or legacy page-ready) delivered to L1 as #PF VM exits (§2.4). */
-    PF_VM_EXITS("pfVmExits");
+    PF_VM_EXITS("pfVmExits"),
+    /** NMIs asserted while two were pending already (one while NMIs were blocked): lost, as on hardware. */
+    NMIS_LOST("nmisLost"),
+    /** WRMSRs of a paravirtual MSR that the host refused with #GP (reference §1.3, behaviour 30). */
+    MSR_WRITES_REFUSED("msrWritesRefused");
 
     public final String key;
 

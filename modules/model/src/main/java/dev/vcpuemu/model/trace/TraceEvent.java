@@ -23,6 +23,10 @@ public enum TraceEvent {
     DELIVER_NMI("deliver NMI"),
     /** A maskable interrupt delivered; the argument is its vector. */
     DELIVER_IRQ("deliver IRQ vector"),
+    /** A #GP delivered (a refused WRMSR); the argument is the MSR. */
+    DELIVER_GP("deliver #GP msr"),
+    /** The #GP handler's fixup of a WRMSR the host refused; the argument is the MSR. */
+    UNCHECKED_MSR_ACCESS("unchecked MSR access error: WRMSR to"),
     /** A system management interrupt delivered; SMM entry follows. */
     DELIVER_SMI("deliver SMI"),
     /** An async #PF in guest mode delivered to L1 as a #PF VM exit (§2.4); the argument is the exit qualification. */

@@ -27,6 +27,12 @@ final class GuestPlatform implements Platform {
         if (v.frames.resident(gfn)) {
             return true;
         }
+        hostFault(gfn);
+        return false;
+    }
+
+    /** An EPT violation on a non-resident frame: the host half decides (reference §2.0). */
+    void hostFault(int gfn) {
         HostApf.Decision d = v.host.onNonResidentFault(gfn);
         if (d == HostApf.Decision.NOT_PRESENT_INJECTED) {
             // The EPT violation is a VM exit: the completion check runs before the entry that
@@ -41,13 +47,12 @@ final class GuestPlatform implements Platform {
         if (d == HostApf.Decision.SYNCHRONOUS) {
             v.stall(gfn);
         }
-        return false;
     }
 
     @Override
-    public void wrmsr(long msr, long value) {
-        v.host.wrmsr(msr, value);
+    public boolean wrmsr(long msr, long value) {
         v.exitPending = true;
+        return v.host.wrmsr(msr, value);
     }
 
     @Override

@@ -45,6 +45,11 @@ final class HostPort implements VcpuPort, HostObserver {
     }
 
     @Override
+    public boolean eventNeedsReinjection() {
+        return v.eventNeedsReinjection;
+    }
+
+    @Override
     public boolean injectedExceptionPending() {
         return v.cpu.injectedExceptionPending();
     }

@@ -87,6 +87,7 @@ public final class Vcpu {
     final Ledger truth;
     final HostApf host;
     final GuestKernel kernel;
+    private final GuestPlatform platform;
     LatencySink latencies = LatencySink.NONE;
     private TimingSink timing = TimingSink.NONE;
     private final long opCost;
@@ -103,6 +104,8 @@ public final class Vcpu {
      */
     private long lateBefore;
     boolean exitPending;
+    /** An event's delivery faulted on its stack frame: it is injected again once the frame is in. */
+    boolean eventNeedsReinjection;
     long stallUntil = -1;
     int stallGfn;
     private long nextSmi = -1;
@@ -164,11 +167,12 @@ public final class Vcpu {
                 out.finding(new Finding(kind, id, now, detail, events.snapshot()));
             }
         };
-        this.cpu = new X86Cpu(rec, lapicEnableAt < 0);
+        this.cpu = new X86Cpu(rec, counters, lapicEnableAt < 0);
         this.truth = new Ledger(id, rec, () -> now);
         HostPort port = new HostPort(this, rec);
         this.host = new HostApf(h.era(), h.bugs(), h.fixes(), h.tokenIdStart(), id, port, port, counters);
-        this.kernel = new GuestKernel(id, settings, rng, cpu, new GuestPlatform(this), sleepers,
+        this.platform = new GuestPlatform(this);
+        this.kernel = new GuestKernel(id, settings, rng, cpu, platform, sleepers,
                 GuestEras.of(g.era()), rec, counters, truth, () -> now);
         truth.connect(host.truth(), kernel.waiting());
     }
@@ -268,7 +272,22 @@ public final class Vcpu {
                     continue;
                 }
             }
+            X86Cpu.FrameStack stack = cpu.nextFrameStack();
+            if (stack == X86Cpu.FrameStack.NONE) {
+                eventNeedsReinjection = false;
+            } else if (!frames.resident(stackGfn(stack))) {
+                // An EPT violation while the CPU delivers the event: KVM handles it synchronously
+                // and injects the event again at a later entry (behaviour 4); until then it is an
+                // injected event, which no completion check may stack another #PF on.
+                eventNeedsReinjection = true;
+                platform.hostFault(stackGfn(stack));
+                steps++;
+                now += opCost;
+                timeUse[VcpuTime.HANDLER.ordinal()] += opCost;
+                continue;
+            }
             if (cpu.deliverNext(kernel.idt())) {
+                eventNeedsReinjection = false;
                 steps++;
                 now += opCost;
                 timeUse[VcpuTime.HANDLER.ordinal()] += opCost;
@@ -290,6 +309,11 @@ public final class Vcpu {
             now += opCost;
         }
         return steps;
+    }
+
+    /** The guest frame of the stack the next delivery pushes onto. */
+    private int stackGfn(X86Cpu.FrameStack stack) {
+        return stack == X86Cpu.FrameStack.IST ? kernel.layout().stackGfn(-1) : kernel.stackGfn();
     }
 
     /** SMIs, the LAPIC enable and migration, whichever are due. */
@@ -330,6 +354,9 @@ public final class Vcpu {
             Timed<Double> nmi = nmiInputs.poll();
             landed(InputKind.NMI, nmi);
             cpu.assertNmi(nmi.value);
+            // kvm_inject_nmi kicks the vCPU out of the guest (or wakes it): the re-entry runs the
+            // completion check before inject_pending_event (§2.1; KVM's event coupling).
+            exitPending = true;
         }
         while (!evictions.isEmpty() && evictions.peek().due <= now) {
             landed(InputKind.EVICTION, evictions.poll());

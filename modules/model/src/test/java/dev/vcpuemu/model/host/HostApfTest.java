@@ -28,6 +28,7 @@ class HostApfTest {
     private static final class Port implements VcpuPort {
         boolean interruptAllowed = true;
         boolean exceptionPending;
+        boolean reinjection;
         int cpl = 3;
         boolean paging = true;
         final List<Delivery> injected = new ArrayList<>();
@@ -47,6 +48,11 @@ class HostApfTest {
         @Override
         public boolean exceptionPending() {
             return exceptionPending;
+        }
+
+        @Override
+        public boolean eventNeedsReinjection() {
+            return reinjection;
         }
 
         @Override
@@ -128,6 +134,48 @@ class HostApfTest {
         assertTrue(port.injected.isEmpty());
         assertTrue(port.works.isEmpty());
         assertEquals(0, host.queued());
+    }
+
+    @ParameterizedTest
+    @EnumSource(HostEra.class)
+    void behaviour04_faultDuringAnEventsDeliveryIsSynchronousInEveryEra(HostEra era) {
+        // reference §5 behaviour 4, §2.0 step 2: kvm_event_needs_reinjection, checked by every era
+        Port port = new Port();
+        HostApf host = enabledHost(era, port, 0);
+        port.reinjection = true;
+        assertEquals(HostApf.Decision.SYNCHRONOUS, host.onNonResidentFault(7));
+        assertTrue(port.injected.isEmpty());
+        assertTrue(port.works.isEmpty());
+        assertEquals(0, host.queued());
+        port.reinjection = false;
+        assertEquals(HostApf.Decision.NOT_PRESENT_INJECTED, host.onNonResidentFault(7), "the same fault otherwise");
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = HostEra.class, names = {"LEGACY_EARLY", "LEGACY_DF_GUARD", "LEGACY", "LEGACY_FIXED"})
+    void noPageReadyIsInjectedOnTopOfAnEventBeingReinjected(HostEra era) {
+        // reference §2.1 step 2: can_inject_async_page_present is kvm_can_do_async_pf, which refuses
+        // while an event needs re-injection (§2.0 step 2), also in the eras blind to a pending exception
+        Port port = new Port();
+        HostApf host = enabledHost(era, port, 0);
+        for (int gfn = 7; gfn <= 8; gfn++) {
+            host.onNonResidentFault(gfn);
+            port.deliver();
+            host.area().readAndClearWord();
+        }
+        port.injected.clear();
+        host.onWorkDone(port.works.get(0));
+        host.onEntry();
+        assertEquals(1, port.injected.size(), "the first page-ready");
+        port.reinjection = true; // its delivery faulted on the stack: it will be injected again
+        host.onWorkDone(port.works.get(1));
+        host.onEntry();
+        assertEquals(1, port.injected.size(), "no second #PF on the one being re-injected");
+        port.reinjection = false;
+        port.deliver();
+        host.area().readAndClearWord();
+        host.onEntry();
+        assertEquals(2, port.injected.size(), "the second page-ready after the first was delivered");
     }
 
     @Test

@@ -61,6 +61,7 @@ class CompatibilityMatrixTest {
         assertTrue(rig.vcpu.kernel().apfEnabled(), "the guest's WRMSR succeeded: it believes APF is on");
         assertEquals(Msr.EN_ENABLED, rig.vcpu.host().msrEn() & (Msr.EN_ENABLED | Msr.EN_DELIVERY_AS_INT),
                 "bit 0 written, bit 3 not");
+        assertEquals(0, rig.count(Counter.MSR_WRITES_REFUSED), "no #GP");
         assertNoApfEvent(rig);
     }
 
@@ -71,5 +72,24 @@ class CompatibilityMatrixTest {
         assertFalse(rig.vcpu.kernel().apfEnabled());
         assertEquals(0, rig.vcpu.host().msrEn(), "EN never written");
         assertNoApfEvent(rig);
+    }
+
+    @Test
+    void behaviour30_aRefusedWrmsrRaisesGpAndWrmsrlsFixupSkipsIt() {
+        // reference §5 behaviour 30, §1.3: without an in-kernel LAPIC the host refuses PF_INT and a
+        // non-zero EN with #GP. Linux writes them with wrmsrl: the exception fixup warns ("unchecked
+        // MSR access error") and resumes after the WRMSR, and the guest marks APF enabled anyway.
+        Rig rig = new Rig(TestSettings.interrupt().tasks(1).workingSet(8).mappedPages(8).build(), 12);
+        rig.vcpu.host().inKernelLapic(false);
+        rig.allResident();
+        int[] gps = {0};
+        rig.observe(() -> gps[0] += rig.atEntry(Routine.GP_FIXUP) ? 1 : 0);
+        rig.stepUntil("boot done", () -> rig.vcpu.kernel().apfEnabled() && rig.routine() != Routine.BOOT);
+        assertEquals(2, gps[0], "a #GP delivered for PF_INT, another for EN");
+        assertEquals(2, rig.count(Counter.MSR_WRITES_REFUSED));
+        assertTrue(rig.vcpu.kernel().apfEnabled(), "the guest believes APF is on");
+        assertEquals(0, rig.vcpu.host().msrEn(), "the refused writes changed nothing");
+        assertFalse(rig.vcpu.host().enabled());
+        assertEquals(List.of(), rig.findings);
     }
 }

@@ -2,6 +2,9 @@ package dev.vcpuemu.model.vcpu;
 
 import dev.vcpuemu.model.Rig;
 import dev.vcpuemu.model.TestSettings;
+import dev.vcpuemu.model.cpu.Vector;
+import dev.vcpuemu.model.guest.program.NmiHandler;
+import dev.vcpuemu.model.guest.program.ReschedIrq;
 import dev.vcpuemu.model.guest.program.Routine;
 import dev.vcpuemu.model.guest.program.Syscall;
 import dev.vcpuemu.model.guest.program.UserLoop;
@@ -64,6 +67,56 @@ class HostDecisionTest {
         assertEquals(1, rig.count(Counter.SYNCHRONOUS_FAULTS), "retried without a second host fault");
         assertEquals(0, rig.count(Counter.APF_NOT_PRESENT_INJECTED));
         assertEquals(List.of(), rig.findings);
+    }
+
+    @ParameterizedTest
+    @EnumSource(HostEra.class)
+    void behaviour04_aFaultWhileDeliveringAnEventIsSynchronousAndTheEventIsInjectedAgain(HostEra era) {
+        // reference §5 behaviour 4, §2.0 step 2: kvm_can_do_async_pf is false while an event needs
+        // re-injection. Here the IPI's frame goes on the task's kernel stack, which the host swapped
+        // out: an EPT violation during delivery, with IF=1 in user mode otherwise fit for an APF.
+        long swapIn = 300_000;
+        Rig rig = new Rig(matching(era).tasks(1).workingSet(8).mappedPages(8).swapIn(swapIn)
+                .tick(1_000_000_000L).build(), 41);
+        rig.allResident();
+        rig.settleWakeAll();
+        rig.stepUntil("user code", () -> rig.at(Routine.USER, UserLoop.PICK));
+        int stack = rig.stackGfn(rig.vcpu.currentTask());
+        rig.memory.evict(stack);
+        rig.vcpu.onRemoteWake(-1, rig.vcpu.nowNanos());
+        rig.stepUntil("the IPI's delivery faults on the kernel stack", () -> rig.count(Counter.SYNCHRONOUS_FAULTS) == 1);
+        assertTrue(rig.vcpu.stalled(), "the vCPU is blocked in the host fault path");
+        assertTrue(rig.vcpu.cpu().interruptFlag());
+        assertEquals(0, rig.count(Counter.APF_NOT_PRESENT_INJECTED), "no #PF injected");
+        assertEquals(0, rig.count(Counter.TOKENS_ISSUED));
+        assertTrue(rig.started.isEmpty(), "no async work item");
+        assertTrue(rig.vcpu.cpu().irrPending(Vector.RESCHEDULE), "the interrupt is still to deliver");
+        long faultAt = rig.vcpu.nowNanos();
+        rig.stepUntil("the IPI delivered", () -> rig.at(Routine.RESCHED_IRQ, ReschedIrq.RESCHED));
+        assertTrue(rig.vcpu.nowNanos() >= faultAt + swapIn, "after the whole page-in");
+        assertTrue(rig.memory.resident(stack));
+        assertEquals(1, rig.count(Counter.SYNCHRONOUS_FAULTS), "delivered without a second host fault");
+        assertEquals(List.of(), rig.findings);
+    }
+
+    @Test
+    void behaviour04_anNmiWhoseIstStackIsOutWaitsForItsPageIn() {
+        // reference §1.8 (x86-64 NMIs switch to an IST stack), §5 behaviour 4
+        long swapIn = 300_000;
+        Rig rig = new Rig(TestSettings.interrupt().tasks(1).swapIn(swapIn).tick(1_000_000_000L).build(), 42);
+        rig.allResident();
+        rig.settleWakeAll();
+        rig.stepUntil("user code", () -> rig.at(Routine.USER, UserLoop.PICK));
+        rig.memory.evict(rig.stackGfn(-1));
+        long at = rig.vcpu.nowNanos();
+        rig.vcpu.onNmi(at, 0.0);
+        rig.step();
+        assertEquals(1, rig.count(Counter.SYNCHRONOUS_FAULTS));
+        assertEquals(0, rig.count(Counter.NMIS_DELIVERED));
+        rig.stepUntil("the NMI delivered", () -> rig.at(Routine.NMI, NmiHandler.ENTRY));
+        assertTrue(rig.vcpu.nowNanos() >= at + swapIn);
+        assertEquals(1, rig.count(Counter.SYNCHRONOUS_FAULTS));
+        assertEquals(0, rig.count(Counter.APF_NOT_PRESENT_INJECTED));
     }
 
     @Test

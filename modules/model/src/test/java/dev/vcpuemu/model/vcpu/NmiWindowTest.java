@@ -255,4 +255,38 @@ class NmiWindowTest {
         assertEquals(0, rig.sleepers.size());
         assertEquals(List.of(), rig.findings);
     }
+
+    @Test
+    void anNmisKickInjectsAQueuedLegacyPageReadyAndTheNmiLandsInItsWindow() {
+        // reference §2.1: a legacy completion does not kick the vCPU; its page-ready waits for the
+        // next entry (behaviour 13). kvm_inject_nmi kicks: at that entry the completion check injects
+        // the page-ready #PF first, and the NMI is taken at its handler's first boundary, the window
+        // of hazard (i) with R = 2.
+        Rig rig = new Rig(settings(HostEra.LEGACY).mappedPages(16).tick(1_000_000_000L).exitInterval(1_000_000_000L)
+                .build(), 3);
+        rig.allResident();
+        rig.settleWakeAll();
+        rig.evictUser(0);
+        rig.stepUntil("task 0 took an async not-present #PF", () -> rig.count(Counter.APF_NOT_PRESENT_INJECTED) == 1);
+        WorkItem w = rig.lastStarted();
+        rig.stepUntil("task 0 asleep, task 1 in user code", () -> rig.vcpu.sleepingTasks() == 1
+                && rig.at(Routine.USER, UserLoop.PICK));
+        long pageReadies = rig.count(Counter.APF_PAGE_READY_INJECTED);
+        rig.complete(w);
+        rig.steps(20);
+        rig.stepUntil("task 1 in user code", () -> rig.at(Routine.USER, UserLoop.PICK));
+        assertEquals(pageReadies, rig.count(Counter.APF_PAGE_READY_INJECTED), "no exit, no page-ready");
+        assertTrue(rig.vcpu.cpu().interruptFlag());
+
+        rig.vcpu.onNmi(rig.vcpu.nowNanos(), 0.0);
+        rig.step();
+        assertTrue(rig.atEntry(Routine.PF_LEGACY), "the kick's entry injected the page-ready #PF");
+        assertEquals(pageReadies + 1, rig.count(Counter.APF_PAGE_READY_INJECTED));
+        assertEquals(2, rig.vcpu.host().area().word(), "R = 2, unread");
+        rig.step();
+        assertTrue(rig.at(Routine.NMI, NmiHandler.ENTRY), "the NMI at the page-ready handler's first boundary");
+        assertEquals(2, rig.vcpu.host().area().word());
+        rig.stepUntil("task 0 woken", () -> rig.vcpu.sleepingTasks() == 0);
+        assertEquals(List.of(), rig.findings, "an NMI that takes no fault leaves the window harmless (behaviour 20)");
+    }
 }

@@ -103,6 +103,48 @@ class X86MechanicsTest {
     }
 
     @Test
+    void nmiIsHeldInTheStiShadow() {
+        // reference §1.8; KVM's vmx_nmi_blocked: no NMI is injected in the STI/MOV-SS shadow
+        Rig rig = new Rig(TestSettings.legacy().tasks(0).tick(1_000_000_000L).build(), 83);
+        rig.settleWakeAll();
+        rig.stepUntil("the idle loop about to STI", () -> rig.at(Routine.IDLE, IdleLoop.STI) && !rig.vcpu.cpu().interruptFlag());
+        rig.step();
+        assertTrue(rig.at(Routine.IDLE, IdleLoop.HLT) && rig.vcpu.cpu().stiShadow(), "STI executed: HLT next, in its shadow");
+        rig.vcpu.onNmi(rig.vcpu.nowNanos(), 0.0);
+        rig.step();
+        assertTrue(rig.at(Routine.IDLE, IdleLoop.CLI) && rig.vcpu.cpu().halted(), "HLT executed in the shadow, not the NMI");
+        assertEquals(0, rig.count(Counter.NMIS_DELIVERED));
+        rig.step();
+        assertTrue(rig.at(Routine.NMI, NmiHandler.ENTRY), "the NMI wakes the HLT at the next boundary");
+        assertFalse(rig.vcpu.cpu().halted());
+        assertEquals(List.of(), rig.findings);
+    }
+
+    @Test
+    void twoNmisBeforeDeliveryAreBothTakenAndAThirdIsLost() {
+        // reference §1.8 (edge-triggered, latched); KVM's process_nmi: two pending while none is in
+        // progress (one to inject, one latched), one while blocked; the rest are dropped.
+        Rig rig = new Rig(TestSettings.legacy().tasks(1).tick(1_000_000_000L).build(), 86);
+        rig.allResident();
+        rig.settleWakeAll();
+        rig.stepUntil("user code", () -> rig.at(Routine.USER, UserLoop.PICK));
+        for (int i = 0; i < 3; i++) {
+            rig.vcpu.onNmi(rig.vcpu.nowNanos(), 0.0);
+        }
+        rig.step();
+        assertTrue(rig.at(Routine.NMI, NmiHandler.ENTRY));
+        assertEquals(1, rig.vcpu.cpu().nmisPending(), "one latched behind the one delivered");
+        assertEquals(1, rig.count(Counter.NMIS_LOST), "the third found the latch full");
+        rig.stepUntil("both NMI handlers done", () -> rig.count(Counter.NMIS_DELIVERED) == 2
+                && !rig.vcpu.cpu().nmiBlocked() && rig.routine() != Routine.NMI);
+        assertEquals(0, rig.vcpu.cpu().nmisPending());
+        rig.steps(2000);
+        assertEquals(2, rig.count(Counter.NMIS_DELIVERED), "two deliveries for three NMIs, not one");
+        assertEquals(1, rig.count(Counter.NMIS_LOST));
+        assertEquals(List.of(), rig.findings, "sequential NMIs, none nested");
+    }
+
+    @Test
     void secondExceptionWhilePendingIsDoubleFault() {
         // reference §4(iv) (a #PF during #PF delivery becomes #DF), §1.8; the host here ignores exception.pending
         Rig rig = new Rig(TestSettings.legacy().tasks(2).build(), 84);
@@ -176,6 +218,7 @@ class X86MechanicsTest {
             assertEquals(2, rig.count(Counter.NMIS_DELIVERED));
             rig.stepUntil("every NMI handler done", () -> !rig.vcpu.cpu().nmiBlocked() && rig.routine() != Routine.NMI);
             assertEquals(2, rig.count(Counter.NMIS_DELIVERED), "two NMIs sent while blocked gave one delivery");
+            assertEquals(1, rig.count(Counter.NMIS_LOST), "the other was lost, and counted");
             assertEquals(cr2Before, rig.vcpu.cpu().cr2(), "CR2 restored at NMI exit (reference §4(i) mitigations)");
             assertEquals(List.of(FindingKind.NESTED_NMI), rig.findings.stream().map(Finding::kind).toList(),
                     "the nested delivery is the one finding (§4(vii))");

@@ -118,6 +118,11 @@ public final class GuestKernel implements Kernel {
         return current.top();
     }
 
+    /** The frame of the running task's kernel stack: where an exception or interrupt delivered now pushes its frame. */
+    public int stackGfn() {
+        return layout.stackGfn(current.index);
+    }
+
     /** The panic text once the guest has panicked, else null. */
     public String panicked() {
         return panic;

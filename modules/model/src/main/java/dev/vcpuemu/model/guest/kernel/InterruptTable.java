@@ -5,6 +5,7 @@ import dev.vcpuemu.model.cpu.Vector;
 import dev.vcpuemu.model.cpu.X86Cpu;
 import dev.vcpuemu.model.guest.program.ApfEra;
 import dev.vcpuemu.model.guest.program.Frame;
+import dev.vcpuemu.model.guest.program.GeneralProtection;
 import dev.vcpuemu.model.guest.program.L1PageFaultExit;
 import dev.vcpuemu.model.guest.program.NmiHandler;
 import dev.vcpuemu.model.guest.program.PageReadyIrq;
@@ -33,6 +34,12 @@ final class InterruptTable implements X86Cpu.Idt {
     @Override
     public void doubleFault() {
         kernel.panic("double fault");
+    }
+
+    @Override
+    public void generalProtection(PendingException p) {
+        enter(new GeneralProtection(), p);
+        kernel.rec().event(TraceEvent.DELIVER_GP, p.delivery().address);
     }
 
     @Override

@@ -34,9 +34,10 @@ public final class ApfDisable extends Frame {
         switch (pc) {
             case WRMSR -> {
                 if (k.apfEnabled()) {
-                    k.platform().wrmsr(Msr.ASYNC_PF_EN, 0);
-                    k.rec().event(TraceEvent.GUEST_DISABLES_APF, 0);
-                    pc = CLEAR_ENABLED;
+                    if (wrmsr(k, Msr.ASYNC_PF_EN, 0)) {
+                        k.rec().event(TraceEvent.GUEST_DISABLES_APF, 0);
+                        pc = CLEAR_ENABLED;
+                    }
                 } else {
                     pc = WAKE_ALL;
                 }

@@ -26,11 +26,10 @@ public final class Boot extends Frame {
         ApfEra era = k.era();
         switch (pc) {
             case CPUID -> {
-                pc = ENABLE;
                 if (!(g.asyncPf() && era.enables(k.platform()))) {
                     pc = RETURN;
-                } else if (!era.pageReadyAsPageFault()) {
-                    k.platform().wrmsr(Msr.ASYNC_PF_INT, Vector.ASYNC_PF);
+                } else if (era.pageReadyAsPageFault() || wrmsr(k, Msr.ASYNC_PF_INT, Vector.ASYNC_PF)) {
+                    pc = ENABLE;
                 }
             }
             case ENABLE -> {
@@ -38,8 +37,9 @@ public final class Boot extends Frame {
                 if (g.nested().deliveryAsPfVmexit() && k.platform().cpuid(KvmFeature.ASYNC_PF_VMEXIT) && era.deliversToL1()) {
                     en |= Msr.EN_DELIVERY_AS_PF_VMEXIT;
                 }
-                k.platform().wrmsr(Msr.ASYNC_PF_EN, en);
-                pc = MARK_ENABLED;
+                if (wrmsr(k, Msr.ASYNC_PF_EN, en)) {
+                    pc = MARK_ENABLED;
+                }
             }
             case MARK_ENABLED -> {
                 k.apfEnabled(true);

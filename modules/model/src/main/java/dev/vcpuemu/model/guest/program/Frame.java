@@ -101,6 +101,24 @@ public abstract class Frame {
         return k.platform().access(gfn);
     }
 
+    /**
+     * WRMSR of a paravirtual MSR: true once it retired. A value the host refuses raises #GP
+     * (reference §1.3); Linux writes these MSRs with {@code wrmsrl}, whose exception fixup warns
+     * and skips the instruction ({@link GeneralProtection}), so the retry after IRET retires
+     * without writing.
+     */
+    protected final boolean wrmsr(Kernel k, long msr, long value) {
+        if (fixedUp) {
+            fixedUp = false;
+            return true;
+        }
+        if (k.platform().wrmsr(msr, value)) {
+            return true;
+        }
+        k.cpu().raiseGeneralProtection(new Delivery(Delivery.Kind.GENUINE, 0, msr, k.now()));
+        return false;
+    }
+
     /** The 5.9 rules for an async not-present, kept by both designs: panic with IF=0 or in kernel mode. */
     protected final boolean asyncNotPresentAllowed(Kernel k) {
         if (!savedIf) {

@@ -5,8 +5,9 @@ import dev.vcpuemu.model.settings.Settings;
 import java.util.random.RandomGenerator;
 
 /**
- * Where one vCPU's guest memory is (DESIGN §1.1): its guest frames are its kernel pages, then
- * each task's working set; user addresses of every task start at {@link #USER_BASE}.
+ * Where one vCPU's guest memory is (DESIGN §1.1). Its guest frames are, in order: a kernel stack
+ * per task (the first one is the idle task's, which also holds the CPU's IST stacks), its kernel
+ * pages, then each task's working set. User addresses of every task start at {@link #USER_BASE}.
  */
 public final class Layout {
     /** Low 32 bits chosen so that a user address only equals a token after ~800k APFs on vCPU 0. */
@@ -15,19 +16,21 @@ public final class Layout {
 
     private final Settings.Workload workload;
     private final int gfnBase;
+    private final int stacks;
     private final int kernelPages;
     private final int workingSet;
 
     public Layout(int vcpu, Settings settings) {
         this.workload = settings.workload();
+        this.stacks = settings.guest().tasksPerVcpu() + 1;
         this.kernelPages = settings.guest().kernelPages();
         this.workingSet = workload.workingSetPages();
         this.gfnBase = vcpu * framesPerVcpu(settings);
     }
 
-    /** Guest frames owned by each vCPU: its kernel pages, then each task's working set. */
+    /** Guest frames owned by each vCPU: its kernel stacks, its kernel pages, then each task's working set. */
     public static int framesPerVcpu(Settings s) {
-        return s.guest().kernelPages() + s.guest().tasksPerVcpu() * s.workload().workingSetPages();
+        return s.guest().tasksPerVcpu() + 1 + s.guest().kernelPages() + s.guest().tasksPerVcpu() * s.workload().workingSetPages();
     }
 
     public int kernelPages() {
@@ -52,11 +55,16 @@ public final class Layout {
     }
 
     public int userGfn(int task, long va) {
-        return gfnBase + kernelPages + task * workingSet + userPage(va);
+        return gfnBase + stacks + kernelPages + task * workingSet + userPage(va);
     }
 
     public int kernelGfn(int page) {
-        return gfnBase + page;
+        return gfnBase + stacks + page;
+    }
+
+    /** The frame of task {@code task}'s kernel stack; -1, the idle task, whose frame also holds the IST stacks. */
+    public int stackGfn(int task) {
+        return gfnBase + task + 1;
     }
 
     /** A page of the working set, by the workload's access pattern. */

@@ -46,18 +46,18 @@ public final class PageReadyIrq extends InterruptHandler {
             }
             case CLEAR -> {
                 if (k.settings().guest().bugs().ackBeforeClear()) {
-                    k.platform().wrmsr(Msr.ASYNC_PF_ACK, 1);
-                    pc = CLEAR_AFTER_ACK;
+                    if (wrmsr(k, Msr.ASYNC_PF_ACK, 1)) {
+                        pc = CLEAR_AFTER_ACK;
+                    }
                 } else {
                     area.clearToken();
                     pc = ACK;
                 }
             }
             case ACK -> {
-                if (k.apfEnabled()) {
-                    k.platform().wrmsr(Msr.ASYNC_PF_ACK, 1);
+                if (!k.apfEnabled() || wrmsr(k, Msr.ASYNC_PF_ACK, 1)) {
+                    pc = EXIT;
                 }
-                pc = EXIT;
             }
             case CLEAR_AFTER_ACK -> {
                 area.clearToken();

@@ -15,8 +15,8 @@ public interface Platform {
      */
     boolean access(int gfn);
 
-    /** WRMSR to a paravirtual MSR (a VM exit); a refused write changes nothing. */
-    void wrmsr(long msr, long value);
+    /** WRMSR to a paravirtual MSR (a VM exit); false if the host refused it (the guest gets #GP). */
+    boolean wrmsr(long msr, long value);
 
     boolean cpuid(KvmFeature feature);
 

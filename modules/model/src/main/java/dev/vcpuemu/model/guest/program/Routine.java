@@ -53,7 +53,9 @@ public enum Routine {
     /** The reschedule IPI. */
     RESCHED_IRQ(false, true, true),
     /** The NMI handler: nmi_state, CR2 save/restore, perf sampling (§1.7, §4(vii)). */
-    NMI(false, true, true);
+    NMI(false, true, true),
+    /** The #GP handler's exception fixup of an unchecked MSR access: warn and skip the WRMSR. */
+    GP_FIXUP(false, true, true);
 
     public final boolean user;
     public final boolean trap;
