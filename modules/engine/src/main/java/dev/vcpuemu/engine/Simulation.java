@@ -92,7 +92,7 @@ public final class Simulation {
         // hash and the step count are those of the run, not of the shutdown that follows.
         CompletableFuture<RunResult> traced = result.thenApply(r -> {
             executor.stopRecording();
-            return r.withTrace(trace.hex(), executor.steps());
+            return r.withTrace(trace.hex(), trace.modelHex(), executor.steps());
         });
         SeededExecutorConfigurator.register(key, executor);
         ActorSystem<Void> system = null;

@@ -24,6 +24,7 @@ public final class TestSettings {
     private int tasksPerVcpu = 2;
     private int kernelPages = 4;
     private long opCostNanos = 10;
+    private int mailboxThroughput = 5;
     private long tickPeriodNanos = 1_000_000;
     private long timesliceNanos = 1_000_000;
     private long hungTaskTimeoutNanos = 10_000_000_000L;
@@ -186,6 +187,12 @@ public final class TestSettings {
         return this;
     }
 
+    /** The actors' mailbox throughput (engine.mailbox-throughput). */
+    public TestSettings mailboxThroughput(int messages) {
+        this.mailboxThroughput = messages;
+        return this;
+    }
+
     /** Host memory pressure: paging workers, resident fraction, evictions per virtual ms. */
     public TestSettings hostMemory(int pagingWorkers, double residentLimit, double evictPerMilli) {
         this.pagingWorkers = pagingWorkers;
@@ -278,7 +285,7 @@ public final class TestSettings {
     public Settings build() {
         return new Settings(
                 new Settings.Run(duration, seed, Duration.ofMillis(200), ""),
-                new Settings.Engine(quantumNanos, opCostNanos, microOpsPerStep, 5, 0),
+                new Settings.Engine(quantumNanos, opCostNanos, microOpsPerStep, mailboxThroughput, 0),
                 new Settings.Topology(guests, vcpus),
                 new Settings.Host(hostEra, exitIntervalNanos, pagingWorkers,
                         swapInLatency != null ? swapInLatency

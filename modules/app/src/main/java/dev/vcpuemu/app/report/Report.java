@@ -127,6 +127,7 @@ public final class Report {
         }
         // Only the deterministic engine has a reproducible trace to hash (null otherwise).
         root.put("traceHash", r.traceHash());
+        root.put("modelHash", r.modelHash());
         if (r.schedulingSteps() >= 0) {
             root.put("schedulingSteps", r.schedulingSteps());
         }

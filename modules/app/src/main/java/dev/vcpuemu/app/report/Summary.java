@@ -54,7 +54,8 @@ public final class Summary {
             out.printf("  %-28s %,18d   e.g. %s%n", f.getKey(), f.getValue(), example);
         }
         if (r.traceHash() != null) {
-            out.printf("Trace hash: %s after %,d scheduling steps%n", r.traceHash(), r.schedulingSteps());
+            out.printf("Trace hash: %s after %,d scheduling steps; model hash: %s%n", r.traceHash(), r.schedulingSteps(),
+                    r.modelHash());
         }
         out.printf("Conservation: %s (%s)%n", r.conservation().held() ? "held" : "BROKEN", r.conservation().detail());
         out.println("Expectations: " + (e.met() ? "met" : "NOT MET"));

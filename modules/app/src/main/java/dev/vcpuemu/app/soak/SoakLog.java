@@ -148,7 +148,7 @@ public final class SoakLog implements AutoCloseable {
         latencyTotals.forEach((k, h) -> totals.put(k.key, LatencySummary.of(h)));
         RunResult r = new RunResult(p.wallSeconds(), p.simulatedNanos(), p.counters(), p.findingsByKind(),
                 p.findingExamples(), new RunResult.Conservation(false, "checked at the end of the run"), "running",
-                null, -1, null, totals, List.of(), Map.of());
+                null, null, -1, null, totals, List.of(), Map.of());
         Settings.Expect e = settings.expect();
         Expectations judged = Expectations.judge(new Settings.Expect(e.present(), e.absent(), e.detailContains(), false), r);
         ObjectNode report = Report.build("soak", engine, version, source, settings, r, judged);

@@ -18,7 +18,7 @@ class ExpectationsTest {
 
     private static RunResult result(Map<FindingKind, Long> findings, List<Finding> examples, boolean conserved) {
         return new RunResult(1, 1, Map.of(), findings, examples, new RunResult.Conservation(conserved, ""), "duration",
-                null, -1, null, Map.of(), List.of(), Map.of());
+                null, null, -1, null, Map.of(), List.of(), Map.of());
     }
 
     private static Settings.Expect expect(List<FindingKind> present, List<FindingKind> absent,

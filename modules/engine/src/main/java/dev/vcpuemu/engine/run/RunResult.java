@@ -14,6 +14,9 @@ import java.util.Map;
  * @param endReason why the run ended: "duration", "stopped", "quiescent", "step budget",
  *                  "finding: KIND", the guest's death, or "emulator fault"
  * @param traceHash the deterministic engine's trace hash (hex), null for a concurrent run
+ * @param modelHash the deterministic engine's hash of the vCPU models' events alone, each vCPU's
+ *                  in its own order, combined in vCPU order (hex; null for a concurrent run): it
+ *                  does not change with the engine's knobs where the physics is exact
  * @param schedulingSteps the deterministic engine's scheduling steps, -1 for a concurrent run
  * @param fault the emulator's own failure that ended the run, or null (DESIGN §1.6: a failure
  *              of the emulator stops the run loudly with its cause)
@@ -22,7 +25,8 @@ import java.util.Map;
  */
 public record RunResult(double wallSeconds, long simulatedNanos, Map<String, Long> counters,
                         Map<FindingKind, Long> findings, List<Finding> findingExamples,
-                        Conservation conservation, String endReason, String traceHash, long schedulingSteps,
+                        Conservation conservation, String endReason, String traceHash, String modelHash,
+                        long schedulingSteps,
                         Fault fault, Map<String, LatencySummary> latencies, List<VcpuTimes> vcpuTimes,
                         Map<String, InputTiming> timing) {
 
@@ -55,13 +59,13 @@ public record RunResult(double wallSeconds, long simulatedNanos, Map<String, Lon
     /** A run that ended because the emulator failed: nothing was frozen or counted. */
     public static RunResult faulted(Fault fault, double wallSeconds) {
         return new RunResult(wallSeconds, 0, Map.of(), Map.of(), List.of(),
-                new Conservation(false, "not checked: the emulator failed in " + fault.actor()), FAULT, null, -1,
+                new Conservation(false, "not checked: the emulator failed in " + fault.actor()), FAULT, null, null, -1,
                 fault, Map.of(), List.of(), Map.of());
     }
 
-    /** This result with the deterministic engine's trace hash and scheduling steps. */
-    public RunResult withTrace(String hash, long steps) {
+    /** This result with the deterministic engine's trace and model hashes and scheduling steps. */
+    public RunResult withTrace(String hash, String model, long steps) {
         return new RunResult(wallSeconds, simulatedNanos, counters, findings, findingExamples, conservation, endReason,
-                hash, steps, fault, latencies, vcpuTimes, timing);
+                hash, model, steps, fault, latencies, vcpuTimes, timing);
     }
 }

@@ -190,7 +190,7 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
         latencyTotals.forEach((k, h) -> latencySummaries.put(k.key, LatencySummary.of(h)));
         result.complete(new RunResult(finish.wallNanos() / 1e9, finish.simulatedNanos(), counters,
                 new EnumMap<>(findings), List.copyOf(examples), conservation(totals, facts, sent, recv, deadLetters),
-                finish.endReason(), null, -1, null, latencySummaries,
+                finish.endReason(), null, null, -1, null, latencySummaries,
                 times.stream().sorted(Comparator.comparingInt(RunResult.VcpuTimes::guest)
                         .thenComparingInt(RunResult.VcpuTimes::vcpu)).toList(), timings.totals()));
         return this;

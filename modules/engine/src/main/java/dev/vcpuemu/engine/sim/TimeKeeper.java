@@ -238,7 +238,7 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
         for (ActorRef<VcpuActor.Command> v : participants.vcpus()) {
             v.tell(new VcpuActor.Tick(end, wantStats));
         }
-        emit(end + quantum);
+        emit(quantumEnd(end));
     }
 
     /**
