@@ -49,6 +49,8 @@ final class SettingsReader {
      * 1 ms, a reclaimer sends this many evictions per guest in one round on average, at most.
      */
     static final double MAX_EVICT_PER_MILLI = 10_000;
+    /** Most threads of the concurrent dispatcher: a ForkJoinPool refuses more. */
+    static final int MAX_PARALLELISM = 32_767;
 
     private static final Pattern NUMBER = Pattern.compile("[+-]?(\\d+(\\.\\d*)?|\\.\\d+)([eE][+-]?\\d+)?");
     private static final Pattern SOURCE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]*");
@@ -109,7 +111,7 @@ final class SettingsReader {
         }
         int microOps = intAtLeast(s, "micro-ops-per-step", 1);
         int throughput = intAtLeast(s, "mailbox-throughput", 1);
-        int parallelism = intAtLeast(s, "parallelism", 0);
+        int parallelism = (int) integer(s.get("parallelism"), s.path("parallelism"), 0, MAX_PARALLELISM);
         return new Settings.Engine(quantum, opCost, microOps, throughput, parallelism);
     }
 
@@ -540,12 +542,18 @@ final class SettingsReader {
         throw problem(v, path, "expected a list but got " + describeValue(v));
     }
 
-    /** A wall-clock duration > 0, with a unit. */
+    /**
+     * A wall-clock duration > 0, with a unit, at most 365d: the deterministic engines read it as
+     * virtual time, and a run's end and its next progress sample are sums of virtual times.
+     */
     private static Duration wallDuration(Scope s, String key) throws ConfigProblem {
         ConfigValue v = s.get(key);
         Duration d = duration(v, s.path(key));
         if (d.isZero() || d.isNegative()) {
             throw problem(v, s.path(key), "must be greater than 0, got " + text(v));
+        }
+        if (d.compareTo(Duration.ofNanos(MAX_VIRTUAL_NANOS)) > 0) {
+            throw problem(v, s.path(key), "must be at most 365d, got " + text(v));
         }
         return d;
     }

@@ -279,6 +279,24 @@ class SettingsLoaderTest {
     }
 
     @Test
+    void runDurationsAtMostAYear() throws Exception {
+        Path f = file("long.conf", "vcpu-emu.run.duration = 366d");
+        assertEquals(f + ":1: vcpu-emu.run.duration: must be at most 365d, got 366d", problem(f));
+        assertEquals("--set run.duration=1e400d: vcpu-emu.run.duration: must be at most 365d, got 1e400d",
+                problem(null, "run.duration=1e400d"));
+        assertEquals("--set run.progress-interval=300000000d: vcpu-emu.run.progress-interval: must be at most 365d, "
+                + "got 300000000d", problem(null, "run.progress-interval=300000000d"));
+        assertEquals(Duration.ofDays(365), load(null, "run.duration=365d").run().duration());
+    }
+
+    @Test
+    void parallelismWithinWhatAForkJoinPoolTakes() throws Exception {
+        assertEquals("--set engine.parallelism=32768: vcpu-emu.engine.parallelism: must be between 0 and 32767, got 32768",
+                problem(null, "engine.parallelism=32768"));
+        assertEquals(32_767, load(null, "engine.parallelism=32767").engine().parallelism());
+    }
+
+    @Test
     void missingFile() {
         Path f = Paths.get("conf", "missing.conf");
         assertEquals("conf/missing.conf: cannot read topology file: no such file".replace('/', java.io.File.separatorChar),
