@@ -37,6 +37,20 @@ final class SettingsReader {
     static final int MAX_GUESTS = 1024;
     /** Upper bound of virtual durations, far from overflowing virtual-time arithmetic. */
     static final long MAX_VIRTUAL_NANOS = Duration.ofDays(365).toNanos();
+    /**
+     * Longest quantum. Producers emit a whole quantum of inputs ahead and vCPUs drift up to a
+     * quantum apart (DESIGN §3), so the quantum bounds the work of every round; at 1 ms it is
+     * no coarser than the guest's default timer tick.
+     */
+    static final long MAX_QUANTUM_NANOS = Duration.ofMillis(1).toNanos();
+    /**
+     * Most evictions per virtual millisecond a reclaimer makes: 10 per virtual microsecond, about
+     * 40 GB/s of 4 KiB pages per guest, beyond any host's reclaim rate. With the quantum at most
+     * 1 ms, a reclaimer sends this many evictions per guest in one round on average, at most.
+     */
+    static final double MAX_EVICT_PER_MILLI = 10_000;
+    /** Most threads of the concurrent dispatcher: a ForkJoinPool refuses more. */
+    static final int MAX_PARALLELISM = 32_767;
 
     private static final Pattern NUMBER = Pattern.compile("[+-]?(\\d+(\\.\\d*)?|\\.\\d+)([eE][+-]?\\d+)?");
     private static final Pattern SOURCE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]*");
@@ -58,12 +72,14 @@ final class SettingsReader {
                 (int) integer(topologyScope.get("guests"), topologyScope.path("guests"), 1, MAX_GUESTS),
                 (int) integer(topologyScope.get("vcpus"), topologyScope.path("vcpus"), 1, MAX_VCPUS));
         Settings.Run run = run(top.scope("run"));
-        Settings.Engine engine = engine(top.scope("engine"));
-        Settings.Host host = host(top.scope("host"));
-        Settings.Guest guest = guest(top.scope("guest"), topology.vcpus());
+        Scope engineScope = top.scope("engine");
+        Settings.Engine engine = engine(engineScope);
+        OpCost opCost = new OpCost(engineScope, engine.opCostNanos());
+        Settings.Host host = host(top.scope("host"), opCost);
+        Settings.Guest guest = guest(top.scope("guest"), topology.vcpus(), opCost);
         Settings.Workload workload = workload(top.scope("workload"));
         checkMemorySize(top, topology, guest, workload);
-        Settings.Nmi nmi = nmi(top.scope("nmi"), topology.vcpus());
+        Settings.Nmi nmi = nmi(top.scope("nmi"), topology.vcpus(), opCost);
         Settings.Expect expect = expect(top.scope("expect"));
         return new Settings(run, engine, topology, host, guest, workload, nmi, expect);
     }
@@ -83,6 +99,9 @@ final class SettingsReader {
 
     private static Settings.Engine engine(Scope s) throws ConfigProblem {
         long quantum = virtualNanos(s, "quantum");
+        if (quantum > MAX_QUANTUM_NANOS) {
+            throw problem(s.get("quantum"), s.path("quantum"), "must be at most 1ms, got " + text(s.get("quantum")));
+        }
         long opCost = virtualNanos(s, "op-cost");
         if (opCost > quantum) {
             String blamed = blame(s, "quantum", "op-cost");
@@ -92,20 +111,22 @@ final class SettingsReader {
         }
         int microOps = intAtLeast(s, "micro-ops-per-step", 1);
         int throughput = intAtLeast(s, "mailbox-throughput", 1);
-        int parallelism = intAtLeast(s, "parallelism", 0);
+        int parallelism = (int) integer(s.get("parallelism"), s.path("parallelism"), 0, MAX_PARALLELISM);
         return new Settings.Engine(quantum, opCost, microOps, throughput, parallelism);
     }
 
-    private static Settings.Host host(Scope s) throws ConfigProblem {
+    private static Settings.Host host(Scope s, OpCost opCost) throws ConfigProblem {
         HostEra era = enumeration(s.get("era"), s.path("era"), HostEra.class);
-        long exit = virtualNanos(s, "exit-interval");
+        long exit = opCost.period(s, "exit-interval", virtualNanos(s, "exit-interval"));
         int workers = intAtLeast(s, "paging-workers", 1);
         Latency latency = latency(s.scope("swap-in-latency"));
         Scope m = s.scope("memory");
         double resident = fraction(m.get("resident-limit"), m.path("resident-limit"), true);
         double evict = number(m.get("evict-rate"), m.path("evict-rate"));
-        if (evict < 0) {
-            throw problem(m.get("evict-rate"), m.path("evict-rate"), "must be at least 0, got " + text(m.get("evict-rate")));
+        // Written so that NaN fails too; 1e400 reads as infinity and fails as too large.
+        if (!(evict >= 0 && evict <= MAX_EVICT_PER_MILLI)) {
+            throw problem(m.get("evict-rate"), m.path("evict-rate"), "must be between 0 and 10000 (pages per virtual"
+                    + " millisecond), got " + text(m.get("evict-rate")));
         }
         Scope b = s.scope("bugs");
         Settings.HostBugs bugs = new Settings.HostBugs(bool(b.get("ignore-interrupt-flag"), b.path("ignore-interrupt-flag")),
@@ -142,13 +163,13 @@ final class SettingsReader {
         return new Latency(d, mean, min, max);
     }
 
-    private static Settings.Guest guest(Scope s, int vcpus) throws ConfigProblem {
+    private static Settings.Guest guest(Scope s, int vcpus, OpCost opCost) throws ConfigProblem {
         GuestEra era = enumeration(s.get("era"), s.path("era"), GuestEra.class);
         boolean asyncPf = bool(s.get("async-pf"), s.path("async-pf"));
         boolean preempt = bool(s.get("preempt"), s.path("preempt"));
         int tasks = intAtLeast(s, "tasks-per-vcpu", 1);
         int kernelPages = intAtLeast(s, "kernel-pages", 1);
-        long tick = virtualNanos(s, "tick-period");
+        long tick = opCost.period(s, "tick-period", virtualNanos(s, "tick-period"));
         long slice = virtualNanos(s, "timeslice");
         long hung = virtualNanos(s, "hung-task-timeout");
         long wedge = virtualNanos(s, "wedge-timeout");
@@ -158,7 +179,11 @@ final class SettingsReader {
         double entryFault = fraction(s.get("entry-fault-probability"), s.path("entry-fault-probability"), false);
         long lapicDelay = offOrVirtualNanos(s, "lapic-enable-delay");
         Scope smi = s.scope("smi");
-        Settings.Smi smis = new Settings.Smi(offOrVirtualNanos(smi, "interval"), intAtLeast(smi, "handler-ops", 1));
+        long smiInterval = offOrVirtualNanos(smi, "interval");
+        if (smiInterval >= 0) {
+            opCost.period(smi, "interval", smiInterval);
+        }
+        Settings.Smi smis = new Settings.Smi(smiInterval, intAtLeast(smi, "handler-ops", 1));
         return new Settings.Guest(era, asyncPf, preempt, tasks, kernelPages, tick, slice, hung, wedge, mmFaultOps,
                 apfDisable(s.scope("apf-disable"), vcpus), bugs, entryFault, lapicDelay, smis, nested(s, tasks));
     }
@@ -260,7 +285,7 @@ final class SettingsReader {
         }
     }
 
-    private static Settings.Nmi nmi(Scope s, int vcpus) throws ConfigProblem {
+    private static Settings.Nmi nmi(Scope s, int vcpus, OpCost opCost) throws ConfigProblem {
         ConfigValue v = s.get("sources");
         String path = s.path("sources");
         List<ConfigValue> list = list(v, path);
@@ -293,7 +318,7 @@ final class SettingsReader {
                 throw problem(src.get("name"), src.path("name"), "duplicate source name " + ConfigUtil.quoteString(name));
             }
             List<Integer> targets = src.has("targets") ? vcpuIds(src, "targets", vcpus, "duplicate target ") : List.of();
-            long interval = virtualNanos(src.required("interval"), src.path("interval"));
+            long interval = opCost.period(src, "interval", virtualNanos(src.required("interval"), src.path("interval")));
             double jitter = src.has("jitter") ? fraction(src.get("jitter"), src.path("jitter"), false) : 0.0;
             double userRead = src.has("user-read-probability")
                     ? fraction(src.get("user-read-probability"), src.path("user-read-probability"), false) : 0.0;
@@ -517,12 +542,18 @@ final class SettingsReader {
         throw problem(v, path, "expected a list but got " + describeValue(v));
     }
 
-    /** A wall-clock duration > 0, with a unit. */
+    /**
+     * A wall-clock duration > 0, with a unit, at most 365d: the deterministic engines read it as
+     * virtual time, and a run's end and its next progress sample are sums of virtual times.
+     */
     private static Duration wallDuration(Scope s, String key) throws ConfigProblem {
         ConfigValue v = s.get(key);
         Duration d = duration(v, s.path(key));
         if (d.isZero() || d.isNegative()) {
             throw problem(v, s.path(key), "must be greater than 0, got " + text(v));
+        }
+        if (d.compareTo(Duration.ofNanos(MAX_VIRTUAL_NANOS)) > 0) {
+            throw problem(v, s.path(key), "must be at most 365d, got " + text(v));
         }
         return d;
     }
@@ -591,6 +622,30 @@ final class SettingsReader {
             return s.matches("[A-Za-z0-9_.+-]+( ?[A-Za-z]+)?") ? s : ConfigUtil.quoteString(s);
         }
         return v.render();
+    }
+
+    /**
+     * {@code engine.op-cost}, the shortest step of a vCPU: the lower bound of every period of
+     * events it takes at micro-op boundaries (timer ticks, VM exits, SMIs, NMIs). It takes at
+     * most one tick, exit or SMI per boundary, so a shorter period would fall further behind at
+     * every boundary; and it holds at most two NMIs, so NMIs faster than one per micro-op would
+     * mostly be lost while their source still emitted a whole quantum of them ahead.
+     */
+    private record OpCost(Scope engine, long nanos) {
+        /** {@code period}, the value of {@code key}, if it is at least the op cost; else the problem, at the key the user set. */
+        long period(Scope s, String key, long period) throws ConfigProblem {
+            if (period >= nanos) {
+                return period;
+            }
+            ConfigValue v = s.get(key);
+            ConfigValue op = engine.get("op-cost");
+            if (Origins.isDefault(v) && !Origins.isDefault(op)) {
+                throw problem(op, engine.path("op-cost"), "must not exceed " + s.path(key) + " (" + text(v) + "), got "
+                        + text(op));
+            }
+            throw problem(v, s.path(key), "must be at least " + engine.path("op-cost") + " (" + text(op) + "), got "
+                    + text(v));
+        }
     }
 
     /** A block of the configuration at a path, with its display path. */

@@ -215,6 +215,87 @@ class SettingsLoaderTest {
                 + " as each L2 vCPU thread is one of the vCPU's tasks, got 3", problem(l2));
     }
 
+    // ------------------------------------------------------------------ ends and limits
+
+    @Test
+    void quantumAtMostOneMillisecond() throws Exception {
+        Path f = file("year.conf", "vcpu-emu {", "  engine.quantum = 365d", "}");
+        assertEquals(f + ":2: vcpu-emu.engine.quantum: must be at most 1ms, got 365d", problem(f));
+        assertEquals("--set engine.quantum=1s: vcpu-emu.engine.quantum: must be at most 1ms, got 1s",
+                problem(null, "engine.quantum=1s"));
+        assertEquals("--set engine.quantum=1001us: vcpu-emu.engine.quantum: must be at most 1ms, got 1001us",
+                problem(null, "engine.quantum=1001us"));
+        assertEquals(1_000_000, load(null, "engine.quantum=1ms").engine().quantumNanos());
+    }
+
+    @Test
+    void evictRateFiniteAndBounded() throws Exception {
+        Path f = file("inf.conf", "vcpu-emu.host.memory.evict-rate = 1e400");
+        assertEquals(f + ":1: vcpu-emu.host.memory.evict-rate: must be between 0 and 10000 (pages per virtual "
+                + "millisecond), got Infinity", problem(f));
+        assertEquals("--set host.memory.evict-rate=1e308: vcpu-emu.host.memory.evict-rate: must be between 0 and 10000 "
+                + "(pages per virtual millisecond), got 1.0E308", problem(null, "host.memory.evict-rate=1e308"));
+        assertEquals("--set host.memory.evict-rate=\"1e400\": vcpu-emu.host.memory.evict-rate: must be between 0 and "
+                + "10000 (pages per virtual millisecond), got 1e400", problem(null, "host.memory.evict-rate=\"1e400\""));
+        assertEquals("--set host.memory.evict-rate=10001: vcpu-emu.host.memory.evict-rate: must be between 0 and 10000 "
+                + "(pages per virtual millisecond), got 10001", problem(null, "host.memory.evict-rate=10001"));
+        assertEquals("--set host.memory.evict-rate=-1: vcpu-emu.host.memory.evict-rate: must be between 0 and 10000 "
+                + "(pages per virtual millisecond), got -1", problem(null, "host.memory.evict-rate=-1"));
+        // HOCON has no literal for NaN or infinity: the words are strings, not numbers.
+        assertEquals("--set host.memory.evict-rate=NaN: vcpu-emu.host.memory.evict-rate: expected a number but got "
+                + "a string (\"NaN\")", problem(null, "host.memory.evict-rate=NaN"));
+        assertEquals("--set host.memory.evict-rate=Infinity: vcpu-emu.host.memory.evict-rate: expected a number but "
+                + "got a string (\"Infinity\")", problem(null, "host.memory.evict-rate=Infinity"));
+        assertEquals(10_000, load(null, "host.memory.evict-rate=10000").host().evictPerMilli());
+        assertEquals(0, load(null, "host.memory.evict-rate=0").host().evictPerMilli());
+    }
+
+    @Test
+    void periodsAtLeastTheOpCost() throws Exception {
+        Path f = file("exit.conf", "vcpu-emu {", "  engine.op-cost = 10ns", "  host.exit-interval = 9ns", "}");
+        assertEquals(f + ":3: vcpu-emu.host.exit-interval: must be at least vcpu-emu.engine.op-cost (10ns), got 9ns",
+                problem(f));
+        assertEquals("--set guest.tick-period=4ns: vcpu-emu.guest.tick-period: must be at least "
+                + "vcpu-emu.engine.op-cost (5ns), got 4ns", problem(null, "guest.tick-period=4ns"));
+        assertEquals("--set guest.smi.interval=1ns: vcpu-emu.guest.smi.interval: must be at least "
+                + "vcpu-emu.engine.op-cost (5ns), got 1ns", problem(null, "guest.smi.interval=1ns"));
+        Path n = file("nmi.conf", "vcpu-emu.nmi.sources = [", "  { name = a, interval = 1ms },",
+                "  { name = b, interval = 3ns } ]");
+        assertEquals(n + ":3: vcpu-emu.nmi.sources[1].interval: must be at least vcpu-emu.engine.op-cost (5ns), got 3ns",
+                problem(n));
+        // Only the op cost was set: it is the one blamed, against the first default period it passes.
+        assertEquals("--set engine.op-cost=200us: vcpu-emu.engine.op-cost: must not exceed vcpu-emu.host.exit-interval "
+                + "(100us), got 200us", problem(null, "engine.quantum=1ms", "engine.op-cost=200us"));
+        assertEquals("--set engine.op-cost=101us: vcpu-emu.engine.op-cost: must not exceed "
+                + "vcpu-emu.nmi.sources[0].interval (100us), got 101us",
+                problem(null, "engine.quantum=1ms", "engine.op-cost=101us", "host.exit-interval=1ms"));
+        Settings s = load(null, "guest.tick-period=5ns", "host.exit-interval=5ns", "guest.smi.interval=5ns",
+                "nmi.sources=[{name=a, interval=5ns}]");
+        assertEquals(5, s.guest().tickPeriodNanos());
+        assertEquals(5, s.host().exitIntervalNanos());
+        assertEquals(5, s.guest().smi().intervalNanos());
+        assertEquals(5, s.nmi().sources().get(0).intervalNanos());
+        assertEquals(-1, load(null, "guest.smi.interval=off").guest().smi().intervalNanos());
+    }
+
+    @Test
+    void runDurationsAtMostAYear() throws Exception {
+        Path f = file("long.conf", "vcpu-emu.run.duration = 366d");
+        assertEquals(f + ":1: vcpu-emu.run.duration: must be at most 365d, got 366d", problem(f));
+        assertEquals("--set run.duration=1e400d: vcpu-emu.run.duration: must be at most 365d, got 1e400d",
+                problem(null, "run.duration=1e400d"));
+        assertEquals("--set run.progress-interval=300000000d: vcpu-emu.run.progress-interval: must be at most 365d, "
+                + "got 300000000d", problem(null, "run.progress-interval=300000000d"));
+        assertEquals(Duration.ofDays(365), load(null, "run.duration=365d").run().duration());
+    }
+
+    @Test
+    void parallelismWithinWhatAForkJoinPoolTakes() throws Exception {
+        assertEquals("--set engine.parallelism=32768: vcpu-emu.engine.parallelism: must be between 0 and 32767, got 32768",
+                problem(null, "engine.parallelism=32768"));
+        assertEquals(32_767, load(null, "engine.parallelism=32767").engine().parallelism());
+    }
+
     @Test
     void missingFile() {
         Path f = Paths.get("conf", "missing.conf");
