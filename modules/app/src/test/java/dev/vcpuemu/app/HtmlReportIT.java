@@ -85,9 +85,9 @@ class HtmlReportIT {
     @Test
     void aRunWithFindingsRendersItsChartsAndExampleWindows() throws Exception {
         needBrowser();
-        // The legacy NMI storm finds its hazard within 5 ms at seed 42 (reference §4(i)); progress every tenth.
+        // The legacy NMI storm finds its hazard within 20 ms at seed 42 (reference §4(i)); progress every tenth.
         int exit = vcpuEmu("run", CONF.resolve("scenarios/hazard-i-nmi-window.conf").toAbsolutePath().toString(), "--engine",
-                "deterministic", "--duration", "5ms", "--report", "r.json", "--html", "r.html");
+                "deterministic", "--duration", "20ms", "--report", "r.json", "--html", "r.html");
         assertEquals(0, exit, Files.readString(tmp.resolve("vcpu-emu.out")));
         Rendered r = render(tmp.resolve("r.html"));
         assertDrawn(r, 4, List.of("chart-throughput", "chart-findings", "chart-latency", "chart-vcpu-time"));

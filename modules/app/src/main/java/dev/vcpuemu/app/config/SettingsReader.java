@@ -76,6 +76,7 @@ final class SettingsReader {
         Settings.Engine engine = engine(engineScope);
         OpCost opCost = new OpCost(engineScope, engine.opCostNanos());
         Settings.Host host = host(top.scope("host"), opCost);
+        checkSwapInLookahead(engineScope, top.scope("host").scope("swap-in-latency"), engine, host.swapIn());
         Settings.Guest guest = guest(top.scope("guest"), topology.vcpus(), opCost);
         Settings.Workload workload = workload(top.scope("workload"));
         checkMemorySize(top, topology, guest, workload);
@@ -125,7 +126,7 @@ final class SettingsReader {
         double evict = number(m.get("evict-rate"), m.path("evict-rate"));
         // Written so that NaN fails too; 1e400 reads as infinity and fails as too large.
         if (!(evict >= 0 && evict <= MAX_EVICT_PER_MILLI)) {
-            throw problem(m.get("evict-rate"), m.path("evict-rate"), "must be between 0 and 10000 (pages per virtual"
+            throw problem(m.get("evict-rate"), m.path("evict-rate"), "must be between 0 and 10000 (frames per virtual"
                     + " millisecond), got " + text(m.get("evict-rate")));
         }
         Scope b = s.scope("bugs");
@@ -142,6 +143,28 @@ final class SettingsReader {
                 "must be an integer from 0 to 1048575 (ids are 20 bits, §2.7)");
         long migrateAt = offOrVirtualNanos(s, "migrate-at");
         return new Settings.Host(era, exit, workers, latency, resident, evict, bugs, fixes, tokenIdStart, migrateAt);
+    }
+
+    /**
+     * The lookahead of completions (DESIGN §3): a vCPU runs its whole quantum before it hears the
+     * paging worker's answer, so a swap-in shorter than the quantum would complete inside the
+     * quantum that issued it, after the vCPU had passed its due time. Blames the key the file set.
+     */
+    private static void checkSwapInLookahead(Scope engine, Scope latency, Settings.Engine e, Latency l)
+            throws ConfigProblem {
+        String shortest = l.distribution() == Latency.Distribution.FIXED ? "mean" : "min";
+        long shortestNanos = l.distribution() == Latency.Distribution.FIXED ? l.meanNanos() : l.minNanos();
+        if (shortestNanos >= e.quantumNanos()) {
+            return;
+        }
+        if (Origins.isDefault(latency.get(shortest)) && !Origins.isDefault(engine.get("quantum"))) {
+            throw problem(engine.get("quantum"), engine.path("quantum"), "must be at most " + latency.path(shortest) + " ("
+                    + text(latency.get(shortest)) + "), the shortest swap-in, so that a completion falls due after the"
+                    + " quantum that issued it; got " + text(engine.get("quantum")));
+        }
+        throw problem(latency.get(shortest), latency.path(shortest), "must be at least " + engine.path("quantum") + " ("
+                + text(engine.get("quantum")) + ") so that a completion falls due after the quantum that issued it;"
+                + " lower the quantum for faster swap-ins; got " + text(latency.get(shortest)));
     }
 
     private static Latency latency(Scope s) throws ConfigProblem {

@@ -75,6 +75,8 @@ class LimitsFuzzTest {
                 .as((op, q, evict, extra, threads, days) -> List.of(
                         "engine.op-cost=" + op + "ns",
                         "engine.quantum=" + Math.max(op, q) + "ns",
+                        "host.swap-in-latency.distribution=fixed",
+                        "host.swap-in-latency.mean=" + Math.max(op, q) + "ns",
                         "host.memory.evict-rate=" + evict,
                         "host.exit-interval=" + (op + extra) + "ns",
                         "guest.tick-period=" + (op + extra) + "ns",

@@ -115,6 +115,7 @@ class SettingsLoaderTest {
         Path f = file("full.conf",
                 "vcpu-emu {",
                 "  host.swap-in-latency { distribution = uniform, min = 1us, max = 3us }",
+                "  engine.quantum = 1us",
                 "  workload.pattern = uniform",
                 "  guest.async-pf = off",
                 "  guest.nested { l2-vcpu-threads = 2, delivery-as-pf-vmexit = off }",
@@ -217,6 +218,9 @@ class SettingsLoaderTest {
 
     // ------------------------------------------------------------------ ends and limits
 
+    /** A swap-in no shorter than a 1 ms quantum (the lookahead rule). */
+    private static final String SLOW_SWAP_IN = "host.swap-in-latency={distribution=fixed, mean=1ms}";
+
     @Test
     void quantumAtMostOneMillisecond() throws Exception {
         Path f = file("year.conf", "vcpu-emu {", "  engine.quantum = 365d", "}");
@@ -225,22 +229,41 @@ class SettingsLoaderTest {
                 problem(null, "engine.quantum=1s"));
         assertEquals("--set engine.quantum=1001us: vcpu-emu.engine.quantum: must be at most 1ms, got 1001us",
                 problem(null, "engine.quantum=1001us"));
-        assertEquals(1_000_000, load(null, "engine.quantum=1ms").engine().quantumNanos());
+        assertEquals(1_000_000, load(null, "engine.quantum=1ms", "host.swap-in-latency.distribution=fixed",
+                "host.swap-in-latency.mean=1ms").engine().quantumNanos());
+    }
+
+    @Test
+    void swapInNoShorterThanTheQuantum() throws Exception {
+        // DESIGN §3: a completion has lookahead only if it falls due after the quantum that issued it.
+        Path f = file("fast.conf", "vcpu-emu {", "  host.swap-in-latency { distribution = uniform, min = 1us, max = 3us }", "}");
+        assertEquals(f + ":2: vcpu-emu.host.swap-in-latency.min: must be at least vcpu-emu.engine.quantum (20us) so that"
+                + " a completion falls due after the quantum that issued it; lower the quantum for faster swap-ins; got 1us",
+                problem(f));
+        assertEquals("--set engine.quantum=100us: vcpu-emu.engine.quantum: must be at most"
+                + " vcpu-emu.host.swap-in-latency.min (20us), the shortest swap-in, so that a completion falls due after"
+                + " the quantum that issued it; got 100us", problem(null, "engine.quantum=100us"));
+        Path fixed = file("fixed.conf", "vcpu-emu.host.swap-in-latency { distribution = fixed, mean = 10us }");
+        assertEquals(fixed + ":1: vcpu-emu.host.swap-in-latency.mean: must be at least vcpu-emu.engine.quantum (20us)"
+                + " so that a completion falls due after the quantum that issued it; lower the quantum for faster"
+                + " swap-ins; got 10us", problem(fixed));
+        assertEquals(1_000, load(f, "engine.quantum=1us").engine().quantumNanos(), "equal to the quantum is enough");
+        assertEquals(20_000, load(null, "host.swap-in-latency.min=20us").host().swapIn().minNanos());
     }
 
     @Test
     void evictRateFiniteAndBounded() throws Exception {
         Path f = file("inf.conf", "vcpu-emu.host.memory.evict-rate = 1e400");
-        assertEquals(f + ":1: vcpu-emu.host.memory.evict-rate: must be between 0 and 10000 (pages per virtual "
+        assertEquals(f + ":1: vcpu-emu.host.memory.evict-rate: must be between 0 and 10000 (frames per virtual "
                 + "millisecond), got Infinity", problem(f));
         assertEquals("--set host.memory.evict-rate=1e308: vcpu-emu.host.memory.evict-rate: must be between 0 and 10000 "
-                + "(pages per virtual millisecond), got 1.0E308", problem(null, "host.memory.evict-rate=1e308"));
+                + "(frames per virtual millisecond), got 1.0E308", problem(null, "host.memory.evict-rate=1e308"));
         assertEquals("--set host.memory.evict-rate=\"1e400\": vcpu-emu.host.memory.evict-rate: must be between 0 and "
-                + "10000 (pages per virtual millisecond), got 1e400", problem(null, "host.memory.evict-rate=\"1e400\""));
+                + "10000 (frames per virtual millisecond), got 1e400", problem(null, "host.memory.evict-rate=\"1e400\""));
         assertEquals("--set host.memory.evict-rate=10001: vcpu-emu.host.memory.evict-rate: must be between 0 and 10000 "
-                + "(pages per virtual millisecond), got 10001", problem(null, "host.memory.evict-rate=10001"));
+                + "(frames per virtual millisecond), got 10001", problem(null, "host.memory.evict-rate=10001"));
         assertEquals("--set host.memory.evict-rate=-1: vcpu-emu.host.memory.evict-rate: must be between 0 and 10000 "
-                + "(pages per virtual millisecond), got -1", problem(null, "host.memory.evict-rate=-1"));
+                + "(frames per virtual millisecond), got -1", problem(null, "host.memory.evict-rate=-1"));
         // HOCON has no literal for NaN or infinity: the words are strings, not numbers.
         assertEquals("--set host.memory.evict-rate=NaN: vcpu-emu.host.memory.evict-rate: expected a number but got "
                 + "a string (\"NaN\")", problem(null, "host.memory.evict-rate=NaN"));
@@ -265,10 +288,10 @@ class SettingsLoaderTest {
                 problem(n));
         // Only the op cost was set: it is the one blamed, against the first default period it passes.
         assertEquals("--set engine.op-cost=200us: vcpu-emu.engine.op-cost: must not exceed vcpu-emu.host.exit-interval "
-                + "(100us), got 200us", problem(null, "engine.quantum=1ms", "engine.op-cost=200us"));
+                + "(100us), got 200us", problem(null, "engine.quantum=1ms", SLOW_SWAP_IN, "engine.op-cost=200us"));
         assertEquals("--set engine.op-cost=101us: vcpu-emu.engine.op-cost: must not exceed "
                 + "vcpu-emu.nmi.sources[0].interval (100us), got 101us",
-                problem(null, "engine.quantum=1ms", "engine.op-cost=101us", "host.exit-interval=1ms"));
+                problem(null, "engine.quantum=1ms", SLOW_SWAP_IN, "engine.op-cost=101us", "host.exit-interval=1ms"));
         Settings s = load(null, "guest.tick-period=5ns", "host.exit-interval=5ns", "guest.smi.interval=5ns",
                 "nmi.sources=[{name=a, interval=5ns}]");
         assertEquals(5, s.guest().tickPeriodNanos());

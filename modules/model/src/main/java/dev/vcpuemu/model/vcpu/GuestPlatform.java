@@ -24,7 +24,7 @@ final class GuestPlatform implements Platform {
     /** A resident frame, or an EPT violation that the host half decides (reference §2.0). */
     @Override
     public boolean access(int gfn) {
-        if (v.frames.resident(gfn)) {
+        if (v.frames.access(gfn)) {
             return true;
         }
         hostFault(gfn);

@@ -128,7 +128,7 @@ public final class Vcpu {
 
     /**
      * @param rng     the guest's random source (its workload, its handlers' choices)
-     * @param hostRng the host half's (swap-in stalls, reclaim)
+     * @param hostRng the host half's (the synchronous swap-ins' latencies)
      */
     public Vcpu(int id, Settings settings, RandomGenerator rng, RandomGenerator hostRng, HostMemory memory,
                 SleeperTable sleepers, Outbox out, long startNanos) {
@@ -254,7 +254,7 @@ public final class Vcpu {
                     lateBefore = Math.max(lateBefore, now);
                     continue;
                 }
-                frames.bringIn(stallGfn, hostRng);
+                frames.bringIn(stallGfn);
                 stallUntil = -1;
                 events.add(now, TraceEvent.HOST_SYNC_FAULT_ENDS, stallGfn);
                 exitPending = true;
@@ -275,7 +275,7 @@ public final class Vcpu {
             X86Cpu.FrameStack stack = cpu.nextFrameStack();
             if (stack == X86Cpu.FrameStack.NONE) {
                 eventNeedsReinjection = false;
-            } else if (!frames.resident(stackGfn(stack))) {
+            } else if (!frames.access(stackGfn(stack))) {
                 // An EPT violation while the CPU delivers the event: KVM handles it synchronously
                 // and injects the event again at a later entry (behaviour 4); until then it is an
                 // injected event, which no completion check may stack another #PF on.
@@ -360,7 +360,7 @@ public final class Vcpu {
         }
         while (!evictions.isEmpty() && evictions.peek().due <= now) {
             landed(InputKind.EVICTION, evictions.poll());
-            frames.evictOne(hostRng);
+            frames.scanOne();
         }
         while (!completions.isEmpty() && completions.peek().due <= now) {
             Timed<WorkItem> done = completions.poll();
@@ -369,7 +369,7 @@ public final class Vcpu {
             landed(own ? InputKind.COMPLETION : InputKind.PAGE_READY_FROM_VCPU, done);
             if (own) {
                 // The worker's swap-in is done at its due time: the frame is resident from now on (§1.6).
-                frames.bringIn(item.gfn(), hostRng);
+                frames.bringIn(item.gfn());
             }
             boolean kick = own ? host.onWorkDone(item) : host.onForeignPageReady(item);
             if (kick || cpu.halted() || host.halted()) {
