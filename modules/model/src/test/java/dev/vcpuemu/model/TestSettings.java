@@ -30,6 +30,7 @@ public final class TestSettings {
     private long hungTaskTimeoutNanos = 10_000_000_000L;
     private long wedgeTimeoutNanos = 100_000_000;
     private int mmFaultOps = 3;
+    private Settings.Code code = Settings.Code.MINIMAL;
     private long exitIntervalNanos = 50_000;
     private long swapInNanos = 100_000;
     private Latency swapInLatency;
@@ -187,6 +188,12 @@ public final class TestSettings {
         return this;
     }
 
+    /** The lengths of the guest's code paths (guest.code); {@link Settings.Code#MINIMAL} by default. */
+    public TestSettings code(Settings.Code code) {
+        this.code = code;
+        return this;
+    }
+
     /** The actors' mailbox throughput (engine.mailbox-throughput). */
     public TestSettings mailboxThroughput(int messages) {
         this.mailboxThroughput = messages;
@@ -293,7 +300,7 @@ public final class TestSettings {
                         residentLimit, evictPerMilli, hostBugs, hostFixes, tokenIdStart, migrateAtNanos),
                 new Settings.Guest(guestEra, asyncPf, preempt, tasksPerVcpu, kernelPages, tickPeriodNanos,
                         timesliceNanos, hungTaskTimeoutNanos, wedgeTimeoutNanos, mmFaultOps, apfDisable, guestBugs,
-                        entryFaultProbability, lapicEnableDelayNanos, smi, nested),
+                        entryFaultProbability, lapicEnableDelayNanos, smi, nested, code),
                 new Settings.Workload(workingSetPages, mappedPages, AccessPattern.UNIFORM, 0.2, 0.8, computeOps,
                         syscallProbability, syscallAccesses, preemptOffFraction, irqOffFraction),
                 new Settings.Nmi(nmiSources),

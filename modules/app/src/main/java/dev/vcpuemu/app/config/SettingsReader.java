@@ -208,7 +208,16 @@ final class SettingsReader {
         }
         Settings.Smi smis = new Settings.Smi(smiInterval, intAtLeast(smi, "handler-ops", 1));
         return new Settings.Guest(era, asyncPf, preempt, tasks, kernelPages, tick, slice, hung, wedge, mmFaultOps,
-                apfDisable(s.scope("apf-disable"), vcpus), bugs, entryFault, lapicDelay, smis, nested(s, tasks));
+                apfDisable(s.scope("apf-disable"), vcpus), bugs, entryFault, lapicDelay, smis, nested(s, tasks),
+                code(s.scope("code")));
+    }
+
+    /** {@code guest.code}: micro-ops of each calibrated code path, at least one each. */
+    private static Settings.Code code(Scope c) throws ConfigProblem {
+        return new Settings.Code(intAtLeast(c, "pf-entry", 1), intAtLeast(c, "pf-between-reads", 1),
+                intAtLeast(c, "pf-async-path", 1), intAtLeast(c, "nmi-entry", 1), intAtLeast(c, "nmi-sample", 1),
+                intAtLeast(c, "nmi-callchain", 1), intAtLeast(c, "nmi-exit", 1), intAtLeast(c, "page-ready-entry", 1),
+                intAtLeast(c, "wait-path", 1), intAtLeast(c, "wake-path", 1));
     }
 
     /** {@code guest.nested}: each L2 vCPU thread is one of the vCPU's tasks. */

@@ -83,7 +83,7 @@ class SettingsLoaderTest {
                 0.6, 50, Settings.HostBugs.NONE, Settings.HostFixes.ALL, 1, -1), s.host());
         assertEquals(new Settings.Guest(Settings.GuestEra.INTERRUPT, true, true, 3, 64, 1_000_000, 4_000_000,
                 50_000_000, 20_000_000, 20, Settings.ApfDisable.NEVER, Settings.GuestBugs.NONE, 0.0, -1,
-                Settings.Smi.NONE, Settings.Nested.NONE), s.guest());
+                Settings.Smi.NONE, Settings.Nested.NONE, new Settings.Code(6, 2, 20, 12, 130, 80, 6, 9, 14, 50)), s.guest());
         assertEquals(new Settings.Workload(256, 192, Settings.AccessPattern.HOT_COLD, 0.2, 0.8, 8, 0.02, 4, 0.3, 0.2),
                 s.workload());
         assertEquals(List.of(new Settings.NmiSource("perf", List.of(), 100_000, 0.5, 0.0)), s.nmi().sources());

@@ -101,7 +101,31 @@ public record Settings(Run run, Engine engine, Topology topology, Host host, Gue
                         int kernelPages, long tickPeriodNanos, long timesliceNanos,
                         long hungTaskTimeoutNanos, long wedgeTimeoutNanos, int mmFaultOps,
                         ApfDisable apfDisable, GuestBugs bugs, double entryFaultProbability,
-                        long lapicEnableDelayNanos, Smi smi, Nested nested) {}
+                        long lapicEnableDelayNanos, Smi smi, Nested nested, Code code) {}
+
+    /**
+     * {@code vcpu-emu.guest.code}: how many micro-ops the guest code paths that bound a hazard
+     * window take (each one {@code engine.op-cost} of virtual time), calibrated against Linux's
+     * real paths (reference.conf gives each one's source). A window is its micro-ops: an NMI due
+     * inside them lands inside it.
+     *
+     * @param pfEntry         #PF delivery to the handler's first read: CR2 (≥5.3), the reason word (≤5.2)
+     * @param pfBetweenReads  from that read to the other one (the APF word ≥5.3, CR2 ≤5.2)
+     * @param pfAsyncPath     after the APF word read, to the wait (not-present) or wake (page-ready)
+     * @param nmiEntry        NMI delivery to nmi_state and the saved CR2
+     * @param nmiSample       the NMI handlers and a perf sample without a user call chain
+     * @param nmiCallchain    a perf user call-chain walk, up to its user read
+     * @param nmiExit         handler return to the CR2 check and IRET
+     * @param pageReadyEntry  page-ready interrupt delivery to the token read (≥5.8)
+     * @param waitPath        kvm_async_pf_task_wait_schedule to schedule() or HLT
+     * @param wakePath        kvm_async_pf_task_wake of one token, with the task's wake-up (a
+     *                        wake-all walks the 256 buckets one lock, wake and unlock at a time)
+     */
+    public record Code(int pfEntry, int pfBetweenReads, int pfAsyncPath, int nmiEntry, int nmiSample,
+                       int nmiCallchain, int nmiExit, int pageReadyEntry, int waitPath, int wakePath) {
+        /** One micro-op each: the shortest windows, where scripted tests count exact steps. */
+        public static final Code MINIMAL = new Code(1, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    }
 
     /**
      * {@code vcpu-emu.guest.nested}: the guest kernel is itself KVM (L1) and some of its tasks are

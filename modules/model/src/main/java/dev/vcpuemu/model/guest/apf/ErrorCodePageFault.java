@@ -30,8 +30,10 @@ final class ErrorCodePageFault extends Frame {
     public void step(Kernel k) {
         switch (pc) {
             case READ_CR2 -> {
-                address = k.cpu().cr2();
-                pc = CHECK;
+                if (ran(code(k).pfEntry())) {
+                    address = k.cpu().cr2();
+                    pc = CHECK;
+                }
             }
             case CHECK -> {
                 if (errorCode != Apf.ERROR_CODE_ASYNC_NOT_PRESENT) {
@@ -42,8 +44,10 @@ final class ErrorCodePageFault extends Frame {
                 }
             }
             case WAIT -> {
-                pc = IRET;
-                AsyncPfWait.call(k, (int) address, true, false, this);
+                if (ran(code(k).pfAsyncPath())) {
+                    pc = IRET;
+                    AsyncPfWait.call(k, (int) address, true, false, this);
+                }
             }
             default -> k.iret();
         }

@@ -36,12 +36,16 @@ final class FlagsPageFault extends ApfHandler {
     public void step(Kernel k) {
         switch (pc) {
             case READ_CR2 -> {
-                address = k.cpu().cr2();
-                pc = READ_FLAGS;
+                if (ran(code(k).pfEntry())) {
+                    address = k.cpu().cr2();
+                    pc = READ_FLAGS;
+                }
             }
             case READ_FLAGS -> {
-                word = readAndClearWord(k);
-                pc = DISPATCH;
+                if (ran(code(k).pfBetweenReads())) {
+                    word = readAndClearWord(k);
+                    pc = DISPATCH;
+                }
             }
             case DISPATCH -> {
                 if (word == 0) {
@@ -61,8 +65,10 @@ final class FlagsPageFault extends ApfHandler {
                 }
             }
             case WAIT -> {
-                pc = IRET;
-                AsyncPfWait.call(k, (int) address, true, false, this);
+                if (ran(code(k).pfAsyncPath())) {
+                    pc = IRET;
+                    AsyncPfWait.call(k, (int) address, true, false, this);
+                }
             }
             default -> k.iret();
         }

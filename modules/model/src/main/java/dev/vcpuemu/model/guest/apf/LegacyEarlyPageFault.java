@@ -24,20 +24,22 @@ final class LegacyEarlyPageFault extends ReasonWordPageFault {
     public void step(Kernel k) {
         switch (pc) {
             case READ_REASON -> {
-                if (readWordAfterInstrumentation(k, 1)) {
+                if (ran(code(k).pfEntry()) && readWordAfterInstrumentation(k, 1)) {
                     pc = READ_CR2;
                 }
             }
             case READ_CR2 -> {
-                if (!entryFaults(k, 2)) {
+                if (ran(code(k).pfBetweenReads()) && !entryFaults(k, 2)) {
                     address = k.cpu().cr2();
                     k.truth().cr2Read(delivery, word, address);
                     pc = DISPATCH;
                 }
             }
             case DISPATCH -> {
-                pc = IRET;
-                dispatch(k);
+                if (ran(code(k).pfAsyncPath())) {
+                    pc = IRET;
+                    dispatch(k);
+                }
             }
             default -> k.iret();
         }

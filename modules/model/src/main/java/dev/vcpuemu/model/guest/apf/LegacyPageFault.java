@@ -23,17 +23,21 @@ final class LegacyPageFault extends ReasonWordPageFault {
     public void step(Kernel k) {
         switch (pc) {
             case READ_CR2 -> {
-                address = k.cpu().cr2();
-                pc = READ_REASON;
+                if (ran(code(k).pfEntry())) {
+                    address = k.cpu().cr2();
+                    pc = READ_REASON;
+                }
             }
             case READ_REASON -> {
-                if (readWordAfterInstrumentation(k, 1)) {
+                if (ran(code(k).pfBetweenReads()) && readWordAfterInstrumentation(k, 1)) {
                     pc = DISPATCH;
                 }
             }
             case DISPATCH -> {
-                pc = IRET;
-                dispatch(k);
+                if (ran(code(k).pfAsyncPath())) {
+                    pc = IRET;
+                    dispatch(k);
+                }
             }
             default -> k.iret();
         }

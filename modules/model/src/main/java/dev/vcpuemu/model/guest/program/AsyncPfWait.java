@@ -122,6 +122,9 @@ public final class AsyncPfWait extends BucketLocking {
                 }
             }
             case PREPARE -> {
+                if (!ran(code(k).waitPath())) {
+                    return;
+                }
                 if (!halted && !k.idleTask()) {
                     k.sleepOn(token, since);
                 }

@@ -39,7 +39,7 @@ public final class AsyncPfWake extends BucketLocking {
         SleeperTable sleepers = k.sleepers();
         switch (pc) {
             case LOCK -> {
-                if (tryLock(k, all ? walk : bucket)) {
+                if ((all || ran(code(k).wakePath())) && tryLock(k, all ? walk : bucket)) {
                     pc = WAKE;
                 }
             }

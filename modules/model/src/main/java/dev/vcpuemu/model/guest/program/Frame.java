@@ -1,5 +1,6 @@
 package dev.vcpuemu.model.guest.program;
 
+import dev.vcpuemu.model.settings.Settings;
 import dev.vcpuemu.model.stats.Counter;
 import dev.vcpuemu.model.truth.Delivery;
 
@@ -26,6 +27,9 @@ public abstract class Frame {
 
     /** Set by a fault's fixup: the faulting access completes with an error instead of retrying. */
     boolean fixedUp;
+    /** The step whose straight-line code {@link #spent} counts ({@link #ran}). */
+    private int spentAt = -1;
+    private int spent;
 
     protected Frame(Routine routine) {
         this.routine = routine;
@@ -33,6 +37,26 @@ public abstract class Frame {
 
     /** Runs one micro-operation of this routine. */
     public abstract void step(Kernel k);
+
+    /**
+     * The current step begins with {@code ops} micro-ops of straight-line code (a calibrated
+     * length, guest.code): false while they run, true on the last one and after it, until the
+     * step changes, so that a step retried (a lock not taken, a fault) does not run them again.
+     * Inputs land between any two of them, so the stretch is as wide a window as the real code;
+     * with 1 it is the step alone.
+     */
+    protected final boolean ran(int ops) {
+        if (spentAt != pc) {
+            spentAt = pc;
+            spent = 0;
+        }
+        return spent >= ops || ++spent >= ops;
+    }
+
+    /** The calibrated lengths of the guest's code paths. */
+    protected static Settings.Code code(Kernel k) {
+        return k.settings().guest().code();
+    }
 
     /** The program counter: the step that runs next. */
     public final int pc() {

@@ -28,6 +28,9 @@ public final class NmiHandler extends Frame {
         NmiState nmi = k.nmi();
         switch (pc) {
             case ENTRY -> {
+                if (!ran(code(k).nmiEntry())) {
+                    return;
+                }
                 nmi.nesting++;
                 if (nmi.state != NmiState.NOT_RUNNING) {
                     k.rec().finding(FindingKind.NESTED_NMI, "NMI delivered while the NMI handler still ran: an IRET"
@@ -41,9 +44,16 @@ public final class NmiHandler extends Frame {
                     pc = PERF;
                 }
             }
-            case PERF -> pc = !k.idleTask() && k.rng().nextDouble() < nmi.userReadProbability ? USER_READ : EXIT;
+            case PERF -> {
+                if (ran(code(k).nmiSample())) {
+                    pc = !k.idleTask() && k.rng().nextDouble() < nmi.userReadProbability ? USER_READ : EXIT;
+                }
+            }
             case USER_READ -> {
                 if (!addressChosen) {
+                    if (!ran(code(k).nmiCallchain())) {
+                        return;
+                    }
                     addressChosen = true;
                     address = k.layout().userAddress(k.rng().nextInt(k.layout().workingSet()));
                 }
@@ -53,6 +63,9 @@ public final class NmiHandler extends Frame {
                 }
             }
             case EXIT -> {
+                if (!ran(code(k).nmiExit())) {
+                    return;
+                }
                 if (k.cpu().cr2() != nmi.savedCr2) {
                     k.cpu().cr2(nmi.savedCr2);
                 }

@@ -28,6 +28,9 @@ public final class PageReadyIrq extends InterruptHandler {
         var area = k.platform().area();
         switch (pc) {
             case ENTER -> {
+                if (!ran(code(k).pageReadyEntry())) {
+                    return;
+                }
                 k.irqNesting(+1);
                 pc = k.apfEnabled() ? READ_TOKEN : ACK;
                 if (!k.apfEnabled() && area.token() != 0) {

@@ -25,6 +25,9 @@ public final class VirtualizationException extends Frame {
     public void step(Kernel k) {
         switch (pc) {
             case READ_AREA -> {
+                if (!ran(code(k).pfEntry())) {
+                    return;
+                }
                 long info = k.cpu().takeVeInfo(k.trapDepth());
                 reason = (int) (info >>> 32);
                 token = (int) (info & 0xFFFFFFFFL);
@@ -32,8 +35,10 @@ public final class VirtualizationException extends Frame {
             }
             case CHECK -> pc = reason == Apf.REASON_PAGE_NOT_PRESENT && asyncNotPresentAllowed(k) ? WAIT : IRET;
             case WAIT -> {
-                pc = IRET;
-                AsyncPfWait.call(k, token, true, false, this);
+                if (ran(code(k).pfAsyncPath())) {
+                    pc = IRET;
+                    AsyncPfWait.call(k, token, true, false, this);
+                }
             }
             default -> k.iret();
         }
