@@ -26,7 +26,11 @@ public enum Counter {
     /** NMIs asserted while two were pending already (one while NMIs were blocked): lost, as on hardware. */
     NMIS_LOST("nmisLost"),
     /** WRMSRs of a paravirtual MSR that the host refused with #GP (reference §1.3, behaviour 30). */
-    MSR_WRITES_REFUSED("msrWritesRefused");
+    MSR_WRITES_REFUSED("msrWritesRefused"),
+    /** NMIs delivered inside an async not-present #PF handler before it read the APF word (§4(i)'s window). */
+    NMIS_IN_NOT_PRESENT_WINDOW("nmisInNotPresentWindow"),
+    /** NMIs delivered inside a page-ready #PF handler (legacy) before it read the APF word. */
+    NMIS_IN_PAGE_READY_WINDOW("nmisInPageReadyWindow");
 
     public final String key;
 

@@ -4,6 +4,7 @@ import dev.vcpuemu.model.cpu.PendingException;
 import dev.vcpuemu.model.cpu.Vector;
 import dev.vcpuemu.model.cpu.X86Cpu;
 import dev.vcpuemu.model.guest.program.ApfEra;
+import dev.vcpuemu.model.guest.program.ApfHandler;
 import dev.vcpuemu.model.guest.program.Frame;
 import dev.vcpuemu.model.guest.program.GeneralProtection;
 import dev.vcpuemu.model.guest.program.L1PageFaultExit;
@@ -15,6 +16,7 @@ import dev.vcpuemu.model.guest.program.TimerIrq;
 import dev.vcpuemu.model.guest.program.VirtualizationException;
 import dev.vcpuemu.model.stats.Counter;
 import dev.vcpuemu.model.trace.TraceEvent;
+import dev.vcpuemu.model.truth.Delivery;
 
 /**
  * The guest's IDT: which handler the CPU enters for each event it delivers (vector 14 is the
@@ -71,6 +73,11 @@ final class InterruptTable implements X86Cpu.Idt {
 
     @Override
     public void nmi(double userReadProbability) {
+        if (kernel.top() instanceof ApfHandler h && h.inWindow()) {
+            // Physics, not a finding: the NMI landed before the handler read its word (§4(i) step 3).
+            kernel.counters().inc(h.delivery().kind == Delivery.Kind.NOT_PRESENT
+                    ? Counter.NMIS_IN_NOT_PRESENT_WINDOW : Counter.NMIS_IN_PAGE_READY_WINDOW);
+        }
         kernel.nmi().delivered(userReadProbability);
         kernel.counters().inc(Counter.NMIS_DELIVERED);
         enter(new NmiHandler(), null);

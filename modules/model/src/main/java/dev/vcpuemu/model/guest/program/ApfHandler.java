@@ -25,9 +25,20 @@ public abstract class ApfHandler extends Frame {
     protected int word;
     /** The instrumented points already passed (bit per point): each may fault once per attempt. */
     private int traced;
+    /** This handler has read its word: its window is closed. */
+    private boolean wordRead;
 
     protected ApfHandler(Routine routine) {
         super(routine);
+    }
+
+    /**
+     * The window of hazard (i) is open: this handler serves an async #PF (not-present or
+     * page-ready) and has not read the word yet. An NMI delivered now is in it.
+     */
+    public final boolean inWindow() {
+        return !wordRead && delivery != null
+                && (delivery.kind == Delivery.Kind.NOT_PRESENT || delivery.kind == Delivery.Kind.PAGE_READY);
     }
 
     /**
@@ -74,6 +85,7 @@ public abstract class ApfHandler extends Frame {
         if (!k.apfEnabled()) {
             return 0;
         }
+        wordRead = true;
         ApfArea area = k.platform().area();
         Delivery owner = area.wordOwner();
         int v = area.readAndClearWord();
