@@ -7,6 +7,8 @@ import dev.vcpuemu.model.guest.program.Syscall;
 import dev.vcpuemu.model.stats.Counter;
 import org.junit.jupiter.api.Test;
 
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -52,9 +54,23 @@ class KernelModeWaitTest {
         assertEquals(Set.of(task), tasks, "no other task ran on this CPU");
         assertEquals(0, rig.count(Counter.APF_PAGE_READY_INJECTED) - 1, "only the enable's wake-all so far");
 
-        // The page-ready #PF wakes it; the kernel access retires.
+        // Steps 5-7: the page-ready #PF wakes it; wake(t) finds the halted node and sends the
+        // reschedule IPI to this very CPU, taken once the #PF's IRET sets IF again (harmless: the
+        // task holds its lock and runs on); the kernel access retires.
+        List<Routine> entered = new ArrayList<>();
+        rig.observe(() -> {
+            Routine r = rig.routine();
+            if (rig.pc() == 0 && r != null && (entered.isEmpty() || entered.get(entered.size() - 1) != r)) {
+                entered.add(r);
+            }
+        });
         rig.complete(rig.lastStarted());
         rig.stepUntil("the access retired after the page-ready", () -> rig.at(Routine.SYSCALL, Syscall.ENABLE));
+        int pageReady = entered.indexOf(Routine.PF_LEGACY);
+        assertTrue(pageReady >= 0, "the page-ready #PF ran: " + entered);
+        assertEquals(1, Collections.frequency(entered, Routine.RESCHED_IRQ), "one self-IPI: " + entered);
+        assertTrue(entered.indexOf(Routine.RESCHED_IRQ) > pageReady, "the self-IPI follows the wake: " + entered);
+        assertEquals(Set.of(task), tasks, "the self-IPI scheduled no other task in the locked context");
         assertEquals(2, rig.count(Counter.APF_PAGE_READY_INJECTED), "wake-all, then this page-ready");
         assertEquals(task, rig.vcpu.currentTask());
         assertFalse(rig.vcpu.cpu().halted());

@@ -4,6 +4,8 @@ import dev.vcpuemu.model.Rig;
 import dev.vcpuemu.model.TestSettings;
 import dev.vcpuemu.model.finding.Finding;
 import dev.vcpuemu.model.finding.FindingKind;
+import dev.vcpuemu.model.guest.SleeperNode;
+import dev.vcpuemu.model.guest.SleeperTable;
 import dev.vcpuemu.model.guest.program.Routine;
 import dev.vcpuemu.model.guest.program.Syscall;
 import dev.vcpuemu.model.host.WorkItem;
@@ -135,28 +137,46 @@ class LegacyErasTest {
      * read (the word is stolen), or 2, between the reason read and read_cr2() (CR2 clobbered).
      */
     private static Rig entryFaultAt(GuestEra guest, int point) {
-        for (long seed = 1; seed <= 64; seed++) {
-            Rig rig = new Rig(TestSettings.legacy().eras(HostEra.LEGACY, guest).tasks(1).workingSet(4).mappedPages(4)
-                    .entryFaultProbability(0.5).build(), seed);
-            rig.allResident();
-            try {
-                rig.settleWakeAll();
-            } catch (AssertionFailedError e) {
-                continue; // an entry fault already hit the enable's wake-all: not the interleaving sought
-            }
-            rig.evictUser(0);
-            Routine pf = guest == GuestEra.LEGACY_EARLY ? Routine.PF_LEGACY_EARLY : Routine.PF_LEGACY;
-            rig.stepUntil("the not-present delivered", () -> rig.count(Counter.APF_NOT_PRESENT_INJECTED) == 1
-                    && rig.atEntry(pf));
-            rig.steps(300);
-            long stolen = rig.findingCount(FindingKind.APF_WORD_STOLEN);
-            long clobbered = rig.findingCount(FindingKind.CR2_CLOBBERED);
-            if (point == 1 ? stolen == 1 && clobbered == 0 : clobbered == 1 && stolen == 0) {
+        for (long seed = 1; seed <= SEEDS; seed++) {
+            Rig rig = entryFaultAt(guest, point, -1, seed);
+            if (rig != null) {
                 return rig;
             }
         }
         fail("no seed gave an entry fault at point " + point);
         return null;
+    }
+
+    private static final int SEEDS = 64;
+
+    /**
+     * One seed: returns the rig if the not-present's entry code faulted at {@code point} (and
+     * only there), else null. With {@code wakeAllAt >= 0} the idle task disables APF at that
+     * time with the guest's wake-all, and stepping stops once task 0 sleeps.
+     */
+    private static Rig entryFaultAt(GuestEra guest, int point, long wakeAllAt, long seed) {
+        TestSettings settings = TestSettings.legacy().eras(HostEra.LEGACY, guest).tasks(1).workingSet(4)
+                .mappedPages(4).entryFaultProbability(0.5);
+        if (wakeAllAt >= 0) {
+            settings.apfDisable(wakeAllAt, true, -1);
+        }
+        Rig rig = new Rig(settings.build(), seed);
+        rig.allResident();
+        try {
+            rig.settleWakeAll();
+        } catch (AssertionFailedError e) {
+            return null; // an entry fault already hit the enable's wake-all: not the interleaving sought
+        }
+        rig.evictUser(0);
+        Routine pf = guest == GuestEra.LEGACY_EARLY ? Routine.PF_LEGACY_EARLY : Routine.PF_LEGACY;
+        rig.stepUntil("the not-present delivered", () -> rig.count(Counter.APF_NOT_PRESENT_INJECTED) == 1
+                && rig.atEntry(pf));
+        for (int i = 0; i < 300 && !(wakeAllAt >= 0 && rig.vcpu.sleepingTasks() == 1); i++) {
+            rig.step(); // with a wake-all to come, stop at the sleep: a halted idle CPU would step to it
+        }
+        long stolen = rig.findingCount(FindingKind.APF_WORD_STOLEN);
+        long clobbered = rig.findingCount(FindingKind.CR2_CLOBBERED);
+        return (point == 1 ? stolen == 1 && clobbered == 0 : clobbered == 1 && stolen == 0) ? rig : null;
     }
 
     @Test
@@ -170,6 +190,52 @@ class LegacyErasTest {
         assertEquals(TokenFate.State.NEVER_ISSUED, rig.vcpu.sleepFate(0).state(),
                 "no host ever issued 0xfff: only a wake-all can wake it (its page-ready for t will leave a dummy)");
         assertTrue(rig.vcpu.host().atWorker(0x1000) != null, "t itself is still being paged in");
+    }
+
+    @Test
+    void behaviour21_thePageReadyForTheRealTokenLeavesADummyAndTheTaskHangsUntilAWakeAll() {
+        // §5 behaviour 21, second half: "A page-ready for the real token creates a dummy; the task
+        // hangs until wake-all." The wake-all here is the guest's own, at APF disable (§2.1 Disable).
+        // Seeds where the page-ready's own entry code faults again are skipped (that clobbers its
+        // CR2 to the same wrong token and wakes the task by accident).
+        long wakeAllAt = 5_000_000;
+        int t = 0x1000;
+        for (long seed = 1; seed <= SEEDS; seed++) {
+            Rig rig = entryFaultAt(GuestEra.LEGACY_EARLY, 2, wakeAllAt, seed);
+            if (rig == null) {
+                continue;
+            }
+            assertEquals(1, rig.vcpu.sleepingTasks(), "task 0 asleep on the wrong token");
+            assertTrue(rig.vcpu.nowNanos() < wakeAllAt / 2, "the clobber happened well before the wake-all");
+            long pageReadies = rig.count(Counter.APF_PAGE_READY_INJECTED);
+            rig.complete(rig.vcpu.host().atWorker(t));
+            rig.stepUntil("the page-ready for t delivered", () -> rig.count(Counter.APF_PAGE_READY_INJECTED) > pageReadies
+                    && rig.atEntry(Routine.PF_LEGACY_EARLY));
+            rig.stepUntil("and handled: the idle CPU halts again, or the task woke",
+                    () -> rig.vcpu.cpu().halted() || rig.vcpu.sleepingTasks() == 0);
+            if (rig.findings.size() == 1) {
+                hangsUntilTheWakeAll(rig, t, wakeAllAt);
+                return;
+            }
+        }
+        fail("in " + SEEDS + " seeds no page-ready for t ran without an entry fault of its own");
+    }
+
+    private static void hangsUntilTheWakeAll(Rig rig, int t, long wakeAllAt) {
+        assertEquals(1, rig.count(Counter.DUMMIES_CREATED), rig.vcpu.lastEvents().toString());
+        SleeperNode dummy = rig.sleepers.find(SleeperTable.bucket(t), t);
+        assertTrue(dummy != null && dummy.isDummy(), "wake(t) found no waiter and left a dummy for t");
+        assertEquals(1, rig.vcpu.sleepingTasks(), "the page-ready did not wake the task");
+
+        rig.stepUntil("just before the wake-all", () -> rig.vcpu.nowNanos() >= wakeAllAt - 100_000);
+        assertEquals(1, rig.vcpu.sleepingTasks(), "still asleep on the wrong token, milliseconds later");
+        assertTrue(dummy.hashed(), "the dummy is still waiting for a fault on t that never comes");
+
+        rig.stepUntil("the guest's wake-all wakes it", () -> rig.vcpu.sleepingTasks() == 0);
+        assertTrue(rig.vcpu.nowNanos() >= wakeAllAt, "only the wake-all woke it");
+        rig.stepUntil("the wake-all's walk unlinks the dummy too", () -> !dummy.hashed());
+        assertEquals(0, rig.sleepers.size());
+        rig.stepUntil("the task back in user code", () -> rig.vcpu.currentTask() == 0 && rig.routine() == Routine.USER);
     }
 
     @Test

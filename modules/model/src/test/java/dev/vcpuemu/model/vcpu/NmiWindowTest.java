@@ -4,12 +4,15 @@ import dev.vcpuemu.model.Rig;
 import dev.vcpuemu.model.TestSettings;
 import dev.vcpuemu.model.finding.Finding;
 import dev.vcpuemu.model.finding.FindingKind;
+import dev.vcpuemu.model.guest.SleeperNode;
+import dev.vcpuemu.model.guest.SleeperTable;
 import dev.vcpuemu.model.guest.program.NmiHandler;
 import dev.vcpuemu.model.guest.program.Panics;
 import dev.vcpuemu.model.guest.program.Routine;
 import dev.vcpuemu.model.guest.program.UserLoop;
 import dev.vcpuemu.model.host.HostRules;
 import dev.vcpuemu.model.host.WorkItem;
+import dev.vcpuemu.model.settings.Settings.GuestEra;
 import dev.vcpuemu.model.settings.Settings.HostEra;
 import dev.vcpuemu.model.stats.Counter;
 import org.junit.jupiter.api.Test;
@@ -254,6 +257,47 @@ class NmiWindowTest {
         assertEquals(1, rig.count(Counter.TOKENS_ISSUED));
         assertEquals(0, rig.sleepers.size());
         assertEquals(List.of(), rig.findings);
+    }
+
+    @Test
+    void behaviour20_theNmiExitRestoresCr2AfterAFaultInsideTheNmi() {
+        // reference §5 behaviour 20 "CR2 is restored at NMI exit", §4(i) mitigations: "the NMI
+        // handler saves CR2 and restores it if changed" [V N36, N510]. A GL-a guest (≤5.2) reads CR2
+        // after the reason word (§4(i) second window); an NMI lands between the two reads and its
+        // perf user read takes a genuine #PF (R is already consumed, so that nested fault is plain).
+        // CR2 now holds the perf read's address; only the restore at NMI exit lets the outer handler
+        // read t and wait on the right token.
+        for (long seed = 1; seed <= SEEDS; seed++) {
+            Rig rig = new Rig(settings(HostEra.LEGACY).eras(HostEra.LEGACY, GuestEra.LEGACY_EARLY).build(), seed);
+            rig.allResident();
+            rig.settleWakeAll();
+            rig.evictUser(0);
+            rig.stepUntil("async not-present delivered", () -> rig.count(Counter.APF_NOT_PRESENT_INJECTED) == 1
+                    && rig.atEntry(Routine.PF_LEGACY_EARLY));
+            long token = rig.lastStarted().token() & 0xFFFFFFFFL;
+            rig.stepUntil("the reason word read, CR2 not yet", () -> rig.at(Routine.PF_LEGACY_EARLY, 1));
+            assertEquals(0, rig.vcpu.host().area().word(), "R consumed by the right handler");
+            rig.vcpu.onNmi(rig.vcpu.nowNanos(), 1.0);
+            rig.step();
+            assertTrue(rig.at(Routine.NMI, NmiHandler.ENTRY), "the NMI between the reason read and read_cr2()");
+            long genuine = rig.count(Counter.GENUINE_PAGE_FAULTS);
+            rig.stepUntil("the NMI handler's perf read faults or the NMI ends", () -> !rig.vcpu.cpu().nmiBlocked()
+                    || rig.count(Counter.GENUINE_PAGE_FAULTS) > genuine);
+            if (rig.count(Counter.GENUINE_PAGE_FAULTS) == genuine) {
+                continue; // the perf read hit a mapped page: no nested fault on this seed
+            }
+            rig.step();
+            assertNotEquals(token, rig.vcpu.cpu().cr2(), "the nested #PF overwrote CR2");
+            rig.stepUntil("back in the outer handler after the NMI", () -> rig.at(Routine.PF_LEGACY_EARLY, 1)
+                    && !rig.vcpu.cpu().nmiBlocked());
+            assertEquals(token, rig.vcpu.cpu().cr2(), "the NMI exit restored CR2 = t");
+            rig.stepUntil("task 0 asleep", () -> rig.vcpu.sleepingTasks() == 1);
+            SleeperNode node = rig.sleepers.find(SleeperTable.bucket((int) token), (int) token);
+            assertTrue(node != null && node.task == 0, "task 0 waits on t, not on the perf read's address");
+            assertEquals(List.of(), rig.findings);
+            return;
+        }
+        fail("in " + SEEDS + " seeds the NMI handler's user read never took a genuine #PF");
     }
 
     @Test
