@@ -3,10 +3,8 @@ package dev.vcpuemu.engine;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import dev.vcpuemu.engine.det.Schedule;
-import dev.vcpuemu.engine.det.SeededExecutor;
 import dev.vcpuemu.engine.det.SeededExecutorConfigurator;
 import dev.vcpuemu.engine.det.Strategy;
-import dev.vcpuemu.engine.det.Trace;
 import dev.vcpuemu.engine.run.Progress;
 import dev.vcpuemu.engine.run.RunControl;
 import dev.vcpuemu.engine.run.RunResult;
@@ -33,9 +31,9 @@ import java.util.function.Consumer;
  * lost when a run is interrupted.
  *
  * <p>Both engines run the very same actors. The concurrent engine puts them on a fork-join
- * dispatcher over all cores; the deterministic engine on a {@link SeededExecutor} whose one
- * thread picks the next ready mailbox by a {@link Strategy}, with a {@link Trace} hashing
- * every delivered event.
+ * dispatcher over all cores; the deterministic engine (a {@link DeterministicHost}) on a seeded
+ * executor whose one thread picks the next ready mailbox by a {@link Strategy}, with a trace
+ * hashing every delivered event.
  */
 public final class Simulation {
     /** How long past its duration a concurrent run may take to wind down before it counts as hung. */
@@ -62,7 +60,7 @@ public final class Simulation {
                                 TrackSinks timeline) throws InterruptedException, TimeoutException {
         CompletableFuture<RunResult> result = new CompletableFuture<>();
         ActorSystem<Void> system = start(settings, concurrentDispatcher(settings).withFallback(config), control,
-                result, progress, null, timeline);
+                result, progress, timeline);
         try {
             return result.get(control.duration().plus(GRACE).toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
@@ -73,9 +71,9 @@ public final class Simulation {
     }
 
     /**
-     * A deterministic run: {@code control} must bound it in virtual time (or steps), since its
-     * wall time depends on the machine. The result carries the trace hash and the number of
-     * scheduling steps.
+     * A deterministic run in an actor system of its own: {@code control} must bound it in virtual
+     * time (or steps), since its wall time depends on the machine. The result carries the trace
+     * hash and the number of scheduling steps. Many runs in a row: {@link DeterministicHost}.
      *
      * @param record every scheduling choice up to the result is appended here, or null
      * @param timeline where the vCPUs and workers record their last events (a trace file), or null
@@ -83,47 +81,23 @@ public final class Simulation {
     public static RunResult runDeterministic(Settings settings, Config config, RunControl control,
                                              Consumer<Progress> progress, Strategy strategy, Schedule record,
                                              TrackSinks timeline) throws InterruptedException {
-        String key = "run-" + RUNS.incrementAndGet();
-        SeededExecutor executor = new SeededExecutor("vcpu-emu-deterministic-" + key, strategy, record);
-        control.countSteps(executor::steps);
-        Trace trace = new Trace();
-        CompletableFuture<RunResult> result = new CompletableFuture<>();
-        // Runs on the executor's thread the moment the collector completes the result: the
-        // hash and the step count are those of the run, not of the shutdown that follows.
-        CompletableFuture<RunResult> traced = result.thenApply(r -> {
-            executor.stopRecording();
-            return r.withTrace(trace.hex(), trace.modelHex(), executor.steps());
-        });
-        SeededExecutorConfigurator.register(key, executor);
-        ActorSystem<Void> system = null;
-        try {
-            system = start(settings, deterministicDispatcher(key, settings).withFallback(config), control, result,
-                    progress, trace, timeline);
-            return traced.get();
-        } catch (ExecutionException e) {
-            throw new IllegalStateException("simulation failed", e.getCause());
-        } finally {
-            if (system != null) {
-                terminate(system);
-            }
-            executor.shutdown();
-            SeededExecutorConfigurator.unregister(key);
+        try (DeterministicHost host = new DeterministicHost(settings, config, control.countsMailboxBacklog())) {
+            return host.run(settings, control, progress, strategy, record, timeline);
         }
     }
 
     private static ActorSystem<Void> start(Settings settings, Config config, RunControl control,
                                            CompletableFuture<RunResult> result, Consumer<Progress> progress,
-                                           Trace trace, TrackSinks timeline) {
+                                           TrackSinks timeline) {
         String backlogKey = null;
         if (control.countsMailboxBacklog()) {
             backlogKey = "backlog-" + RUNS.incrementAndGet();
             control.backlogGauge(CountingMailbox.register(backlogKey)::sum);
-            config = ConfigFactory.parseString(Machine.MAILBOX + " { mailbox-type = \"" + CountingMailbox.class.getName()
-                    + "\", " + CountingMailbox.KEY + " = \"" + backlogKey + "\" }").withFallback(config);
+            config = countingMailbox(backlogKey).withFallback(config);
         }
         ActorSystem<Void> system = ActorSystem.create(
                 Behaviors.setup(ctx -> {
-                    ctx.spawn(Machine.create(settings, control, result, progress, trace, timeline), "machine",
+                    ctx.spawn(Machine.create(settings, control, result, progress, null, timeline), "machine",
                             DispatcherSelector.fromConfig(Machine.DISPATCHER));
                     return Behaviors.empty();
                 }),
@@ -142,6 +116,12 @@ public final class Simulation {
         } catch (ExecutionException | TimeoutException e) {
             // The result is already in hand; a slow shutdown does not change it.
         }
+    }
+
+    /** The simulation mailbox that counts its backlog into the gauge registered as {@code key}. */
+    static Config countingMailbox(String key) {
+        return ConfigFactory.parseString(Machine.MAILBOX + " { mailbox-type = \"" + CountingMailbox.class.getName()
+                + "\", " + CountingMailbox.KEY + " = \"" + key + "\" }");
     }
 
     /** The concurrent simulation dispatcher and the shutdown settings, derived from the typed settings. */

@@ -7,6 +7,7 @@ import dev.vcpuemu.engine.det.Schedule;
 import dev.vcpuemu.engine.run.Progress;
 import dev.vcpuemu.engine.run.RunControl;
 import dev.vcpuemu.engine.run.RunResult;
+import dev.vcpuemu.engine.DeterministicHost;
 import dev.vcpuemu.engine.Simulation;
 import dev.vcpuemu.engine.timeline.TrackSinks;
 
@@ -56,12 +57,28 @@ public final class DeterministicRunner {
                                 Schedule replay, Schedule record, TrackSinks timeline, Consumer<Progress> progress)
             throws InterruptedException {
         var s = loaded.settings();
+        return Simulation.runDeterministic(s, loaded.config(), control(loaded, stop, maxSteps), progress,
+                strategy.create(s.run().seed(), replay), record, timeline);
+    }
+
+    /**
+     * One run in {@code host}, an actor system kept for many runs (explore): the same result as
+     * {@link #run} gives alone.
+     */
+    public static RunResult run(DeterministicHost host, LoadedSettings loaded, StrategySpec strategy, StopRule stop,
+                                long maxSteps) throws InterruptedException {
+        var s = loaded.settings();
+        return host.run(s, control(loaded, stop, maxSteps), p -> { }, strategy.create(s.run().seed(), null), null,
+                null);
+    }
+
+    private static RunControl control(LoadedSettings loaded, StopRule stop, long maxSteps) {
+        var s = loaded.settings();
         RunControl control = RunControl.virtualTime(s.run().duration(), s.run().duration().dividedBy(10))
                 .stepBudget(maxSteps);
         if (stop != null) {
             control.stopOnFinding(stop.stopsOn());
         }
-        return Simulation.runDeterministic(s, loaded.config(), control, progress,
-                strategy.create(s.run().seed(), replay), record, timeline);
+        return control;
     }
 }

@@ -1,5 +1,7 @@
 package dev.vcpuemu.app.det;
 
+import dev.vcpuemu.app.config.LoadedSettings;
+import dev.vcpuemu.engine.DeterministicHost;
 import dev.vcpuemu.engine.run.RunResult;
 import dev.vcpuemu.model.finding.FindingKind;
 
@@ -67,22 +69,34 @@ public final class Explorer {
         List<Future<?>> workers = new ArrayList<>();
         for (int w = 0; w < threads; w++) {
             workers.add(pool.submit(() -> {
-                while (!stopLaunching.get() && System.nanoTime() < deadlineNanos) {
-                    long i = next.getAndIncrement();
-                    if (i >= runs) {
-                        return null;
+                // One actor system per worker thread, a fresh machine tree per run: starting a
+                // system costs more than a short run.
+                DeterministicHost host = null;
+                try {
+                    while (!stopLaunching.get() && System.nanoTime() < deadlineNanos) {
+                        long i = next.getAndIncrement();
+                        if (i >= runs) {
+                            return null;
+                        }
+                        long seed = first + i;
+                        LoadedSettings loaded = runner.load(seed, List.of());
+                        if (host == null) {
+                            host = new DeterministicHost(loaded.settings(), loaded.config(), false);
+                        }
+                        RunResult r = DeterministicRunner.run(host, loaded, strategy, stop, maxSteps);
+                        r.findings().forEach((k, n) -> findings.get(k).addAndGet(n));
+                        if (stop.failed(r)) {
+                            failures.put(i, new Failure(seed, r));
+                            stopLaunching.set(true);
+                        }
+                        done.incrementAndGet();
                     }
-                    long seed = first + i;
-                    RunResult r = DeterministicRunner.run(runner.load(seed, List.of()), strategy, stop, maxSteps,
-                            null, null, null, p -> { });
-                    r.findings().forEach((k, n) -> findings.get(k).addAndGet(n));
-                    if (stop.failed(r)) {
-                        failures.put(i, new Failure(seed, r));
-                        stopLaunching.set(true);
+                    return null;
+                } finally {
+                    if (host != null) {
+                        host.close();
                     }
-                    done.incrementAndGet();
                 }
-                return null;
             }));
         }
         try {

@@ -20,13 +20,16 @@ import java.util.concurrent.locks.LockSupport;
  * taken in when nothing is ready, i.e. before and after the simulation, never in its middle.
  */
 public final class SeededExecutor extends AbstractExecutorService {
-    private final Strategy strategy;
+    // Driver-thread state. reset() writes it while the driver is idle; the next run's first task
+    // then reaches the driver through the inbox, a happens-before edge that publishes the writes.
+    private Strategy strategy;
     private Schedule record;
     private final List<Runnable> ready = new ArrayList<>();
     private final ConcurrentLinkedQueue<Runnable> inbox = new ConcurrentLinkedQueue<>();
     private final Thread driver;
     private volatile boolean shutdown;
     private volatile boolean terminated;
+    private volatile boolean idle;
     private long steps;
 
     /**
@@ -38,6 +41,30 @@ public final class SeededExecutor extends AbstractExecutorService {
         this.driver = new Thread(this::drive, name);
         driver.setDaemon(true);
         driver.start();
+    }
+
+    /**
+     * Makes this executor start a new run, as a new executor would (explore reuses one actor
+     * system per worker thread): the strategy and the recording are the new run's, the step count
+     * starts at 0. Only call it when {@link #awaitIdle} has returned and nothing submits tasks.
+     */
+    public void reset(Strategy strategy, Schedule record) {
+        if (!idle || !inbox.isEmpty()) {
+            throw new IllegalStateException("reset while the seeded executor still has work");
+        }
+        this.strategy = strategy;
+        this.record = record;
+        this.steps = 0;
+    }
+
+    /**
+     * Waits until the driver has run every task submitted so far and parked: after the actors of
+     * a run have terminated, no task of theirs can run during the next one.
+     */
+    public void awaitIdle() throws InterruptedException {
+        while (!(idle && inbox.isEmpty())) {
+            Thread.sleep(0, 100_000);
+        }
     }
 
     /** Ends recording: the steps after a run's result (actor system shutdown) are not part of its schedule. */
@@ -71,7 +98,11 @@ public final class SeededExecutor extends AbstractExecutorService {
                 if (shutdown) {
                     break;
                 }
-                LockSupport.park(this);
+                idle = true;
+                if (inbox.isEmpty()) {
+                    LockSupport.park(this);
+                }
+                idle = false;
                 continue;
             }
             int i = ready.size() == 1 ? 0 : strategy.choose(ready, steps);

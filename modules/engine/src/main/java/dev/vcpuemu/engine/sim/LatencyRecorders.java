@@ -6,6 +6,7 @@ import org.HdrHistogram.Histogram;
 import org.HdrHistogram.SingleWriterRecorder;
 
 import java.util.EnumMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -32,6 +33,10 @@ public final class LatencyRecorders implements LatencySink {
     private static final int DIGITS = 2;
 
     private final List<Map<LatencyKind, SingleWriterRecorder>> perThread = new CopyOnWriteArrayList<>();
+    /** Per recorder, the interval histogram it hands back next time instead of allocating one (reader only). */
+    private final Map<SingleWriterRecorder, Histogram> recycled = new IdentityHashMap<>();
+    /** What {@link #interval} gives for a kind with nothing recorded: never written. */
+    private final Histogram empty = total();
     private final ThreadLocal<Map<LatencyKind, SingleWriterRecorder>> local = ThreadLocal.withInitial(() -> {
         Map<LatencyKind, SingleWriterRecorder> m = new EnumMap<>(LatencyKind.class);
         for (LatencyKind k : LatencyKind.values()) {
@@ -46,14 +51,30 @@ public final class LatencyRecorders implements LatencySink {
         local.get().get(kind).recordValue(Math.max(1, Math.min(HIGHEST, nanos)));
     }
 
-    /** What was recorded since the last call, per kind, over all threads (fresh histograms the caller owns). */
+    /**
+     * What was recorded since the last call, per kind, over all threads: a fresh histogram the
+     * caller owns for each kind that recorded something, a shared empty one (read it, never
+     * write it) for the others. Why: a histogram is about 37 KB of counts; explore's short runs
+     * took most of their time allocating empty ones, ten samples a run.
+     */
     public Map<LatencyKind, Histogram> interval() {
         Map<LatencyKind, Histogram> m = new EnumMap<>(LatencyKind.class);
         for (LatencyKind k : LatencyKind.values()) {
-            m.put(k, total());
+            m.put(k, empty);
         }
         for (Map<LatencyKind, SingleWriterRecorder> thread : perThread) {
-            thread.forEach((k, r) -> m.get(k).add(r.getIntervalHistogram()));
+            thread.forEach((k, r) -> {
+                Histogram h = r.getIntervalHistogram(recycled.get(r));
+                recycled.put(r, h);
+                if (h.getTotalCount() > 0) {
+                    Histogram sum = m.get(k);
+                    if (sum == empty) {
+                        sum = total();
+                        m.put(k, sum);
+                    }
+                    sum.add(h);
+                }
+            });
         }
         return m;
     }

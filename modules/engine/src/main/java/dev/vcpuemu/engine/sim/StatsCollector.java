@@ -102,7 +102,8 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
         // Dead letters come from Pekko's event stream on another thread, at a wall-clock moment: a
         // simulation actor receiving them would make the deterministic engine's schedule (and trace)
         // depend on that moment. A listener on the default dispatcher counts them instead.
-        ctx.spawn(countingDeadLetters(deadLetters), "dead-letters", DispatcherSelector.defaultDispatcher());
+        ctx.spawn(countingDeadLetters(deadLetters, ctx.getSelf().path().parent().toStringWithoutAddress() + "/"),
+                "dead-letters", DispatcherSelector.defaultDispatcher());
     }
 
     @Override
@@ -141,11 +142,17 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
         return this;
     }
 
-    private static Behavior<DeadLetter> countingDeadLetters(LongAdder count) {
+    /**
+     * Counts the dead letters addressed to the actors under {@code machine} (a path ending in
+     * "/"): in a reused actor system (explore) a previous run's late letters are not this run's.
+     */
+    private static Behavior<DeadLetter> countingDeadLetters(LongAdder count, String machine) {
         return Behaviors.setup(ctx -> {
             ctx.getSystem().eventStream().tell(new EventStream.Subscribe<>(DeadLetter.class, ctx.getSelf()));
             return Behaviors.receive(DeadLetter.class).onMessage(DeadLetter.class, d -> {
-                count.increment();
+                if (d.recipient().path().toStringWithoutAddress().startsWith(machine)) {
+                    count.increment();
+                }
                 return Behaviors.same();
             }).build();
         });
