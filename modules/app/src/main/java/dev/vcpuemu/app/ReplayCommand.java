@@ -141,7 +141,7 @@ final class ReplayCommand implements Callable<Integer> {
             return failure;
         }
         boolean failed = stop.failed(r);
-        out.println(verdict(find, loaded.settings().expect().isEmpty(), e.met(), failed, r));
+        out.println(verdict(find, loaded.settings().expect().isEmpty(), e.met(), failed, r.endReason()));
         return failed ? Main.EXPECTATION_FAILED : Main.OK;
     }
 
@@ -150,8 +150,9 @@ final class ReplayCommand implements Callable<Integer> {
      * first {@code --find} kind, else the expectations, else any finding), which can fail a run
      * whose expectations the summary just called met.
      */
-    static String verdict(FindingKind find, boolean noExpectBlock, boolean expectationsMet, boolean failed, RunResult r) {
-        String ended = " (the run ended: " + r.endReason() + ")";
+    static String verdict(FindingKind find, boolean noExpectBlock, boolean expectationsMet, boolean failed,
+                          String endReason) {
+        String ended = " (the run ended: " + endReason + ")";
         if (find != null) {
             return failed
                     ? "Exit 1: the failure is reproduced: the run found " + find + ", which --find " + find
