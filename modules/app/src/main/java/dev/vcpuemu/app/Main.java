@@ -55,11 +55,16 @@ public final class Main {
 
     /**
      * A bad command line: the one-line problem, picocli's suggestions for a mistyped option or
-     * subcommand, and where the help is; exit 2. (picocli's default prints the whole usage.)
+     * subcommand, and where the help is; exit 2. (picocli's default prints the whole usage,
+     * as this does for no arguments at all.)
      */
     private static int badArguments(CommandLine.ParameterException e, String[] args) {
         CommandLine cmd = e.getCommandLine();
         java.io.PrintWriter err = cmd.getErr();
+        if (args.length == 0) {
+            cmd.usage(err);
+            return BAD_INPUT;
+        }
         err.println(cmd.getCommandSpec().qualifiedName() + ": " + e.getMessage());
         CommandLine.UnmatchedArgumentException.printSuggestions(e, err);
         err.println("Try '" + cmd.getCommandSpec().qualifiedName() + " --help' for more information.");

@@ -85,6 +85,9 @@ class CliTest {
         assertEquals(Main.BAD_INPUT, o.exit());
         assertEquals(List.of("vcpu-emu run: Unknown option: '--bogus'", "Try 'vcpu-emu run --help' for more information."),
                 o.err().lines().toList());
+        Outcome none = execute();
+        assertEquals(Main.BAD_INPUT, none.exit());
+        assertTrue(none.err().startsWith("Usage: vcpu-emu [-hV] [COMMAND]"), "no arguments: the usage; " + none.err());
     }
 
     @Test
