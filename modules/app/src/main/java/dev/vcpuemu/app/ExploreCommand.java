@@ -58,7 +58,9 @@ final class ExploreCommand implements Callable<Integer> {
     @Option(names = "--runs", paramLabel = "N", required = true, description = "How many runs (seeds) to try at most.")
     long runs;
 
-    @Option(names = "--find", paramLabel = "KIND", description = "Search for this finding kind instead of unexpected ones.")
+    @Option(names = "--find", paramLabel = "KIND", converter = FindingKindConverter.class,
+            description = "Search for this finding kind instead of unexpected ones."
+                    + " Any case, with - or _ (lost-wakeup, LOST_WAKEUP).")
     FindingKind find;
 
     @Option(names = "--seed", paramLabel = "S", description = "First seed (default: the topology's run.seed).")
@@ -94,17 +96,14 @@ final class ExploreCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter o = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        List<String> sets = new ArrayList<>(setOptions.sets);
-        if (duration != null) {
-            sets.add("run.duration=" + duration);
-        }
-        sets.add("run.report=\"\"");
-        DeterministicRunner runner = new DeterministicRunner(Optional.of(topology), sets);
+        SetOptions.Typed sets = setOptions.typed().option("--duration", duration, "run.duration");
+        sets.sets.add("run.report=\"\"");
+        DeterministicRunner runner = new DeterministicRunner(Optional.of(topology), sets.sets);
         LoadedSettings base;
         Duration limit;
         Duration shrinkLimit;
         try {
-            base = new SettingsLoader().load(Optional.of(topology), sets);
+            base = new SettingsLoader().load(Optional.of(topology), sets.sets, sets.typed);
             limit = timeLimit == null ? null : parseDuration("--time-limit", timeLimit);
             shrinkLimit = parseDuration("--shrink-time", shrinkTime);
         } catch (ConfigProblem p) {

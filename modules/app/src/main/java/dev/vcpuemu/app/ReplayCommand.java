@@ -2,6 +2,7 @@ package dev.vcpuemu.app;
 
 import dev.vcpuemu.app.config.ConfigProblem;
 import dev.vcpuemu.app.config.LoadedSettings;
+import dev.vcpuemu.app.config.SettingsLoader;
 import dev.vcpuemu.app.det.DeterministicRunner;
 import dev.vcpuemu.app.det.StopRule;
 import dev.vcpuemu.app.det.StrategySpec;
@@ -21,7 +22,6 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -54,7 +54,9 @@ final class ReplayCommand implements Callable<Integer> {
     @Mixin
     TraceOptions trace;
 
-    @Option(names = "--find", paramLabel = "KIND", description = "Stop at the first finding of KIND (as explore --find).")
+    @Option(names = "--find", paramLabel = "KIND", converter = FindingKindConverter.class,
+            description = "Stop at the first finding of KIND (as explore --find)."
+                    + " Any case, with - or _ (lost-wakeup, LOST_WAKEUP).")
     FindingKind find;
 
     @Option(names = "--duration", paramLabel = "D", description = "Simulated duration (run.duration).")
@@ -73,19 +75,21 @@ final class ReplayCommand implements Callable<Integer> {
     public Integer call() throws InterruptedException, IOException {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        List<String> extra = new ArrayList<>();
-        if (duration != null) {
-            extra.add("run.duration=" + duration);
-        }
-        if (report != null) {
-            extra.add("run.report=\"" + report.replace("\\", "\\\\").replace("\"", "\\\"") + "\"");
-        }
+        SetOptions.Typed options = new SetOptions.Typed(List.of()).option("--duration", duration, "run.duration")
+                .string("--report", report, "run.report");
+        SetOptions.Typed typed = setOptions.typed().option("--duration", duration, "run.duration")
+                .string("--report", report, "run.report").option("--seed", seed, "run.seed");
         DeterministicRunner runner = new DeterministicRunner(Optional.of(topology), setOptions.sets);
         LoadedSettings loaded;
         Path reportPath;
         Schedule choices = null;
         try {
-            loaded = runner.load(seed, extra);
+            if (report != null && !report.isEmpty()) {
+                Conclusion.writablePath(Path.of(report), "--report", err);
+            }
+            // The runner's own load, once the options' values are known good: a bad one names its option.
+            new SettingsLoader().load(Optional.of(topology), typed.sets, typed.typed);
+            loaded = runner.load(seed, options.sets);
             reportPath = Conclusion.reportPath(loaded, err);
         } catch (ConfigProblem p) {
             err.println(p.getMessage());
@@ -137,7 +141,31 @@ final class ReplayCommand implements Callable<Integer> {
             return failure;
         }
         boolean failed = stop.failed(r);
-        out.println(failed ? "Reproduced: the run fails (" + r.endReason() + ")" : "The run does not fail by that rule");
+        out.println(verdict(find, loaded.settings().expect().isEmpty(), e.met(), failed, r.endReason()));
         return failed ? Main.EXPECTATION_FAILED : Main.OK;
+    }
+
+    /**
+     * The one line that says why replay exits 1 or 0: it judges the run by explore's rule (the
+     * first {@code --find} kind, else the expectations, else any finding), which can fail a run
+     * whose expectations the summary just called met.
+     */
+    static String verdict(FindingKind find, boolean noExpectBlock, boolean expectationsMet, boolean failed,
+                          String endReason) {
+        String ended = " (the run ended: " + endReason + ")";
+        if (find != null) {
+            return failed
+                    ? "Exit 1: the failure is reproduced: the run found " + find + ", which --find " + find
+                            + " looks for, whatever the expectations say" + ended
+                    : "Exit 0: not reproduced: no " + find + " in this run" + ended;
+        }
+        if (failed) {
+            return noExpectBlock
+                    ? "Exit 1: the failure is reproduced: a finding appeared, and without an expect block every finding fails"
+                            + ended
+                    : "Exit 1: the failure is reproduced: " + (expectationsMet ? "a finding the expect block forbids appeared"
+                            : "the topology's expectations are not met") + ended;
+        }
+        return "Exit 0: not reproduced: " + (noExpectBlock ? "no finding" : "the expectations hold") + ended;
     }
 }

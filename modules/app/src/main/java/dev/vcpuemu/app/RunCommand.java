@@ -78,19 +78,18 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
     public Integer call() throws InterruptedException, IOException {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        List<String> all = new ArrayList<>(setOptions.sets);
-        if (duration != null) {
-            all.add("run.duration=" + duration);
-        }
-        if (seed != null) {
-            all.add("run.seed=" + seed);
-        }
-        if (report != null) {
-            all.add("run.report=\"" + report.replace("\\", "\\\\").replace("\"", "\\\"") + "\"");
+        SetOptions.Typed all = setOptions.typed().option("--duration", duration, "run.duration")
+                .option("--seed", seed, "run.seed").string("--report", report, "run.report");
+        if (report != null && !report.isEmpty()) {
+            try {
+                Conclusion.writablePath(Path.of(report), "--report", err);
+            } catch (Conclusion.BadInput b) {
+                return Main.BAD_INPUT;
+            }
         }
         LoadedSettings loaded;
         try {
-            loaded = new SettingsLoader().load(Optional.ofNullable(topology), all);
+            loaded = new SettingsLoader().load(Optional.ofNullable(topology), all.sets, all.typed);
         } catch (ConfigProblem p) {
             err.println(p.getMessage());
             return Main.BAD_INPUT;

@@ -23,8 +23,6 @@ import java.io.UncheckedIOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
@@ -72,16 +70,13 @@ final class SoakCommand implements java.util.concurrent.Callable<Integer> {
     public Integer call() throws InterruptedException, IOException {
         PrintWriter o = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        List<String> sets = new ArrayList<>(setOptions.sets);
-        sets.add("run.duration=" + duration);
-        sets.add("run.progress-interval=" + interval);
-        sets.add("run.report=\"\"");
-        if (seed != null) {
-            sets.add("run.seed=" + seed);
-        }
+        SetOptions.Typed sets = setOptions.typed().option("--duration", duration, "run.duration")
+                .option("--interval", interval, "run.progress-interval");
+        sets.sets.add("run.report=\"\"");
+        sets.option("--seed", seed, "run.seed");
         LoadedSettings loaded;
         try {
-            loaded = new SettingsLoader().load(Optional.ofNullable(topology), sets);
+            loaded = new SettingsLoader().load(Optional.ofNullable(topology), sets.sets, sets.typed);
         } catch (ConfigProblem p) {
             err.println(p.getMessage());
             return Main.BAD_INPUT;

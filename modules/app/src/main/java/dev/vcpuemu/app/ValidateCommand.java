@@ -10,13 +10,21 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
+import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 
-/** {@code validate TOPOLOGY}: loads and checks a topology without running it. */
-@Command(name = "validate", description = "Check a topology file without running it.")
+/**
+ * {@code validate TOPOLOGY}: loads and checks a topology without running it, and lists every
+ * problem found (one line each, the first {@value #SHOWN}), not only the first.
+ */
+@Command(name = "validate", description = "Check a topology file without running it; list every problem found.")
 final class ValidateCommand implements Callable<Integer> {
+    /** Problems printed; the rest are counted. */
+    static final int SHOWN = 20;
+
     @Spec
     CommandSpec spec;
 
@@ -28,8 +36,18 @@ final class ValidateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        SettingsLoader loader = new SettingsLoader();
+        List<ConfigProblem> problems = loader.problems(Optional.of(topology), setOptions.sets, Integer.MAX_VALUE);
+        if (!problems.isEmpty()) {
+            PrintWriter err = spec.commandLine().getErr();
+            problems.stream().limit(SHOWN).forEach(p -> err.println(p.getMessage()));
+            if (problems.size() > SHOWN) {
+                err.println("... and " + (problems.size() - SHOWN) + " more");
+            }
+            return Main.BAD_INPUT;
+        }
         try {
-            LoadedSettings loaded = new SettingsLoader().load(Optional.of(topology), setOptions.sets);
+            LoadedSettings loaded = loader.load(Optional.of(topology), setOptions.sets);
             spec.commandLine().getOut().println(loaded.source() + ": valid (" + describe(loaded.settings()) + ")");
             return Main.OK;
         } catch (ConfigProblem p) {

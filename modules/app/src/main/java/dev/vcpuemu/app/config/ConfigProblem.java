@@ -5,8 +5,9 @@ import java.util.Optional;
 /**
  * Bad configuration input: a topology file that cannot be read or parsed, an unknown key, a
  * value of the wrong type or out of range, a bad {@code --set}. The message is exactly one
- * line, {@code LOCATION: KEY: DETAIL}, where the location is {@code FILE:LINE} or the
- * {@code --set key=value} argument as given, for example
+ * line, {@code LOCATION: KEY: DETAIL}, where the location is {@code FILE:LINE}, the
+ * {@code --set key=value} argument as given, or a command's option as typed ({@code --duration abc}),
+ * for example
  * {@code conf/bad.conf:7: vcpu-emu.topology.vcpu: unknown key (did you mean vcpu-emu.topology.vcpus?)}.
  * Either of location and key can be absent (a missing file has no line and no key; a syntax
  * error has no key). The command line prints the message on stderr and exits with 2.
@@ -14,7 +15,7 @@ import java.util.Optional;
 public final class ConfigProblem extends Exception {
     private static final long serialVersionUID = 1L;
 
-    /** Where the problem is ({@code FILE:LINE}, {@code FILE}, {@code --set k=v}), or null. */
+    /** Where the problem is ({@code FILE:LINE}, {@code FILE}, {@code --set k=v}, {@code --option value}), or null. */
     private final String location;
     /** The full HOCON path concerned, or null. */
     private final String key;

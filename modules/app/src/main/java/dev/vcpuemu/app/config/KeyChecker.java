@@ -59,6 +59,14 @@ final class KeyChecker {
      * The first unknown key in {@code userRoot} (lowest line first), located by {@code locate}.
      */
     Optional<ConfigProblem> check(ConfigObject userRoot, Function<ConfigValue, String> locate) {
+        return unknown(userRoot, locate).stream().findFirst().map(Unknown::problem);
+    }
+
+    /** An unknown key: its problem, and its path in the user's configuration (to remove it). */
+    record Unknown(ConfigProblem problem, String path) {}
+
+    /** Every unknown key in {@code userRoot}, lowest line first, located by {@code locate}. */
+    List<Unknown> unknown(ConfigObject userRoot, Function<ConfigValue, String> locate) {
         List<Found> found = new ArrayList<>();
         for (String key : userRoot.keySet()) {
             ConfigValue v = userRoot.get(key);
@@ -67,13 +75,14 @@ final class KeyChecker {
                     walk(ROOT, (ConfigObject) v, found);
                 }
             } else if (!ROOTS.contains(key)) {
-                found.add(new Found(key, v, "unknown top-level key" + hint(topLevelSuggestions(key))
+                found.add(new Found(ConfigUtil.joinPath(key), v, "unknown top-level key" + hint(topLevelSuggestions(key))
                         .orElse(" (project keys go under " + ROOT + " { }, Pekko's under pekko { })")));
             }
         }
         return found.stream()
-                .min(Comparator.comparingInt((Found f) -> line(f.value)).thenComparing(f -> f.path))
-                .map(f -> new ConfigProblem(locate.apply(f.value), f.path, f.detail));
+                .sorted(Comparator.comparingInt((Found f) -> line(f.value)).thenComparing(f -> f.path))
+                .map(f -> new Unknown(new ConfigProblem(locate.apply(f.value), f.path, f.detail), f.path))
+                .toList();
     }
 
     private void walk(String path, ConfigObject user, List<Found> found) {

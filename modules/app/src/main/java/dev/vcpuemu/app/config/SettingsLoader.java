@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -28,7 +29,9 @@ import java.util.Optional;
  * <p>Checks, in order: the file can be read and parsed; no unknown key under {@code vcpu-emu}
  * (nor an unknown top-level key) in the file or in a {@code --set}; substitutions resolve; every
  * value has the right type and range. The first problem met is thrown as a {@link ConfigProblem}
- * whose one-line message names the file and line (or the {@code --set} argument) and the key.
+ * whose one-line message names the file and line (or the {@code --set} argument, or the option
+ * the user typed) and the key; {@link #problems} lists them all. A topology file must have a
+ * {@code vcpu-emu} block: an empty file is bad input, not the default topology.
  */
 public final class SettingsLoader {
     /** The root of every project key. */
@@ -57,6 +60,44 @@ public final class SettingsLoader {
      * @throws ConfigProblem on any bad input, with a one-line message
      */
     public LoadedSettings load(Optional<Path> topologyFile, List<String> sets) throws ConfigProblem {
+        return load(topologyFile, sets, Map.of());
+    }
+
+    /**
+     * As {@link #load(Optional, List)}, where a problem with one of the sets that a command made
+     * from one of its own options names the option as the user typed it.
+     *
+     * @param typed for such sets, how the option was typed: {@code "run.duration=abc"} to
+     *              {@code "--duration abc"}
+     */
+    public LoadedSettings load(Optional<Path> topologyFile, List<String> sets, Map<String, String> typed)
+            throws ConfigProblem {
+        List<ConfigProblem> problems = new ArrayList<>();
+        LoadedSettings loaded = check(topologyFile, sets, typed, problems, 1);
+        if (!problems.isEmpty()) {
+            throw problems.get(0);
+        }
+        return loaded;
+    }
+
+    /**
+     * Every problem of a topology file and its sets, for {@code validate}: all unknown keys, bad
+     * sets, then each bad value in turn, the keys of those before it set back to their defaults
+     * (so that one problem does not hide the next). A syntax error, an unreadable or empty file
+     * or a failed substitution ends the list, as nothing after it can be checked.
+     *
+     * @param limit stop after this many
+     * @return the problems in the order met, empty when the topology is valid
+     */
+    public List<ConfigProblem> problems(Optional<Path> topologyFile, List<String> sets, int limit) {
+        List<ConfigProblem> problems = new ArrayList<>();
+        check(topologyFile, sets, Map.of(), problems, limit);
+        return problems;
+    }
+
+    /** Loads, adding the problems met to {@code problems} up to {@code limit}; the settings when there was none. */
+    private LoadedSettings check(Optional<Path> topologyFile, List<String> sets, Map<String, String> typed,
+                                 List<ConfigProblem> problems, int limit) {
         Config reference = ConfigFactory.defaultReference(classLoader);
         KeyChecker keys = new KeyChecker(reference.root());
 
@@ -65,21 +106,44 @@ public final class SettingsLoader {
         if (topologyFile.isPresent()) {
             Path path = topologyFile.get();
             source = path.toString();
-            file = parseFile(path);
+            try {
+                file = parseFile(path);
+            } catch (ConfigProblem p) {
+                problems.add(p);
+                return null;
+            }
             final String where = source;
-            Optional<ConfigProblem> unknown = keys.check(file.root(), v -> locate(v, where));
-            if (unknown.isPresent()) {
-                throw unknown.get();
+            for (KeyChecker.Unknown u : keys.unknown(file.root(), v -> locate(v, where))) {
+                if (!add(problems, u.problem(), limit)) {
+                    return null;
+                }
+                file = file.withoutPath(u.path());
+            }
+            ConfigProblem rootless = rootless(file, source);
+            if (rootless != null) {
+                add(problems, rootless, limit);
+                return null;
             }
         }
 
         Config stack = file;
         for (String set : sets) {
-            Config override = parseSet(set);
-            String where = Origins.SET_PREFIX + set;
+            String where = typed.getOrDefault(set, Origins.SET_PREFIX + set);
+            Config override;
+            try {
+                override = parseSet(set, where);
+            } catch (ConfigProblem p) {
+                if (!add(problems, p, limit)) {
+                    return null;
+                }
+                continue;
+            }
             Optional<ConfigProblem> unknown = keys.check(override.root(), v -> where);
             if (unknown.isPresent()) {
-                throw unknown.get();
+                if (!add(problems, unknown.get(), limit)) {
+                    return null;
+                }
+                continue;
             }
             stack = override.withFallback(stack);
         }
@@ -87,14 +151,55 @@ public final class SettingsLoader {
         Config defaults = ConfigFactory.defaultOverrides(classLoader)
                 .withFallback(ConfigFactory.defaultApplication(classLoader))
                 .withFallback(reference);
-        Config resolved;
-        try {
-            resolved = stack.withFallback(defaults).resolve();
-        } catch (ConfigException e) {
-            throw Origins.fromException(e, source);
+        while (true) {
+            Config resolved;
+            try {
+                resolved = stack.withFallback(defaults).resolve();
+            } catch (ConfigException e) {
+                add(problems, Origins.fromException(e, source), limit);
+                return null;
+            }
+            try {
+                Settings settings = read(resolved);
+                return problems.isEmpty() ? new LoadedSettings(settings, resolved, source, sets) : null;
+            } catch (ConfigProblem p) {
+                if (!add(problems, p, limit)) {
+                    return null;
+                }
+                // Go on with the key back at its default, if the user set it; else nothing more can be learnt.
+                String path = p.key().map(k -> k.contains("[") ? k.substring(0, k.indexOf('[')) : k).orElse(null);
+                try {
+                    if (path == null || !stack.hasPathOrNull(path)) {
+                        return null;
+                    }
+                    stack = stack.withoutPath(path);
+                } catch (ConfigException e) {
+                    return null;
+                }
+            }
         }
-        Settings settings = read(resolved);
-        return new LoadedSettings(settings, resolved, source, sets);
+    }
+
+    /** Adds {@code p}; false when the list has reached {@code limit}. */
+    private static boolean add(List<ConfigProblem> problems, ConfigProblem p, int limit) {
+        problems.add(p);
+        return problems.size() < limit;
+    }
+
+    /**
+     * A topology file without a {@code vcpu-emu} block is not a topology: an empty file (or one
+     * of comments only), or one of Pekko settings only, would otherwise run the defaults and
+     * write over the previous report.
+     */
+    private static ConfigProblem rootless(Config file, String source) {
+        if (file.root().containsKey(ROOT)) {
+            return null;
+        }
+        if (file.root().isEmpty()) {
+            return new ConfigProblem(source, null, "empty topology file: expected a " + ROOT + " { } block");
+        }
+        return new ConfigProblem(locate(file.root().values().iterator().next(), source), null,
+                "no " + ROOT + " { } block: a topology sets its keys under " + ROOT + " { }");
     }
 
     /** {@link #load} without a file and without overrides: the default topology. */
@@ -139,7 +244,11 @@ public final class SettingsLoader {
 
     /** Parses one {@code --set key=value} into a configuration holding just that key. */
     static Config parseSet(String set) throws ConfigProblem {
-        String where = Origins.SET_PREFIX + set;
+        return parseSet(set, Origins.SET_PREFIX + set);
+    }
+
+    /** As {@link #parseSet(String)}, problems located at {@code where}. */
+    private static Config parseSet(String set, String where) throws ConfigProblem {
         int eq = set.indexOf('=');
         if (eq <= 0) {
             throw new ConfigProblem(where, null, "expected key=value");

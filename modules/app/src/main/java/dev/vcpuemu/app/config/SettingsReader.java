@@ -416,23 +416,11 @@ final class SettingsReader {
 
     /** A finding kind by its name (LOST_WAKEUP) or its lower-case dashed spelling (lost-wakeup). */
     static java.util.Optional<FindingKind> kind(String name) {
-        String n = name.strip().toUpperCase(Locale.ROOT).replace('-', '_');
-        return Arrays.stream(FindingKind.values()).filter(k -> k.name().equals(n)).findFirst();
+        return FindingKinds.of(name);
     }
 
     private static String kindHint(String name) {
-        String n = name.strip().toUpperCase(Locale.ROOT).replace('-', '_');
-        return Arrays.stream(FindingKind.values())
-                .filter(k -> kindScore(n, k) <= 3)
-                .min((a, b) -> Integer.compare(kindScore(n, a), kindScore(n, b)))
-                .map(k -> " (did you mean " + k + "?)")
-                .orElse(" (known: " + Arrays.stream(FindingKind.values()).map(Enum::name).collect(Collectors.joining(", ")) + ")");
-    }
-
-    /** Edit distance to a kind's name; a part of the name (HUNG for HUNG_TASK) counts as 1. */
-    private static int kindScore(String n, FindingKind k) {
-        int d = KeyChecker.distance(n, k.name());
-        return n.length() >= 3 && k.name().contains(n) ? Math.min(d, 1) : d;
+        return FindingKinds.hint(name);
     }
 
     // ------------------------------------------------------------------ values

@@ -388,4 +388,46 @@ class SettingsLoaderTest {
         Path g = file("subst-ok.conf", "vcpu-emu.guest.timeslice = ${vcpu-emu.guest.tick-period}");
         assertEquals(1_000_000, load(g).guest().timesliceNanos());
     }
+
+    // ------------------------------------------------------------------ every problem, typed options, no root
+
+    @Test
+    void problemsListsUnknownKeysThenEachBadValueWithTheEarlierOnesAtTheirDefaults() throws Exception {
+        Path f = file("bad.conf", "vcpu-emu {", "  topology.vcpus = 0", "  engine.op-cost = 50us", "  host.era = modern",
+                "  run.duration = 10 parsecs", "  topology.vcpuz = 2", "}");
+        List<String> all = loader.problems(Optional.of(f), List.of("workload.hot-probability=2", "nosuch.key=1"), 100)
+                .stream().map(ConfigProblem::getMessage).toList();
+        assertEquals(List.of(
+                f + ":6: vcpu-emu.topology.vcpuz: unknown key (did you mean vcpu-emu.topology.vcpus?)",
+                "--set nosuch.key=1: vcpu-emu.nosuch: unknown key",
+                f + ":2: vcpu-emu.topology.vcpus: must be between 1 and 4095, got 0",
+                f + ":5: vcpu-emu.run.duration: expected a duration with a unit (ns, us, ms, s, m, h, d; e.g. 20us) "
+                        + "but got a string (\"10 parsecs\")",
+                f + ":3: vcpu-emu.engine.op-cost: must not exceed vcpu-emu.engine.quantum (20us), got 50us",
+                f + ":4: vcpu-emu.host.era: must be legacy-early, legacy-df-guard, legacy, legacy-fixed, interrupt, "
+                        + "error-code or ve, got modern",
+                "--set workload.hot-probability=2: vcpu-emu.workload.hot-probability: must be between 0 and 1, got 2"),
+                all);
+        assertEquals(all.get(0), problem(f), "load throws the first");
+        assertEquals(all.subList(0, 2), loader.problems(Optional.of(f), List.of("workload.hot-probability=2",
+                "nosuch.key=1"), 2).stream().map(ConfigProblem::getMessage).toList(), "up to the limit");
+        assertEquals(List.of(), loader.problems(Optional.of(confDir().resolve("default.conf")), List.of(), 100));
+    }
+
+    @Test
+    void aSetMadeFromAnOptionNamesTheOptionAsTyped() {
+        ConfigProblem p = assertThrows(ConfigProblem.class, () -> loader.load(Optional.empty(),
+                List.of("run.duration=abc"), Map.of("run.duration=abc", "--duration abc")));
+        assertTrue(p.getMessage().startsWith("--duration abc: vcpu-emu.run.duration: expected a duration"), p.getMessage());
+        assertTrue(problem(null, "run.duration=abc").startsWith("--set run.duration=abc: "), "a --set is still a --set");
+    }
+
+    @Test
+    void aTopologyFileWithoutAVcpuEmuBlockIsBadInput() throws Exception {
+        Path empty = file("empty.conf", "# comments only", "");
+        assertEquals(empty + ": empty topology file: expected a vcpu-emu { } block", problem(empty));
+        Path pekko = file("pekko.conf", "", "pekko.loglevel = INFO");
+        assertEquals(pekko + ":2: no vcpu-emu { } block: a topology sets its keys under vcpu-emu { }", problem(pekko));
+        assertEquals(4, load(file("braces.conf", "vcpu-emu { }")).topology().vcpus(), "an empty block: the defaults");
+    }
 }

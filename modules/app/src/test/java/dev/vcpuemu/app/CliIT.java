@@ -1,0 +1,103 @@
+package dev.vcpuemu.app;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
+
+/**
+ * The shaded jar as a user starts it: help and version on every subcommand, an empty topology
+ * file, and Ctrl-C (SIGINT) during a run.
+ */
+class CliIT {
+    private static final Path JAR = Path.of(System.getProperty("vcpuemu.jar", "target/vcpu-emu.jar"));
+
+    @TempDir
+    Path tmp;
+
+    private record Outcome(int exit, String out, String err) {}
+
+    private ProcessBuilder jar(String... args) {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-jar", JAR.toAbsolutePath().toString()));
+        cmd.addAll(List.of(args));
+        return new ProcessBuilder(cmd).directory(tmp.toFile())
+                .redirectOutput(tmp.resolve("stdout.txt").toFile()).redirectError(tmp.resolve("stderr.txt").toFile());
+    }
+
+    private Outcome run(String... args) throws IOException, InterruptedException {
+        Process p = jar(args).start();
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "ends on its own: " + List.of(args));
+        return new Outcome(p.exitValue(), Files.readString(tmp.resolve("stdout.txt")),
+                Files.readString(tmp.resolve("stderr.txt")));
+    }
+
+    @Test
+    void helpOnEverySubcommandAndTheVersionWithCommitAndDate() throws Exception {
+        for (String command : CliTest.COMMANDS) {
+            // --help wins over missing required options (explore, replay, validate, soak).
+            Outcome o = run(command, "--help");
+            assertEquals(0, o.exit(), command + ": " + o.err());
+            assertTrue(o.out().startsWith("Usage: vcpu-emu " + command + " [-hV]"), command + ": " + o.out());
+        }
+        Outcome v = run("replay", "--version");
+        assertEquals(0, v.exit(), v.err());
+        List<String> lines = v.out().lines().toList();
+        assertTrue(lines.get(0).matches("vcpu-emu \\d+\\.\\d+\\.\\d+(-SNAPSHOT)?"), v.out());
+        assertTrue(lines.get(1).matches("commit ([0-9a-f]{40}( \\(with uncommitted changes\\))?|unknown)"), v.out());
+        assertTrue(lines.get(2).matches("built \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ"), v.out());
+    }
+
+    @Test
+    void anEmptyTopologyFileIsBadInputAndLeavesThePreviousReport() throws Exception {
+        Path empty = Files.writeString(tmp.resolve("empty.conf"), "");
+        Path report = Files.writeString(tmp.resolve("vcpu-emu-report.json"), "{\"previous\": true}");
+        Outcome o = run("run", empty.getFileName().toString());
+        assertEquals(Main.BAD_INPUT, o.exit(), o.out() + o.err());
+        assertTrue(o.err().contains("empty.conf: empty topology file: expected a vcpu-emu { } block"), o.err());
+        assertEquals("{\"previous\": true}", Files.readString(report));
+    }
+
+    @Test
+    void ctrlCStopsARunWithItsReportAndExits130() throws Exception {
+        Path report = tmp.resolve("report.json");
+        Process p = jar("run", "--duration", "60s", "--report", report.getFileName().toString()).start();
+        try {
+            // A background job of a non-interactive shell ignores SIGINT, and so would the jar it starts.
+            String status = Files.readString(Path.of("/proc", Long.toString(p.pid()), "status"));
+            long ignored = status.lines().filter(l -> l.startsWith("SigIgn:")).findFirst()
+                    .map(l -> Long.parseUnsignedLong(l.substring("SigIgn:".length()).strip(), 16)).orElse(0L);
+            assumeFalse((ignored & 0x2) != 0, "this test JVM was started with SIGINT ignored");
+            // Simulating: the first progress line on stderr (the stop handler is installed before the run starts).
+            Path err = tmp.resolve("stderr.txt");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (Files.readString(err).lines().noneMatch(l -> !l.isBlank() && !l.startsWith("SLF4J"))) {
+                assertTrue(p.isAlive() && System.nanoTime() < deadline, "the run starts: " + Files.readString(err));
+                Thread.sleep(100);
+            }
+            Process kill = new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start();
+            assertEquals(0, kill.waitFor());
+            assertTrue(p.waitFor(60, TimeUnit.SECONDS), "SIGINT ends the run");
+            assertEquals(130, p.exitValue(), Files.readString(err));
+        } finally {
+            p.destroyForcibly();
+        }
+        JsonNode r = new ObjectMapper().readTree(report.toFile());
+        assertEquals("stopped", r.get("endReason").asText());
+        assertTrue(r.get("conservation").get("held").asBoolean(), r.get("conservation").toString());
+        Path plain = Files.createFile(tmp.resolve("plain.txt"));
+        assertEquals(Files.getPosixFilePermissions(plain), Files.getPosixFilePermissions(report),
+                "the report has a new file's permissions");
+    }
+}

@@ -1,0 +1,179 @@
+package dev.vcpuemu.app;
+
+import dev.vcpuemu.model.finding.FindingKind;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The command line as picocli parses it, in this JVM: help and version everywhere, and bad
+ * input that names what the user typed. Nothing here runs a simulation.
+ */
+class CliTest {
+    /** Every subcommand that runs something. */
+    static final List<String> COMMANDS = List.of("run", "explore", "replay", "validate", "soak", "bench", "matrix");
+
+    @TempDir
+    Path tmp;
+
+    private record Outcome(int exit, String out, String err) {}
+
+    private static Outcome execute(String... args) {
+        CommandLine cli = Main.commandLine();
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        cli.setOut(new PrintWriter(out));
+        cli.setErr(new PrintWriter(err));
+        int exit = cli.execute(args);
+        return new Outcome(exit, out.toString(), err.toString());
+    }
+
+    @Test
+    void everySubcommandPrintsItsHelpWithDashHAndDashDashHelpAndExitsZero() {
+        for (String command : COMMANDS) {
+            for (String flag : List.of("-h", "--help")) {
+                Outcome o = execute(command, flag);
+                assertEquals(0, o.exit(), command + " " + flag + ": " + o.err());
+                assertTrue(o.out().startsWith("Usage: vcpu-emu " + command + " "), command + " " + flag + ": " + o.out());
+                assertEquals("", o.err(), command + " " + flag);
+            }
+            Outcome help = execute("help", command);
+            assertEquals(0, help.exit(), "help " + command + ": " + help.err());
+            assertTrue(help.out().startsWith("Usage: vcpu-emu " + command + " "), "help " + command);
+        }
+    }
+
+    @Test
+    void everySubcommandPrintsTheVersionWithCommitAndBuildDate() {
+        for (String command : COMMANDS) {
+            Outcome o = execute(command, "--version");
+            assertEquals(0, o.exit(), command + ": " + o.err());
+            List<String> lines = o.out().lines().toList();
+            assertEquals("vcpu-emu " + Main.version(), lines.get(0), o.out());
+            assertTrue(lines.get(1).startsWith("commit " + BuildInfo.commit()), o.out());
+            assertTrue(lines.get(2).equals("built " + BuildInfo.date()), o.out());
+        }
+        // The Maven build writes the build information; a commit is 40 hex digits or "unknown".
+        assertFalse(BuildInfo.date().equals(BuildInfo.UNKNOWN), "build-info.properties is on the class path");
+        assertTrue(BuildInfo.commit().matches("[0-9a-f]{40}|unknown"), BuildInfo.commit());
+    }
+
+    @Test
+    void generateCompletionPrintsABashScriptForEverySubcommand() {
+        Outcome o = execute("generate-completion");
+        assertEquals(0, o.exit(), o.err());
+        for (String command : COMMANDS) {
+            assertTrue(o.out().contains("_picocli_vcpu-emu_" + command + "()"), command);
+        }
+    }
+
+    @Test
+    void aBadCommandLineIsOneLineAndAPointerToTheHelp() {
+        Outcome o = execute("run", "--bogus");
+        assertEquals(Main.BAD_INPUT, o.exit());
+        assertEquals(List.of("vcpu-emu run: Unknown option: '--bogus'", "Try 'vcpu-emu run --help' for more information."),
+                o.err().lines().toList());
+        Outcome none = execute();
+        assertEquals(Main.BAD_INPUT, none.exit());
+        assertTrue(none.err().startsWith("Usage: vcpu-emu [-hV] [COMMAND]"), "no arguments: the usage; " + none.err());
+    }
+
+    @Test
+    void aBadDurationNamesTheOptionAsTyped() {
+        for (String command : List.of("run", "soak")) {
+            Outcome o = command.equals("run") ? execute("run", "--duration", "abc")
+                    : execute("soak", "--duration", "abc", "--out", tmp.resolve("soak").toString());
+            assertEquals(Main.BAD_INPUT, o.exit(), command);
+            assertTrue(o.err().startsWith("--duration abc: vcpu-emu.run.duration: expected a duration"), command + ": " + o.err());
+            assertEquals(1, o.err().lines().count(), o.err());
+        }
+        Outcome interval = execute("soak", "--duration", "1s", "--interval", "-5s", "--out", tmp.resolve("soak").toString());
+        assertTrue(interval.err().startsWith("--interval -5s: vcpu-emu.run.progress-interval: "), interval.err());
+    }
+
+    @Test
+    void aReportIntoAMissingDirectoryNamesReportAndThePath() {
+        Path missing = tmp.resolve("no/such/dir/x.json");
+        Outcome o = execute("run", "--report", missing.toString(), "--duration", "1s");
+        assertEquals(Main.BAD_INPUT, o.exit());
+        assertEquals("--report: cannot write x.json into " + missing.getParent(), o.err().strip());
+    }
+
+    @Test
+    void findTakesAFindingKindInAnyCaseWithDashesOrUnderscores() {
+        for (String spelling : List.of("lost_wakeup", "LOST_WAKEUP", "lost-wakeup", "Lost-Wakeup")) {
+            for (Class<?> command : List.of(ReplayCommand.class, ExploreCommand.class)) {
+                CommandLine cli = new CommandLine(command);
+                cli.parseArgs("t.conf", command == ReplayCommand.class ? "--seed" : "--runs", "1", "--find", spelling);
+                Object find = cli.getCommandSpec().findOption("--find").getValue();
+                assertEquals(FindingKind.LOST_WAKEUP, find, command.getSimpleName() + " " + spelling);
+            }
+        }
+        Outcome o = execute("replay", "t.conf", "--seed", "1", "--find", "lost-wakeups");
+        assertEquals(Main.BAD_INPUT, o.exit());
+        assertTrue(o.err().startsWith("vcpu-emu replay: Invalid value for option '--find': unknown finding kind "
+                + "'lost-wakeups' (did you mean LOST_WAKEUP?)"), o.err());
+    }
+
+    @Test
+    void validateListsEveryProblemUpToItsBound() throws Exception {
+        Path few = tmp.resolve("few.conf");
+        Files.writeString(few, String.join("\n", "vcpu-emu {", "  topology.vcpu = 3", "  topology.vcpus = 0",
+                "  host.era = modern", "  workload.hot-probability = 1.5", "}", ""));
+        Outcome o = execute("validate", few.toString());
+        assertEquals(Main.BAD_INPUT, o.exit());
+        assertEquals(List.of(few + ":2: vcpu-emu.topology.vcpu: unknown key (did you mean vcpu-emu.topology.vcpus?)",
+                few + ":3: vcpu-emu.topology.vcpus: must be between 1 and 4095, got 0",
+                few + ":4: vcpu-emu.host.era: must be legacy-early, legacy-df-guard, legacy, legacy-fixed, interrupt, "
+                        + "error-code or ve, got modern",
+                few + ":5: vcpu-emu.workload.hot-probability: must be between 0 and 1, got 1.5"), o.err().lines().toList());
+
+        Path many = tmp.resolve("many.conf");
+        Files.writeString(many, "vcpu-emu {\n" + IntStream.range(0, ValidateCommand.SHOWN + 5)
+                .mapToObj(i -> "  unknown" + i + " = 1").collect(Collectors.joining("\n")) + "\n}\n");
+        Outcome m = execute("validate", many.toString());
+        List<String> lines = m.err().lines().toList();
+        assertEquals(ValidateCommand.SHOWN + 1, lines.size(), m.err());
+        assertTrue(lines.get(0).startsWith(many + ":2: vcpu-emu.unknown0: unknown key"), lines.get(0));
+        assertEquals("... and 5 more", lines.get(ValidateCommand.SHOWN));
+    }
+
+    @Test
+    void anEmptyTopologyFileIsBadInputAndNoReportIsWritten() throws Exception {
+        Path empty = tmp.resolve("empty.conf");
+        Files.writeString(empty, "# nothing but a comment\n");
+        Path report = tmp.resolve("report.json");
+        Files.writeString(report, "{\"earlier\": true}");
+        Outcome o = execute("run", empty.toString(), "--report", report.toString(), "--duration", "1s");
+        assertEquals(Main.BAD_INPUT, o.exit());
+        assertEquals(empty + ": empty topology file: expected a vcpu-emu { } block", o.err().strip());
+        assertEquals("{\"earlier\": true}", Files.readString(report));
+    }
+
+    @Test
+    void replaySaysInOneLineWhyItExitsOneOrZero() {
+        String stopped = "finding: LOST_WAKEUP";
+        String found = ReplayCommand.verdict(FindingKind.LOST_WAKEUP, true, true, true, stopped);
+        assertTrue(found.startsWith("Exit 1: the failure is reproduced: the run found LOST_WAKEUP, which --find "
+                + "LOST_WAKEUP looks for, whatever the expectations say"), found);
+        assertTrue(ReplayCommand.verdict(FindingKind.LOST_WAKEUP, true, true, false, stopped)
+                .startsWith("Exit 0: not reproduced: no LOST_WAKEUP in this run"));
+        assertTrue(ReplayCommand.verdict(null, false, false, true, stopped)
+                .startsWith("Exit 1: the failure is reproduced: the topology's expectations are not met"));
+        assertTrue(ReplayCommand.verdict(null, true, true, true, stopped)
+                .startsWith("Exit 1: the failure is reproduced: a finding appeared, and without an expect block"));
+        assertTrue(found.endsWith("(the run ended: finding: LOST_WAKEUP)"), found);
+    }
+}
