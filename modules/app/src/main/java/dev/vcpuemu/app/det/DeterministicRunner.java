@@ -55,9 +55,16 @@ public final class DeterministicRunner {
     public static RunResult run(LoadedSettings loaded, StrategySpec strategy, StopRule stop, long maxSteps,
                                 Schedule replay, Schedule record, TrackSinks timeline, Consumer<Progress> progress)
             throws InterruptedException {
+        return run(loaded, strategy, stop, maxSteps, replay, record, timeline, progress, () -> { });
+    }
+
+    /** One run, with {@code onStart} told when its first quantum opens (a progress display's clock). */
+    public static RunResult run(LoadedSettings loaded, StrategySpec strategy, StopRule stop, long maxSteps,
+                                Schedule replay, Schedule record, TrackSinks timeline, Consumer<Progress> progress,
+                                Runnable onStart) throws InterruptedException {
         var s = loaded.settings();
         RunControl control = RunControl.virtualTime(s.run().duration(), s.run().duration().dividedBy(10))
-                .stepBudget(maxSteps);
+                .stepBudget(maxSteps).onStart(onStart);
         if (stop != null) {
             control.stopOnFinding(stop.stopsOn());
         }
