@@ -10,7 +10,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -68,8 +67,7 @@ class SoakIntervalsIT {
                 "the last interval ends where the run did");
 
         JsonNode counters = report.get("counters");
-        for (Iterator<Map.Entry<String, JsonNode>> it = counters.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> c = it.next();
+        for (Map.Entry<String, JsonNode> c : counters.properties()) {
             long sum = 0;
             for (JsonNode line : lines) {
                 assertTrue(line.get("counters").has(c.getKey()), "every counter in every interval: " + c.getKey());
@@ -94,7 +92,7 @@ class SoakIntervalsIT {
         for (String tag : List.of("swapIn", "taskSleep", "notPresentToPageReady")) {
             assertEquals(intervals, perTag.get(tag), "one " + tag + " histogram per interval: " + perTag);
         }
-        report.get("latencies").fields().forEachRemaining(l -> assertEquals(l.getValue().get("count").asLong(),
-                counts.getOrDefault(l.getKey(), 0L), "the log's " + l.getKey() + " counts add up to the report's"));
+        report.get("latencies").forEachEntry((kind, l) -> assertEquals(l.get("count").asLong(),
+                counts.getOrDefault(kind, 0L), "the log's " + kind + " counts add up to the report's"));
     }
 }
