@@ -1,5 +1,6 @@
 package dev.vcpuemu.app;
 
+import org.slf4j.LoggerFactory;
 import picocli.AutoComplete;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -34,6 +35,10 @@ public final class Main {
     public static final int EMULATOR_FAILURE = 3;
 
     public static void main(String[] args) {
+        // SLF4J (logback) set up here, on one thread, before Pekko: else its logger actor logs from a
+        // dispatcher thread while the actor system's start initializes SLF4J, and SLF4J replays that
+        // call with three warning lines on stderr.
+        LoggerFactory.getILoggerFactory();
         System.exit(execute(args));
     }
 

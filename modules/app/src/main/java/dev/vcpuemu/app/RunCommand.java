@@ -127,6 +127,7 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
             try (ProgressDisplay display = ProgressDisplay.of("run", s.run().duration().toNanos(), false,
                     ProgressDisplay.terminal(), System.err, err)) {
                 Timeline timeline = trace.timeline(s);
+                control.onStart(display::started);
                 r = Simulation.run(s, loaded.config(), control, display.andThen(intervals), timeline);
                 display.done(r);
                 trace.write(timeline, "run " + loaded.source() + ", concurrent, seed " + s.run().seed(), out);
@@ -155,7 +156,8 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
                 ProgressDisplay.terminal(), System.err, err)) {
             Timeline timeline = trace.timeline(s);
             r = DeterministicRunner.run(loaded, strategyOptions.spec(StrategySpec.DEFAULT_HORIZON), null,
-                    strategyOptions.maxStepsOrUnbounded(), null, null, timeline, display.andThen(intervals));
+                    strategyOptions.maxStepsOrUnbounded(), null, null, timeline, display.andThen(intervals),
+                    display::started);
             display.done(r);
             trace.write(timeline, "run " + loaded.source() + ", deterministic, seed " + s.run().seed(), out);
         }

@@ -107,6 +107,7 @@ final class SoakCommand implements java.util.concurrent.Callable<Integer> {
             RunResult r;
             try (ProgressDisplay display = ProgressDisplay.of("soak", s.run().duration().toNanos(),
                     engine == RunCommand.Engine.deterministic, ProgressDisplay.terminal(), System.err, err)) {
+                control.onStart(display::started);
                 Consumer<Progress> progress = display.andThen(log::accept);
                 r = engine == RunCommand.Engine.concurrent
                         ? Simulation.run(s, loaded.config(), control, progress)

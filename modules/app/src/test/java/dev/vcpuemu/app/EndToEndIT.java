@@ -380,17 +380,23 @@ class EndToEndIT {
         assertTrue(count > 0);
     }
 
+    /** Every interval did work; the last one, which ends where the run did, may be short (a stopped soak's). */
     private static void assertIntervals(List<JsonNode> lines) {
         for (int i = 0; i < lines.size(); i++) {
             JsonNode line = lines.get(i);
+            boolean last = i == lines.size() - 1;
             assertEquals(i + 1, line.get("interval").asInt(), line.toString());
-            assertTrue(line.get("counters").get("microOps").asLong() > 0, "each interval did work: " + line);
             assertTrue(line.get("heapAfterGcBytes").asLong() > 0, line.toString());
-            assertTrue(line.has("findings") && line.has("actors") && line.has("vcpuMessagesPerSecond"), line.toString());
+            assertTrue(line.has("findings") && line.has("actors") && line.has("messagesPerSecond"), line.toString());
             long backlog = line.get("mailboxBacklog").asLong();
             long backlogMax = line.get("mailboxBacklogMax").asLong();
+            assertTrue(backlog >= 0 && backlogMax >= backlog, "mailbox backlog: " + line);
+            if (last) {
+                continue;
+            }
+            assertTrue(line.get("counters").get("microOps").asLong() > 0, "each interval did work: " + line);
             // Every actor's Done reply waits in the time-keeper's mailbox for a moment: never none at all.
-            assertTrue(backlog >= 0 && backlogMax >= backlog && backlogMax > 0, "mailbox backlog: " + line);
+            assertTrue(backlogMax > 0, "mailbox backlog: " + line);
             JsonNode sleep = line.get("latencies").get("taskSleep");
             assertTrue(sleep.get("count").asLong() > 0 && sleep.get("p50Nanos").asLong() <= sleep.get("p99Nanos").asLong()
                     && sleep.get("p99Nanos").asLong() <= sleep.get("maxNanos").asLong(), line.toString());
@@ -410,16 +416,16 @@ class EndToEndIT {
         assertEquals("duration", r.get("endReason").asText());
         assertTrue(r.get("conservation").get("held").asBoolean());
         List<JsonNode> lines = intervalLines(dir);
-        assertTrue(lines.size() >= 8, "a line every 3 s of 30 s: " + lines.size());
+        assertEquals(10, lines.size(), "a line every 3 s of 30 s, the last one ending with the run");
         assertIntervals(lines);
         assertEquals(lines.size(), r.get("soak").get("intervals").asInt());
         assertEquals(lines.size(), r.get("soak").get("heapAfterGc").get("samples").asInt());
         long sum = lines.stream().mapToLong(l -> l.get("counters").get("microOps").asLong()).sum();
-        assertTrue(sum <= r.get("counters").get("microOps").asLong(), "intervals add up to at most the total");
+        assertEquals(r.get("counters").get("microOps").asLong(), sum, "intervals add up to the total");
         assertTrue(o.out().contains("Soak: " + lines.size() + " intervals; live heap after a full GC: first "), o.out());
         assertLatencyLog(dir);
         long sleeps = lines.stream().mapToLong(l -> l.get("latencies").get("taskSleep").get("count").asLong()).sum();
-        assertTrue(sleeps <= r.get("latencies").get("taskSleep").get("count").asLong(), "intervals within the total");
+        assertEquals(r.get("latencies").get("taskSleep").get("count").asLong(), sleeps, "intervals add up to the total");
         long settled = lines.get(1).get("heapAfterGcBytes").asLong();
         assertTrue(lines.stream().allMatch(l -> l.get("heapAfterGcBytes").asLong() < 2 * settled), "live heap bounded");
         assertTrue(Files.readString(dir.resolve("report.html")).contains("\"checkpoint\":false"), "the final page");

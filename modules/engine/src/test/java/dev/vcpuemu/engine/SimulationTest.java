@@ -6,6 +6,7 @@ import dev.vcpuemu.engine.run.RunControl;
 import dev.vcpuemu.engine.run.RunResult;
 import dev.vcpuemu.model.TestSettings;
 import dev.vcpuemu.model.settings.Settings;
+import dev.vcpuemu.model.stats.LatencyKind;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -43,7 +44,12 @@ class SimulationTest {
         assertTrue(r.counters().get("nmisDelivered") > 0);
         assertTrue(r.simulatedNanos() > 0);
         assertTrue(r.findings().isEmpty(), "NMIs that never read user memory cannot steal the APF word: " + r.findingExamples());
-        assertTrue(progress.size() >= 1, "progress is reported while every core is busy");
+        assertTrue(progress.size() >= 2, "progress is reported while every core is busy, and at the end");
+        Progress last = progress.get(progress.size() - 1);
+        assertEquals(r.counters(), last.counters(), "the last sample is the run's end: the report's counters, every one");
+        assertEquals(r.simulatedNanos(), last.simulatedNanos());
+        long latencies = progress.stream().mapToLong(p -> p.intervalLatencies().get(LatencyKind.SWAP_IN).getTotalCount()).sum();
+        assertEquals(r.latencies().get(LatencyKind.SWAP_IN.key).count(), latencies, "the samples' latencies add up to the run's");
     }
 
     @Test

@@ -56,8 +56,15 @@ public final class DeterministicRunner {
     public static RunResult run(LoadedSettings loaded, StrategySpec strategy, StopRule stop, long maxSteps,
                                 Schedule replay, Schedule record, TrackSinks timeline, Consumer<Progress> progress)
             throws InterruptedException {
+        return run(loaded, strategy, stop, maxSteps, replay, record, timeline, progress, () -> { });
+    }
+
+    /** One run, with {@code onStart} told when its first quantum opens (a progress display's clock). */
+    public static RunResult run(LoadedSettings loaded, StrategySpec strategy, StopRule stop, long maxSteps,
+                                Schedule replay, Schedule record, TrackSinks timeline, Consumer<Progress> progress,
+                                Runnable onStart) throws InterruptedException {
         var s = loaded.settings();
-        return Simulation.runDeterministic(s, loaded.config(), control(loaded, stop, maxSteps), progress,
+        return Simulation.runDeterministic(s, loaded.config(), control(loaded, stop, maxSteps, onStart), progress,
                 strategy.create(s.run().seed(), replay), record, timeline);
     }
 
@@ -68,14 +75,14 @@ public final class DeterministicRunner {
     public static RunResult run(DeterministicHost host, LoadedSettings loaded, StrategySpec strategy, StopRule stop,
                                 long maxSteps) throws InterruptedException {
         var s = loaded.settings();
-        return host.run(s, control(loaded, stop, maxSteps), p -> { }, strategy.create(s.run().seed(), null), null,
-                null);
+        return host.run(s, control(loaded, stop, maxSteps, () -> { }), p -> { }, strategy.create(s.run().seed(), null),
+                null, null);
     }
 
-    private static RunControl control(LoadedSettings loaded, StopRule stop, long maxSteps) {
+    private static RunControl control(LoadedSettings loaded, StopRule stop, long maxSteps, Runnable onStart) {
         var s = loaded.settings();
         RunControl control = RunControl.virtualTime(s.run().duration(), s.run().duration().dividedBy(10))
-                .stepBudget(maxSteps);
+                .stepBudget(maxSteps).onStart(onStart);
         if (stop != null) {
             control.stopOnFinding(stop.stopsOn());
         }

@@ -13,7 +13,9 @@ import java.util.Map;
 /**
  * One progress interval as a JSON object: what happened between two progress samples (the
  * counters' and findings' increase, the rates, the latency percentiles of the interval). The
- * lines of a soak's {@code intervals.jsonl} and the series of the HTML report's charts.
+ * lines of a soak's {@code intervals.jsonl} and the series of the HTML report's charts. The
+ * counters are the report's, every one of them, and the last interval ends with the run: over
+ * the lines of a run, each counter's increases add up to the report's value.
  */
 public final class IntervalLine {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -28,7 +30,7 @@ public final class IntervalLine {
         line.put("wallSeconds", p.wallSeconds());
         line.put("simulatedSeconds", p.simulatedNanos() / 1e9);
         line.put("microOpsPerSecond", p.microOpsPerSecond());
-        line.put("vcpuMessagesPerSecond", p.messagesPerSecond());
+        line.put("messagesPerSecond", p.messagesPerSecond());
         ObjectNode counters = line.putObject("counters");
         p.counters().forEach((k, v) -> counters.put(k, v - (previous == null ? 0 : previous.counters().getOrDefault(k, 0L))));
         ObjectNode findings = line.putObject("findings");

@@ -15,7 +15,7 @@ public final class Summary {
 
     public static String progressLine(Progress p) {
         Map<String, Long> c = p.counters();
-        return String.format("[%6.1fs] sim %8.2f ms | %6.2f M uops/s | %6.2f M vCPU msg/s | faults %d | APF np %d pr %d | NMIs %d | findings %d",
+        return String.format("[%6.1fs] sim %8.2f ms | %6.2f M uops/s | %6.2f M msg/s | faults %d | APF np %d pr %d | NMIs %d | findings %d",
                 p.wallSeconds(), p.simulatedNanos() / 1e6, p.microOpsPerSecond() / 1e6, p.messagesPerSecond() / 1e6,
                 c.get("genuinePageFaults"), c.get("apfNotPresentInjected"), c.get("apfPageReadyInjected"),
                 c.get("nmisDelivered"), p.findings());

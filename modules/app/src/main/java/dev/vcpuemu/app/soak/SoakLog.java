@@ -137,7 +137,6 @@ public final class SoakLog implements AutoCloseable {
         line.put("actors", actors);
         line.put("mailboxBacklog", p.mailboxBacklog());
         line.put("mailboxBacklogMax", p.mailboxBacklogMax());
-        // The counters are the vCPUs' (their received messages included), as in the progress line.
         intervals.write(JSON.writeValueAsString(line));
         intervals.newLine();
         intervals.flush();

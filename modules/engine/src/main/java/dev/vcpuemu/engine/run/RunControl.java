@@ -39,6 +39,7 @@ public final class RunControl {
     private volatile FindingKind stoppingFinding;
     private boolean countBacklog;
     private LongSupplier backlog = () -> -1;
+    private Runnable onStart = () -> { };
 
     private RunControl(LongSupplier wallClock, boolean virtual, Duration duration, Duration progressInterval) {
         this.wallClock = wallClock;
@@ -97,8 +98,18 @@ public final class RunControl {
         this.steps = steps;
     }
 
+    /**
+     * Runs {@code action} when the first quantum opens, on the simulation's thread (keep it
+     * short): a progress display starts its clock there, not while the actor system starts.
+     */
+    public RunControl onStart(Runnable action) {
+        this.onStart = Objects.requireNonNull(action);
+        return this;
+    }
+
     public void start() {
         startNanos = wallClock.getAsLong();
+        onStart.run();
     }
 
     /** The wall clock ({@link System#nanoTime}) when the first quantum opened: the end of start-up. */
@@ -117,6 +128,22 @@ public final class RunControl {
 
     public long progressIntervalNanos() {
         return progressIntervalNanos;
+    }
+
+    /**
+     * When the sample after the one taken at progress clock {@code clock} falls due. Wall-clock
+     * samples keep to the grid of whole intervals from the start (interval k at k intervals),
+     * whatever the lateness of the quantum each was taken in: so a soak of 20 s at 5 s takes its
+     * samples at 5, 10 and 15 s and its fourth interval is the run's end. (A quantum longer than
+     * an interval skips the grid points it spans rather than sampling at every boundary to catch
+     * up.) Virtual-time samples fall due an interval after the start of the quantum sampled, as
+     * they always have: which quanta are sampled is part of a deterministic run's trace.
+     */
+    public long nextProgressNanos(long clock) {
+        if (virtual) {
+            return clock + progressIntervalNanos;
+        }
+        return (clock / progressIntervalNanos + 1) * progressIntervalNanos;
     }
 
     public Duration duration() {

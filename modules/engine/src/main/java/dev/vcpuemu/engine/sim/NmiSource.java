@@ -28,8 +28,11 @@ public final class NmiSource extends AbstractBehavior<NmiSource.Command> {
 
     public sealed interface Command permits Emit, Freeze {}
 
-    /** Send every NMI due before {@code beforeNanos} that was not sent yet. */
-    public record Emit(long beforeNanos) implements Command {}
+    /**
+     * Send every NMI due before {@code beforeNanos} that was not sent yet; with
+     * {@code wantStats}, answer with the counters and messages received so far (a progress sample).
+     */
+    public record Emit(long beforeNanos, boolean wantStats) implements Command {}
 
     public record Freeze(ActorRef<StatsCollector.Command> replyTo) implements Command {}
 
@@ -86,7 +89,13 @@ public final class NmiSource extends AbstractBehavior<NmiSource.Command> {
             nextDue += Math.max(1, (long) (source.intervalNanos() * (1 + jitter)));
         }
         sent++;
-        timeKeeper.tell(TimeKeeper.Done.of(earliest, false));
+        if (e.wantStats()) {
+            Counters stats = counters.copy();
+            stats.add(Counter.MESSAGES, received);
+            timeKeeper.tell(new TimeKeeper.Done(stats, null, earliest, false));
+        } else {
+            timeKeeper.tell(TimeKeeper.Done.of(earliest, false));
+        }
         return this;
     }
 

@@ -1,6 +1,8 @@
 package dev.vcpuemu.engine.sim;
 
 import dev.vcpuemu.model.settings.Settings;
+import dev.vcpuemu.model.stats.Counter;
+import dev.vcpuemu.model.stats.Counters;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
@@ -27,8 +29,11 @@ public final class Reclaimer extends AbstractBehavior<Reclaimer.Command> {
 
     public sealed interface Command permits Emit, Freeze {}
 
-    /** Send every eviction due before {@code beforeNanos} that was not sent yet. */
-    public record Emit(long beforeNanos) implements Command {}
+    /**
+     * Send every eviction due before {@code beforeNanos} that was not sent yet; with
+     * {@code wantStats}, answer with the messages received so far (a progress sample).
+     */
+    public record Emit(long beforeNanos, boolean wantStats) implements Command {}
 
     public record Freeze(ActorRef<StatsCollector.Command> replyTo) implements Command {}
 
@@ -88,7 +93,14 @@ public final class Reclaimer extends AbstractBehavior<Reclaimer.Command> {
             }
         }
         sent++;
-        timeKeeper.tell(TimeKeeper.Done.PASSIVE);
+        if (e.wantStats()) {
+            // The evictions themselves are counted by the vCPUs that carry them out.
+            Counters stats = new Counters();
+            stats.add(Counter.MESSAGES, received);
+            timeKeeper.tell(new TimeKeeper.Done(stats, null, Long.MAX_VALUE, true));
+        } else {
+            timeKeeper.tell(TimeKeeper.Done.PASSIVE);
+        }
         return this;
     }
 

@@ -35,6 +35,12 @@ import java.util.function.Consumer;
  * the end of the run gathers every participant's frozen state to check conservation exactly
  * (DESIGN §1.6): tokens issued = delivered + suppressed + flushed + outstanding; every work
  * item answered or pending; messages sent = messages received; no dead letters.
+ *
+ * <p>A sample's counters are those of the final report, so far: every actor's (the NMI
+ * sources' {@code nmisSent} too), {@code messages} received by every actor, {@code deadLetters}.
+ * The run's end is a last sample, built from the frozen totals themselves, unless nothing
+ * changed since the one before: the intervals between samples cover the whole run, and their
+ * increases add up to the report's counters and latency counts exactly.
  */
 public final class StatsCollector extends AbstractBehavior<StatsCollector.Command> {
 
@@ -50,8 +56,10 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
     public record ProgressSample(long wallNanos, long simulatedNanos, Counters totals, long mailboxBacklog,
                                  long mailboxBacklogMax) implements Command {}
 
+    /** @param mailboxBacklog and {@code mailboxBacklogMax} as in {@link ProgressSample}, for the last interval */
     public record Finish(int participants, long timeKeeperSent, long timeKeeperReceived, long simulatedNanos,
-                         long wallNanos, String endReason) implements Command {}
+                         long wallNanos, String endReason, long mailboxBacklog, long mailboxBacklogMax)
+            implements Command {}
 
     /**
      * One participant's final state.
@@ -62,6 +70,9 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
      */
     public record Frozen(String who, Counters counters, long sent, long received, Map<String, Long> facts,
                          RunResult.VcpuTimes times) implements Command {}
+
+    /** The report's counter of dead letters, beside the {@link Counter}s. */
+    static final String DEAD_LETTERS = "deadLetters";
 
     /** Examples kept per finding kind. */
     static final int EXAMPLES_PER_KIND = 3;
@@ -85,8 +96,10 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
     private final LongAdder deadLetters = new LongAdder();
     private Finish finish;
     private long lastWall;
-    private long lastMicroOps;
-    private long lastMessages;
+    private long lastSimulated;
+    private long lastFindings;
+    /** The counters of the last sample, or null before the first. */
+    private Map<String, Long> lastCounters;
 
     private StatsCollector(ActorContext<Command> ctx, CompletableFuture<RunResult> result, Consumer<Progress> progress,
                            RunControl control, LatencyRecorders latencies, InputTimings timings) {
@@ -129,17 +142,27 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
 
     private Behavior<Command> onProgressSample(ProgressSample p) {
         received++;
-        long microOps = p.totals().get(Counter.MICRO_OPS);
-        long messages = p.totals().get(Counter.MESSAGES);
-        double dt = (p.wallNanos() - lastWall) / 1e9;
         Map<String, Long> counters = p.totals().toMap();
-        progress.accept(new Progress(p.wallNanos() / 1e9, p.simulatedNanos(), counters, findingCount,
-                dt > 0 ? (microOps - lastMicroOps) / dt : 0, dt > 0 ? (messages - lastMessages) / dt : 0,
-                findings, examples, takeLatencies(), p.mailboxBacklog(), p.mailboxBacklogMax()));
-        lastWall = p.wallNanos();
-        lastMicroOps = microOps;
-        lastMessages = messages;
+        counters.merge(Counter.MESSAGES.key, received, Long::sum);
+        counters.put(DEAD_LETTERS, deadLetters.sum());
+        sample(p.wallNanos(), p.simulatedNanos(), counters, takeLatencies(), p.mailboxBacklog(), p.mailboxBacklogMax());
         return this;
+    }
+
+    private void sample(long wallNanos, long simulatedNanos, Map<String, Long> counters,
+                        Map<LatencyKind, Histogram> intervalLatencies, long backlog, long backlogMax) {
+        double dt = (wallNanos - lastWall) / 1e9;
+        long microOps = counters.get(Counter.MICRO_OPS.key);
+        long messages = counters.get(Counter.MESSAGES.key);
+        long lastMicroOps = lastCounters == null ? 0 : lastCounters.get(Counter.MICRO_OPS.key);
+        long lastMessages = lastCounters == null ? 0 : lastCounters.get(Counter.MESSAGES.key);
+        progress.accept(new Progress(wallNanos / 1e9, simulatedNanos, counters, findingCount,
+                dt > 0 ? (microOps - lastMicroOps) / dt : 0, dt > 0 ? (messages - lastMessages) / dt : 0,
+                findings, examples, intervalLatencies, backlog, backlogMax));
+        lastWall = wallNanos;
+        lastSimulated = simulatedNanos;
+        lastFindings = findingCount;
+        lastCounters = counters;
     }
 
     /**
@@ -191,8 +214,14 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
         Map<String, Long> counters = totals.toMap();
         counters.put(Counter.MESSAGES.key, recv);
         long deadLetters = this.deadLetters.sum();
-        counters.put("deadLetters", deadLetters);
-        takeLatencies();
+        counters.put(DEAD_LETTERS, deadLetters);
+        Map<LatencyKind, Histogram> lastLatencies = takeLatencies();
+        // Before the result: whoever waits for it has every sample by then.
+        if (lastCounters == null || finish.simulatedNanos() != lastSimulated || findingCount != lastFindings
+                || !counters.equals(lastCounters) || lastLatencies.values().stream().anyMatch(h -> h.getTotalCount() > 0)) {
+            sample(finish.wallNanos(), finish.simulatedNanos(), new LinkedHashMap<>(counters), lastLatencies,
+                    finish.mailboxBacklog(), finish.mailboxBacklogMax());
+        }
         Map<String, LatencySummary> latencySummaries = new LinkedHashMap<>();
         latencyTotals.forEach((k, h) -> latencySummaries.put(k.key, LatencySummary.of(h)));
         result.complete(new RunResult(finish.wallNanos() / 1e9, finish.simulatedNanos(), counters,

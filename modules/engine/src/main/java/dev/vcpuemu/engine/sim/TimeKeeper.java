@@ -1,6 +1,7 @@
 package dev.vcpuemu.engine.sim;
 
 import dev.vcpuemu.engine.run.RunControl;
+import dev.vcpuemu.model.stats.Counter;
 import dev.vcpuemu.model.stats.Counters;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -40,7 +41,8 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
     /**
      * A participant finished its part of the quantum.
      *
-     * @param stats its counters when the tick asked for them, else null
+     * @param stats its counters when the tick (or a producer's emit) asked for them, with the
+     *              messages it received so far as {@link Counter#MESSAGES}; else null
      * @param deathReason non-null when the guest died (panic, triple fault)
      * @param nextDueNanos the earliest virtual time at which it has anything to do; the end of
      *                     the quantum if it sent a message to another participant in it (the
@@ -154,6 +156,9 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
                 return this;
             }
             if (wantStats) {
+                // The paging workers are not ticked: each received exactly the work items sent to it,
+                // every one before its vCPU reported done, so they count as received by now.
+                sample.add(Counter.MESSAGES, received + sample.get(Counter.WORK_ITEMS_SENT));
                 sent++;
                 collector.tell(new StatsCollector.ProgressSample(control.elapsedNanos(), end, sample, backlog, backlogMax));
                 sample = new Counters();
@@ -195,7 +200,7 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
         priming = true;
         outstanding = participants.producers();
         minNextDue = Long.MAX_VALUE;
-        emit(quantumEnd(start));
+        emit(quantumEnd(start), false);
     }
 
     /** The end of the quantum that starts at {@code s}: a deterministic run stops at exactly its duration. */
@@ -203,13 +208,14 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
         return Math.min(s + quantum, control.virtualEnd());
     }
 
-    private void emit(long beforeNanos) {
+    /** @param wantStats the producers answer with their counters (a progress sample's quantum) */
+    private void emit(long beforeNanos, boolean wantStats) {
         sent += participants.producers();
         for (ActorRef<Reclaimer.Command> r : participants.reclaimers()) {
-            r.tell(new Reclaimer.Emit(beforeNanos));
+            r.tell(new Reclaimer.Emit(beforeNanos, wantStats));
         }
         for (ActorRef<NmiSource.Command> n : participants.nmiSources()) {
-            n.tell(new NmiSource.Emit(beforeNanos));
+            n.tell(new NmiSource.Emit(beforeNanos, wantStats));
         }
     }
 
@@ -228,7 +234,7 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
         long clock = control.progressClock(start);
         wantStats = clock >= nextProgressNanos;
         if (wantStats) {
-            nextProgressNanos = clock + control.progressIntervalNanos();
+            nextProgressNanos = control.nextProgressNanos(clock);
         }
         end = quantumEnd(start);
         minNextDue = Long.MAX_VALUE;
@@ -238,7 +244,7 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
         for (ActorRef<VcpuActor.Command> v : participants.vcpus()) {
             v.tell(new VcpuActor.Tick(end, wantStats));
         }
-        emit(quantumEnd(end));
+        emit(quantumEnd(end), wantStats);
     }
 
     /**
@@ -262,6 +268,8 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
         for (ActorRef<NmiSource.Command> n : participants.nmiSources()) {
             n.tell(new NmiSource.Freeze(collector));
         }
-        collector.tell(new StatsCollector.Finish(participants.size(), sent, received, start, control.elapsedNanos(), endReason));
+        long backlog = control.mailboxBacklog();
+        collector.tell(new StatsCollector.Finish(participants.size(), sent, received, start, control.elapsedNanos(), endReason,
+                backlog, Math.max(backlogMax, backlog)));
     }
 }

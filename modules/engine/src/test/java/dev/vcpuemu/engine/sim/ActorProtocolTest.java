@@ -79,7 +79,7 @@ class ActorProtocolTest {
         var source = new Settings.NmiSource("perf", List.of(), 10_000, 0.0, 0.25);
         ActorRef<NmiSource.Command> nmi = kit.spawn(NmiSource.create("nmi-test", source, 7, List.of(a.ref(), b.ref()), tk.ref()));
 
-        nmi.tell(new NmiSource.Emit(100_000));
+        nmi.tell(new NmiSource.Emit(100_000, false));
         TimeKeeper.Done first = (TimeKeeper.Done) tk.receiveMessage();
         long firstDue = -1;
         for (TestProbe<VcpuActor.Command> target : List.of(a, b)) {
@@ -102,13 +102,15 @@ class ActorProtocolTest {
         assertEquals(TimeKeeper.Done.of(firstDue, false), first,
                 "the earliest NMI sent: its quantum must not be skipped, though its vCPUs may answer before it arrives");
 
-        nmi.tell(new NmiSource.Emit(100_000));
+        nmi.tell(new NmiSource.Emit(100_000, false));
         assertEquals(TimeKeeper.Done.of(firstDue + 100_000, false), tk.receiveMessage(),
                 "nothing more before the horizon: the next NMI still to send");
         a.expectNoMessage(Duration.ofMillis(50));
-        nmi.tell(new NmiSource.Emit(120_000));
+        nmi.tell(new NmiSource.Emit(120_000, true));
         assertEquals(2, a.receiveSeveralMessages(2).size(), "the next span: two NMIs");
-        tk.receiveMessage();
+        TimeKeeper.Done sampled = (TimeKeeper.Done) tk.receiveMessage();
+        assertEquals(2 * 12, sampled.stats().get(Counter.NMIS_SENT), "a progress sample's emit: 12 NMIs to each of 2 vCPUs");
+        assertEquals(3, sampled.stats().get(Counter.MESSAGES), "and the three emits it received");
     }
 
     @Test
@@ -119,7 +121,7 @@ class ActorProtocolTest {
         List<TestProbe<VcpuActor.Command>> vcpus = List.of(kit.createTestProbe(), kit.createTestProbe());
         ActorRef<Reclaimer.Command> reclaimer = kit.spawn(Reclaimer.create("reclaimer", s,
                 List.of(vcpus.get(0).ref(), vcpus.get(1).ref()), tk.ref()));
-        reclaimer.tell(new Reclaimer.Emit(10_000_000));
+        reclaimer.tell(new Reclaimer.Emit(10_000_000, false));
         tk.expectMessage(TimeKeeper.Done.PASSIVE);
         int total = 0;
         for (TestProbe<VcpuActor.Command> v : vcpus) {
@@ -136,9 +138,13 @@ class ActorProtocolTest {
         Settings none = TestSettings.legacy().hostMemory(1, 0.5, 0).build();
         TestProbe<VcpuActor.Command> idle = kit.createTestProbe();
         ActorRef<Reclaimer.Command> quiet = kit.spawn(Reclaimer.create("reclaimer-quiet", none, List.of(idle.ref()), tk.ref()));
-        quiet.tell(new Reclaimer.Emit(10_000_000));
+        quiet.tell(new Reclaimer.Emit(10_000_000, false));
         tk.expectMessage(TimeKeeper.Done.PASSIVE);
         idle.expectNoMessage(Duration.ofMillis(50));
+        quiet.tell(new Reclaimer.Emit(20_000_000, true));
+        TimeKeeper.Done sampled = (TimeKeeper.Done) tk.receiveMessage();
+        assertEquals(2, sampled.stats().get(Counter.MESSAGES), "a progress sample's emit: the messages received so far");
+        assertEquals(Long.MAX_VALUE, sampled.nextDueNanos());
     }
 
     @Test
