@@ -105,7 +105,8 @@ final class Conclusion {
         boolean repeatable = engine.equals("deterministic") && r.traceHash() != null && !r.endReason().equals("stopped");
         boolean seeded = html.args().stream().anyMatch(a -> a.equals("--seed") || a.startsWith("--seed="));
         String replay = !repeatable ? null : seeded ? commandLine : commandLine + " --seed " + loaded.settings().run().seed();
-        return new HtmlReport.Provenance(Main.version(), null, null, Instant.now(), commandLine, replay, html.trace());
+        return new HtmlReport.Provenance(Main.version(), HtmlReport.buildCommit(), HtmlReport.buildDate(), Instant.now(),
+                commandLine, replay, html.trace());
     }
 
     /** A file option's path if its directory can be written, else bad input (printed and thrown). */

@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Objects;
+import java.util.Properties;
 
 /**
  * The HTML report: one self-contained page (no network needed to view it) made of the JSON
@@ -41,6 +42,9 @@ public final class HtmlReport {
     private static final List<String> LATENCY_FIELDS = List.of("p50Nanos", "p90Nanos", "p99Nanos", "maxNanos");
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String TEMPLATE = load();
+    /** Version, git commit and build date, written at build time when the build can (absent otherwise). */
+    private static final String BUILD_INFO = "/dev/vcpuemu/app/build-info.properties";
+    private static final Properties BUILD = loadBuildInfo();
 
     private HtmlReport() {
     }
@@ -56,10 +60,41 @@ public final class HtmlReport {
      */
     public record Provenance(String version, String commit, String built, Instant written, String commandLine,
                              String replay, Path trace) {
-        /** What a page written from a report alone knows: its version. */
+        /** What a page written from a report alone knows: its version, and the build's commit and date. */
         public static Provenance of(JsonNode report) {
-            return new Provenance(report.path("version").asText(null), null, null, Instant.now(), null, null, null);
+            return new Provenance(report.path("version").asText(null), buildCommit(), buildDate(), Instant.now(), null,
+                    null, null);
         }
+    }
+
+    /**
+     * The commit this build was made from, as {@code 1a2b3c4d5e6f} ({@code +changes} when the tree
+     * had uncommitted changes), from the build-info resource the build writes; null without one.
+     */
+    public static String buildCommit() {
+        String c = BUILD.getProperty("commit", "").strip();
+        if (!c.matches("[0-9a-f]{7,40}")) {
+            return null;
+        }
+        return c.substring(0, Math.min(12, c.length())) + (Boolean.parseBoolean(BUILD.getProperty("modified")) ? "+changes" : "");
+    }
+
+    /** When this build was made (ISO 8601, UTC), from the same resource; null without one. */
+    public static String buildDate() {
+        String d = BUILD.getProperty("date", "").strip();
+        return d.matches("\\d{4}-.*") ? d : null;
+    }
+
+    private static Properties loadBuildInfo() {
+        Properties p = new Properties();
+        try (InputStream in = HtmlReport.class.getResourceAsStream(BUILD_INFO)) {
+            if (in != null) {
+                p.load(in);
+            }
+        } catch (IOException e) {
+            // No build information: the page shows the version only.
+        }
+        return p;
     }
 
     /** The page for {@code report} with the chart series of {@code intervals} (interval lines, oldest first). */
