@@ -13,9 +13,11 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.List;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
+import java.util.stream.Collectors;
 
 /** The end of every command that runs a simulation: report file, summary, emulator failures. */
 final class Conclusion {
@@ -53,8 +55,11 @@ final class Conclusion {
         return conclude(command, engine, loaded, r, e, reportPath, null, out, err, extra);
     }
 
-    /** An HTML report to write beside the JSON one: where, and the run's progress intervals for its charts. */
-    record Html(Path path, Supplier<List<? extends JsonNode>> intervals) {}
+    /**
+     * An HTML report to write beside the JSON one: where, the run's progress intervals for its
+     * charts, the command's arguments as typed (for its header) and its timeline file (or null).
+     */
+    record Html(Path path, Supplier<List<? extends JsonNode>> intervals, List<String> args, Path trace) {}
 
     /** As above, also writing the HTML report when {@code html} is not null. */
     static Integer conclude(String command, String engine, LoadedSettings loaded, RunResult r, Expectations e,
@@ -76,7 +81,7 @@ final class Conclusion {
         }
         if (html != null) {
             try {
-                HtmlReport.write(html.path(), report, html.intervals().get());
+                HtmlReport.write(html.path(), report, html.intervals().get(), provenance(html, engine, r, loaded));
                 out.println("HTML report: " + html.path());
             } catch (IOException io) {
                 err.println("vcpu-emu: cannot write HTML report " + html.path() + ": " + io.getMessage());
@@ -90,6 +95,18 @@ final class Conclusion {
             return Main.EMULATOR_FAILURE;
         }
         return null;
+    }
+
+    /** The HTML report's header: build, command line and, for a run that can be repeated exactly, how. */
+    static HtmlReport.Provenance provenance(Html html, String engine, RunResult r, LoadedSettings loaded) {
+        String commandLine = Main.invocation() + html.args().stream().map(a -> " " + ExploreCommand.quote(a))
+                .collect(Collectors.joining());
+        // Same configuration, seed and version: the same trace (DESIGN §3); a stopped run ended where a signal fell.
+        boolean repeatable = engine.equals("deterministic") && r.traceHash() != null && !r.endReason().equals("stopped");
+        boolean seeded = html.args().stream().anyMatch(a -> a.equals("--seed") || a.startsWith("--seed="));
+        String replay = !repeatable ? null : seeded ? commandLine : commandLine + " --seed " + loaded.settings().run().seed();
+        return new HtmlReport.Provenance(Main.version(), HtmlReport.buildCommit(), HtmlReport.buildDate(), Instant.now(),
+                commandLine, replay, html.trace());
     }
 
     /** A file option's path if its directory can be written, else bad input (printed and thrown). */

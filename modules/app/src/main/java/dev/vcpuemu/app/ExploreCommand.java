@@ -198,7 +198,7 @@ final class ExploreCommand implements Callable<Integer> {
         Timeline timeline = TraceOptions.timeline(loaded.settings(), TraceOptions.DEFAULT_EVENTS);
         again = DeterministicRunner.run(loaded, strategy, stop, maxSteps, null, schedule, timeline, p -> { });
         PerfettoTrace.Written written = PerfettoTrace.write(tracePath, timeline, 0,
-                "explore " + loaded.source() + ", seed " + failure.seed());
+                "explore " + loaded.source() + ", seed " + failure.seed(), TraceOptions.metadata(again, loaded.settings()));
         schedule.write(schedulePath);
         Report.write(reportPath, Report.build("explore", "deterministic", Main.version(), loaded.source(),
                 loaded.settings(), again, Expectations.judge(loaded.settings().expect(), again)));

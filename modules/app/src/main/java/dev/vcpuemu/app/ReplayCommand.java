@@ -130,7 +130,8 @@ final class ReplayCommand implements Callable<Integer> {
         Timeline timeline = trace.timeline(loaded.settings());
         RunResult r = DeterministicRunner.run(loaded, strategy, stop, strategyOptions.maxStepsOrUnbounded(), follow,
                 record, timeline, p -> { });
-        trace.write(timeline, "replay " + loaded.source() + ", seed " + loaded.settings().run().seed(), out);
+        trace.write(timeline, "replay " + loaded.source() + ", seed " + loaded.settings().run().seed(), r,
+                loaded.settings(), out);
         if (record != null) {
             record.write(scheduleOut);
             out.println("Schedule: " + scheduleOut + " (" + record.size() + " steps)");

@@ -130,7 +130,7 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
                 control.onStart(display::started);
                 r = Simulation.run(s, loaded.config(), control, display.andThen(intervals), timeline);
                 display.done(r);
-                trace.write(timeline, "run " + loaded.source() + ", concurrent, seed " + s.run().seed(), out);
+                trace.write(timeline, "run " + loaded.source() + ", concurrent, seed " + s.run().seed(), r, s, out);
             } catch (TimeoutException e) {
                 err.println("vcpu-emu: emulator failure: the run did not end within " + s.run().duration()
                         + " + " + Simulation.GRACE.toSeconds() + " s");
@@ -159,7 +159,7 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
                     strategyOptions.maxStepsOrUnbounded(), null, null, timeline, display.andThen(intervals),
                     display::started);
             display.done(r);
-            trace.write(timeline, "run " + loaded.source() + ", deterministic, seed " + s.run().seed(), out);
+            trace.write(timeline, "run " + loaded.source() + ", deterministic, seed " + s.run().seed(), r, s, out);
         }
         Expectations e = Expectations.judge(s.expect(), r);
         Integer failure = Conclusion.conclude("run", "deterministic", loaded, r, e, reportPath, html(intervals), out, err,
@@ -168,7 +168,8 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
     }
 
     private Conclusion.Html html(Intervals intervals) {
-        return html == null ? null : new Conclusion.Html(html, intervals::lines);
+        return html == null ? null : new Conclusion.Html(html, intervals::lines,
+                spec.root().commandLine().getParseResult().originalArgs(), trace.file);
     }
 
     /** The run's progress samples as interval lines, for the HTML report's charts (only kept with {@code --html}). */

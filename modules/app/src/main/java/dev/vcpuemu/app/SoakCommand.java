@@ -127,7 +127,7 @@ final class SoakCommand implements java.util.concurrent.Callable<Integer> {
                 } catch (IOException io) {
                     throw new UncheckedIOException(io);
                 }
-            });
+            }, spec.root().commandLine().getParseResult().originalArgs(), null);
             Integer failure = Conclusion.conclude("soak", engine.name(), loaded, r, e, out.resolve(SoakLog.REPORT), html, o,
                     err, report -> {
                         report.put("checkpoint", false);

@@ -2,6 +2,7 @@ package dev.vcpuemu.app;
 
 import dev.vcpuemu.app.config.ConfigProblem;
 import dev.vcpuemu.app.trace.PerfettoTrace;
+import dev.vcpuemu.engine.run.RunResult;
 import dev.vcpuemu.engine.timeline.Timeline;
 import dev.vcpuemu.model.settings.Settings;
 import picocli.CommandLine.Option;
@@ -9,6 +10,8 @@ import picocli.CommandLine.Option;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /** {@code --trace FILE} and its bounds, shared by {@code run} and {@code replay}. */
 final class TraceOptions {
@@ -57,15 +60,28 @@ final class TraceOptions {
     }
 
     /** Writes the run's timeline, when one was asked for, and says so. */
-    void write(Timeline timeline, String title, PrintWriter out) throws IOException {
+    void write(Timeline timeline, String title, RunResult r, Settings s, PrintWriter out) throws IOException {
         if (timeline == null) {
             return;
         }
-        report(file, PerfettoTrace.write(file, timeline, windowNanos, title), out);
+        report(file, PerfettoTrace.write(file, timeline, windowNanos, title, metadata(r, s)), out);
+    }
+
+    /** What the trace file's metadata says about the run: version, seed and, deterministic runs only, hashes. */
+    static Map<String, Object> metadata(RunResult r, Settings s) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("version", Main.version());
+        m.put("seed", s.run().seed());
+        m.put("traceHash", r.traceHash());
+        m.put("modelHash", r.modelHash());
+        m.put("endReason", r.endReason());
+        return m;
     }
 
     static void report(Path file, PerfettoTrace.Written w, PrintWriter out) {
-        out.printf("Trace: %s (%,d trace events from the last %,d model events%s)%n", file, w.events(), w.kept(),
-                w.dropped() > 0 ? String.format("; %,d older ones dropped by --trace-events", w.dropped()) : "");
+        out.printf("Trace: %s (%,d trace events from the last %,d model events%s%s)%n", file, w.events(), w.kept(),
+                w.dropped() > 0 ? String.format("; %,d older ones dropped by --trace-events", w.dropped()) : "",
+                w.cut() > 0 ? String.format("; every track from %.3f ms, where the fullest one begins (%,d earlier events "
+                        + "of the others left out)", w.fromNanos() / 1e6, w.cut()) : "");
     }
 }

@@ -42,6 +42,13 @@ import java.util.TreeMap;
  * does not depend on how a viewer orders events with equal times; a slice still open when the
  * kept events end is closed there and marked {@code "open": true}.
  *
+ * <p>Every track covers one common window: the rings fill at different rates (a vCPU records
+ * far more than a paging worker), so when any ring dropped events, all tracks are cut to the
+ * time from which the fullest one is complete; otherwise a worker's track would reach back to
+ * 0 while the vCPUs' began seconds later, and the start would look idle. The metadata says
+ * where the window begins and why ({@code windowStartNanos}, {@code windowRule}), beside the
+ * run's version, seed and hashes that the caller passes.
+ *
  * <p>The file is written to a temporary file beside the target and moved into place, so a
  * failure leaves no half-written trace and never replaces an earlier one.
  */
@@ -60,30 +67,58 @@ public final class PerfettoTrace {
         this.json = json;
     }
 
-    /** What {@link #write} put in the file. */
-    public record Written(long events, long kept, long dropped) {}
+    /**
+     * What {@link #write} put in the file: trace events written, model events kept, model events
+     * the rings dropped, and model events cut so that every track covers the same window, which
+     * begins at {@code fromNanos} (0 when nothing was cut or windowed).
+     */
+    public record Written(long events, long kept, long dropped, long cut, long fromNanos) {}
+
+    /** As below, with no run metadata. */
+    public static Written write(Path target, Timeline timeline, long windowNanos, String title) throws IOException {
+        return write(target, timeline, windowNanos, title, Map.of());
+    }
 
     /**
      * Writes {@code timeline} to {@code target}.
      *
      * @param windowNanos keep only the events of the last this-many virtual nanoseconds (0: all the tracks kept)
+     * @param run         fields for the file's metadata (version, seed, hashes): strings or whole numbers
      */
-    public static Written write(Path target, Timeline timeline, long windowNanos, String title) throws IOException {
+    public static Written write(Path target, Timeline timeline, long windowNanos, String title, Map<String, ?> run)
+            throws IOException {
         // Each ring is read once: the events kept, by guest, and the last virtual time among them.
         Map<Integer, Map<Track, List<Event>>> byGuest = new TreeMap<>();
         long dropped = 0;
         long end = 0;
+        long complete = Long.MIN_VALUE;
         for (Track t : timeline.tracks()) {
             List<Event> events = t.events();
             dropped += t.dropped();
+            complete = Math.max(complete, t.completeAfterNanos());
             for (Event e : events) {
                 end = Math.max(end, e.atNanos());
             }
             byGuest.computeIfAbsent(t.guest(), g -> new LinkedHashMap<>()).put(t, events);
         }
-        long from = windowNanos > 0 ? end - windowNanos : Long.MIN_VALUE;
+        long windowFrom = windowNanos > 0 ? end - windowNanos : Long.MIN_VALUE;
+        // The common window: from just after the latest event any full ring dropped.
+        long commonFrom = complete == Long.MIN_VALUE ? Long.MIN_VALUE : complete + 1;
+        long from = Math.max(windowFrom, commonFrom);
+        String rule = from == Long.MIN_VALUE ? "all events of every track"
+                : from == commonFrom ? "every track from where the fullest ring (--trace-events) is complete"
+                : "the last " + windowNanos + " ns (--trace-window)";
+        long cut = 0;
+        if (commonFrom > windowFrom) {
+            for (Map<Track, List<Event>> g : byGuest.values()) {
+                for (List<Event> events : g.values()) {
+                    cut += events.stream().filter(e -> e.atNanos() < commonFrom).count();
+                }
+            }
+        }
         long last = end;
         long droppedEvents = dropped;
+        long cutEvents = cut;
         return AtomicFiles.write(target, tmp -> {
             try (JsonGenerator json = new JsonFactory().createGenerator(tmp.toFile(), JsonEncoding.UTF8)) {
                 PerfettoTrace trace = new PerfettoTrace(json);
@@ -97,11 +132,22 @@ public final class PerfettoTrace {
                 json.writeEndArray();
                 json.writeObjectFieldStart("metadata");
                 json.writeStringField("source", title);
+                for (Map.Entry<String, ?> m : run.entrySet()) {
+                    if (m.getValue() instanceof Number n) {
+                        json.writeNumberField(m.getKey(), n.longValue());
+                    } else if (m.getValue() != null) {
+                        json.writeStringField(m.getKey(), m.getValue().toString());
+                    }
+                }
                 json.writeNumberField("eventsDropped", droppedEvents);
+                json.writeNumberField("eventsCutToCommonWindow", cutEvents);
                 json.writeNumberField("windowNanos", windowNanos);
+                json.writeNumberField("windowStartNanos", from == Long.MIN_VALUE ? 0 : from);
+                json.writeNumberField("windowEndNanos", last);
+                json.writeStringField("windowRule", rule);
                 json.writeEndObject();
                 json.writeEndObject();
-                return new Written(trace.written, kept, droppedEvents);
+                return new Written(trace.written, kept, droppedEvents, cutEvents, from == Long.MIN_VALUE ? 0 : from);
             }
         });
     }

@@ -207,6 +207,62 @@ class PerfettoTraceTest {
                 "VM-exit injections are drawn as injections, not as loose instants");
     }
 
+    /**
+     * A vCPU's ring fills long before a worker's: without a common window the worker's track
+     * reached back to 0 while the vCPU's began late, and the start of the file looked idle.
+     * Every track now starts where the fullest ring is complete, and the metadata says so.
+     */
+    @Test
+    void everyTrackCoversTheWindowWhereTheFullestRingIsComplete() throws Exception {
+        Timeline timeline = new Timeline(1, 1, 1, 128);
+        Timeline.Track vcpu = timeline.vcpu(0, 0);
+        Timeline.Track worker = timeline.worker(0, 0);
+        for (int i = 0; i < 200; i++) {
+            vcpu.event(0, i * 10L, i % 2 == 0 ? TraceEvent.SWITCH_TO_TASK : TraceEvent.HLT, 0);
+        }
+        for (int i = 0; i < 20; i++) {
+            worker.event(0, i * 100L, TraceEvent.SWAP_IN_START, i);
+            worker.event(0, i * 100L + 50, TraceEvent.SWAP_IN_DONE, i);
+        }
+        // 64 per track: the vCPU kept times 1360..1990 and dropped up to 1350; the worker dropped nothing.
+        assertEquals(1350, vcpu.completeAfterNanos());
+        assertEquals(Long.MIN_VALUE, worker.completeAfterNanos());
+
+        Path file = tmp.resolve("common.json");
+        PerfettoTrace.Written w = PerfettoTrace.write(file, timeline, 0, "test", Map.of("version", "1.2.3", "seed", 7L));
+        assertEquals(1351, w.fromNanos());
+        assertEquals(28, w.cut(), "the worker's 14 starts and 14 ends before 1351 ns");
+        assertEquals(64 + 12, w.kept());
+        List<Double> workerTimes = new ArrayList<>();
+        for (JsonNode e : events(file)) {
+            if (e.has("ts") && !e.get("ph").asText().equals("M")) {
+                assertTrue(e.get("ts").asDouble() * 1000 >= 1351 - 1e-6, "before the common window: " + e);
+            }
+            if (e.get("ph").asText().equals("i") && e.get("name").asText().startsWith("swap-in")) {
+                workerTimes.add(e.get("ts").asDouble() * 1000);
+            }
+        }
+        assertEquals(12, workerTimes.size(), "the worker's events from 1400 ns on are all there: " + workerTimes);
+        JsonNode meta = JSON.readTree(file.toFile()).get("metadata");
+        assertEquals(1351, meta.get("windowStartNanos").asLong());
+        assertTrue(meta.get("windowRule").asText().contains("fullest ring"), meta.toString());
+        assertEquals("1.2.3", meta.get("version").asText());
+        assertEquals(7, meta.get("seed").asLong());
+    }
+
+    /** A worker records a swap-in's end when it takes the item: a dropped event can be later than a kept one. */
+    @Test
+    void aRingIsCompleteOnlyAfterTheLatestEventItDropped() {
+        Timeline timeline = new Timeline(1, 1, 1, 128);
+        Timeline.Track worker = timeline.worker(0, 0);
+        worker.event(0, 5000, TraceEvent.SWAP_IN_DONE, 1);
+        for (int i = 0; i < 64; i++) {
+            worker.event(0, i, TraceEvent.SWAP_IN_START, i);
+        }
+        assertEquals(1, worker.dropped());
+        assertEquals(5000, worker.completeAfterNanos(), "not 0, the oldest kept time");
+    }
+
     @Test
     void theBoundsKeepTheLastEventsAndTheLastWindow() throws Exception {
         Run run = run("5ms");
@@ -232,6 +288,17 @@ class PerfettoTraceTest {
         assertEquals(run.result().traceHash(), r.traceHash(), "recording a timeline does not change the run");
         PerfettoTrace.Written bounded = PerfettoTrace.write(tmp.resolve("small.json"), small, 0, "test");
         assertTrue(bounded.kept() <= 64L * tracks, bounded.toString());
-        assertEquals(all - bounded.kept(), bounded.dropped(), "the oldest are dropped, the rest kept");
+        assertEquals(all - bounded.kept(), bounded.dropped() + bounded.cut(),
+                "the oldest are dropped or cut to the common window, the rest kept");
+        assertTrue(bounded.fromNanos() > 0, "the small rings dropped events: " + bounded);
+        Map<String, Double> firstByTrack = new HashMap<>();
+        for (JsonNode e : events(tmp.resolve("small.json"))) {
+            if (e.has("ts") && e.has("tid") && !Set.of("M", "e", "f").contains(e.get("ph").asText())) {
+                firstByTrack.merge(e.get("tid").asText(), e.get("ts").asDouble() * 1000, Math::min);
+            }
+        }
+        assertTrue(firstByTrack.containsKey("1") && firstByTrack.containsKey("1000000"),
+                "vCPU 0's task track and worker 0's track have events: " + firstByTrack.keySet());
+        firstByTrack.forEach((tid, first) -> assertTrue(first >= bounded.fromNanos() - 1e-6, tid + " starts at " + first));
     }
 }

@@ -11,7 +11,10 @@ import java.util.List;
  * The last events of a run, per track, for a timeline file ({@code --trace}): one track per vCPU
  * (its guest and host halves' events, as the vCPU model records them) and one per host paging
  * worker. Memory is fixed when the run starts: each track is a ring of {@code capacity} events
- * that drops its oldest, so a run of any length keeps only its end.
+ * that drops its oldest, so a run of any length keeps only its end. Tracks fill at different
+ * rates (a vCPU records far more than a paging worker), so their kept ends begin at different
+ * times; each track says from when on it is complete ({@link Track#completeAfterNanos}), and a
+ * reader that wants every track over one window cuts them all to the latest of those.
  *
  * <p>Each track has a single writer at a time: the actor it belongs to, which Pekko runs on one
  * thread at a time with a happens-before edge between its messages. Nothing is locked, nothing
@@ -70,6 +73,8 @@ public final class Timeline implements TrackSinks {
         private final FindingKind[] finding;
         private final long[] arg;
         private long written;
+        /** The latest virtual time among the events the ring dropped (Long.MIN_VALUE: none dropped). */
+        private long droppedUntil = Long.MIN_VALUE;
 
         Track(Owner owner, int guest, int index, int capacity) {
             this.owner = owner;
@@ -108,6 +113,11 @@ public final class Timeline implements TrackSinks {
 
         private void keep(long atNanos, TraceEvent event, FindingKind kind, long argument) {
             int i = (int) (written % time.length);
+            if (written >= time.length) {
+                // Events are not always recorded in time order (a worker records a swap-in's end when it
+                // takes the item): the latest dropped time, not the oldest kept, bounds what is complete.
+                droppedUntil = Math.max(droppedUntil, time[i]);
+            }
             time[i] = atNanos;
             what[i] = event;
             finding[i] = kind;
@@ -123,6 +133,14 @@ public final class Timeline implements TrackSinks {
         /** Events the ring dropped (the oldest). */
         public long dropped() {
             return Math.max(0, written - time.length);
+        }
+
+        /**
+         * Every event of this track after this virtual time is kept: the latest time among the
+         * dropped events, or {@link Long#MIN_VALUE} when the ring dropped none.
+         */
+        public long completeAfterNanos() {
+            return droppedUntil;
         }
 
         /** The events kept, oldest first by recording order. */
