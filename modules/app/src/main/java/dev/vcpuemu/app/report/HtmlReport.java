@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.vcpuemu.app.BuildInfo;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -21,7 +22,6 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Objects;
-import java.util.Properties;
 
 /**
  * The HTML report: one self-contained page (no network needed to view it) made of the JSON
@@ -43,8 +43,6 @@ public final class HtmlReport {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String TEMPLATE = load();
     /** Version, git commit and build date, written at build time when the build can (absent otherwise). */
-    private static final String BUILD_INFO = "/dev/vcpuemu/app/build-info.properties";
-    private static final Properties BUILD = loadBuildInfo();
 
     private HtmlReport() {
     }
@@ -67,34 +65,15 @@ public final class HtmlReport {
         }
     }
 
-    /**
-     * The commit this build was made from, as {@code 1a2b3c4d5e6f} ({@code +changes} when the tree
-     * had uncommitted changes), from the build-info resource the build writes; null without one.
-     */
+    /** The commit this build was made from, as {@code 1a2b3c4d5e6f[+changes]}; null when unknown. */
     public static String buildCommit() {
-        String c = BUILD.getProperty("commit", "").strip();
-        if (!c.matches("[0-9a-f]{7,40}")) {
-            return null;
-        }
-        return c.substring(0, Math.min(12, c.length())) + (Boolean.parseBoolean(BUILD.getProperty("modified")) ? "+changes" : "");
+        return BuildInfo.commit().equals("unknown") ? null : BuildInfo.shortCommit();
     }
 
-    /** When this build was made (ISO 8601, UTC), from the same resource; null without one. */
+    /** When this build was made (ISO 8601, UTC); null when unknown. */
     public static String buildDate() {
-        String d = BUILD.getProperty("date", "").strip();
-        return d.matches("\\d{4}-.*") ? d : null;
-    }
-
-    private static Properties loadBuildInfo() {
-        Properties p = new Properties();
-        try (InputStream in = HtmlReport.class.getResourceAsStream(BUILD_INFO)) {
-            if (in != null) {
-                p.load(in);
-            }
-        } catch (IOException e) {
-            // No build information: the page shows the version only.
-        }
-        return p;
+        String d = BuildInfo.date();
+        return d.equals("unknown") ? null : d;
     }
 
     /** The page for {@code report} with the chart series of {@code intervals} (interval lines, oldest first). */
