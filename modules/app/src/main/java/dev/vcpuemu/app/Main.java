@@ -13,7 +13,7 @@ import java.nio.file.Path;
 @Command(name = "vcpu-emu", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Actor-based emulator of x86 vCPUs under KVM asynchronous page faults.",
         subcommands = {RunCommand.class, ExploreCommand.class, ReplayCommand.class, ValidateCommand.class,
-                SoakCommand.class, BenchCommand.class, MatrixCommand.class})
+                SoakCommand.class, BenchCommand.class, MatrixCommand.class, CompareCommand.class})
 public final class Main {
     public static final int OK = 0;
     public static final int EXPECTATION_FAILED = 1;
