@@ -397,10 +397,8 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
                 ratioText.add(String.format("%s = %.1f%%%s", r[3], 100 * median, repeat > 1
                         ? String.format(" (%.1f-%.1f%%)", 100 * range.get("min").asDouble(), 100 * range.get("max").asDouble())
                         : ""));
-                if (median > 1) {
-                    String w = String.format("%s is %.1f %% of raw: the emulator cannot outrun raw Pekko on the same "
-                            + "dispatcher, so the baseline was disturbed (a busy machine?); measure again, e.g. with "
-                            + "--repeat 3", r[3], 100 * median);
+                String w = ratioWarning(r[3], median);
+                if (w != null) {
                     ratioWarnings.add(w);
                 }
             }
@@ -427,6 +425,13 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
         warnings.forEach(w::add);
         o.flush();
         return new SizeResult(growthRow, conserved, warnings.size());
+    }
+
+    /** The warning for an emulator/raw ratio above 100 %, or null. */
+    static String ratioWarning(String label, double ratio) {
+        return ratio <= 1 ? null : String.format("%s is %.1f %% of raw: the emulator cannot outrun raw Pekko on the same "
+                + "dispatcher, so the baseline was disturbed (a busy machine?); measure again, e.g. with --repeat 3",
+                label, 100 * ratio);
     }
 
     /** The median of the values (the mean of the middle two for an even count). */

@@ -156,14 +156,14 @@ public final class RunStore {
         return null;
     }
 
-    /** The run directories found in the store, newest first (by name: it starts with the date and time). */
+    /** The run directories found in the store, newest first (by their start time, then name). */
     public List<StoredRun> runs() throws IOException {
         if (!Files.isDirectory(root)) {
             return List.of();
         }
         List<StoredRun> runs = new ArrayList<>();
         try (Stream<Path> dirs = Files.list(root)) {
-            for (Path dir : dirs.sorted(Comparator.reverseOrder()).toList()) {
+            for (Path dir : dirs.toList()) {
                 Path meta = dir.resolve(META);
                 if (Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS) && Files.isRegularFile(meta)) {
                     JsonNode m = readJson(meta);
@@ -173,6 +173,7 @@ public final class RunStore {
                 }
             }
         }
+        runs.sort(Comparator.comparing(StoredRun::started).thenComparing(StoredRun::name).reversed());
         return runs;
     }
 

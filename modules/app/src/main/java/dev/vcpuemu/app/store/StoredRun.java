@@ -8,7 +8,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Instant;
 import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -42,6 +44,15 @@ public final class StoredRun {
     /** {@code report.html} in the run directory. */
     public Path html() {
         return dir.resolve(RunStore.HTML);
+    }
+
+    /** When the run started; the epoch when its record does not say. */
+    Instant started() {
+        try {
+            return OffsetDateTime.parse(meta.path("started").asText()).toInstant();
+        } catch (DateTimeParseException e) {
+            return Instant.EPOCH;
+        }
     }
 
     ObjectNode meta() {
