@@ -1,5 +1,6 @@
 package dev.vcpuemu.app;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -7,6 +8,8 @@ import dev.vcpuemu.app.config.ConfigProblem;
 import dev.vcpuemu.app.config.LoadedSettings;
 import dev.vcpuemu.app.config.SettingsLoader;
 import dev.vcpuemu.app.report.Report;
+import dev.vcpuemu.app.store.RunStore;
+import dev.vcpuemu.app.store.StoredRun;
 import dev.vcpuemu.engine.det.Strategy;
 import dev.vcpuemu.engine.Baseline;
 import dev.vcpuemu.engine.run.RunControl;
@@ -27,9 +30,13 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.LocalDate;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.stream.Collectors;
 import java.util.concurrent.TimeoutException;
 
 /**
@@ -84,8 +91,13 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
             description = "Which engines to measure (each with its baselines). Default: ${DEFAULT-VALUE}.")
     Set<RunCommand.Engine> engines;
 
-    @Option(names = "--out", paramLabel = "FILE", defaultValue = "vcpu-emu-bench.json",
-            description = "JSON results (empty: none). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--repeat", paramLabel = "N", defaultValue = "1",
+            description = "Run each phase N times, the phases taking turns (A B A B), and report the median and the "
+                    + "range. Default: ${DEFAULT-VALUE}.")
+    int repeat;
+
+    @Option(names = "--out", paramLabel = "FILE",
+            description = "JSON results (empty: none). Default: report.json in a new run directory in runs/.")
     String out;
 
     @Mixin
@@ -119,10 +131,10 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
     }
 
     /** What one size of the topology gave: its JSON, its row of the growth table (concurrent engine), conservation. */
-    private record SizeResult(String growthRow, boolean conserved) {}
+    private record SizeResult(String growthRow, boolean conserved, int warnings) {}
 
-    /** The emulator's measured run, and its start-up and memory when they were taken. */
-    private record Measured(RunResult result, Footprint footprint) {}
+    /** The emulator's measured run, its start-up and memory when they were taken, and the machine's load meanwhile. */
+    private record Measured(RunResult result, Footprint footprint, MachineLoad.Load load) {}
 
     @Override
     public Integer call() throws InterruptedException, IOException {
@@ -143,19 +155,35 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
             return Main.BAD_INPUT;
         }
 
+        StoredRun stored = null;
+        if (out == null) {
+            try {
+                stored = Stored.open(spec, "bench", engines.stream().map(Enum::name).sorted().collect(Collectors.joining(",")),
+                        sizes.get(0), RunStore.DEFAULT_ROOT, err);
+            } catch (Conclusion.BadInput b) {
+                return Main.BAD_INPUT;
+            }
+            outPath = stored.report();
+        }
         Runtime rt = Runtime.getRuntime();
-        o.printf("vcpu-emu %s bench: %s, %d cores, max heap %d MiB, Java %s; %s measured after %s warm-up per phase%n",
+        o.printf("vcpu-emu %s bench: %s, %d cores, max heap %d MiB, Java %s; %s measured after %s warm-up per phase%s%n",
                 Main.version(), sizes.get(0).source(), rt.availableProcessors(), rt.maxMemory() >> 20,
-                System.getProperty("java.version"), ValidateCommand.human(measure), ValidateCommand.human(warm));
+                System.getProperty("java.version"), ValidateCommand.human(measure), ValidateCommand.human(warm),
+                repeat > 1 ? ", " + repeat + " rounds" : "");
         o.flush();
 
         ObjectNode root = header(sizes.get(0), measure, warm);
         ArrayNode results = root.putArray("sizes");
         boolean conserved = true;
+        int warnings = 0;
         List<String> growth = new ArrayList<>();
+        int phasesPerRound = (engines.contains(RunCommand.Engine.concurrent) ? 2 : 0)
+                + (engines.contains(RunCommand.Engine.deterministic) ? 3 : 0);
+        Progress progress = new Progress(err, sizes.size() * repeat * phasesPerRound, warm, measure);
         for (LoadedSettings loaded : sizes) {
-            SizeResult r = measureSize(loaded, results.addObject(), warm, measure, o, err);
+            SizeResult r = measureSize(loaded, results.addObject(), warm, measure, progress, o, err);
             conserved &= r.conserved();
+            warnings += r.warnings();
             if (r.growthRow() != null) {
                 growth.add(r.growthRow());
             }
@@ -166,12 +194,15 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
             o.println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             growth.forEach(o::println);
         }
+        if (warnings > 0) {
+            o.printf("%n%d warning(s): the figures above are suspect (see WARNING lines)%n", warnings);
+        }
         if (outPath != null) {
             Report.write(outPath, root);
             o.println("Results: " + outPath);
         }
         o.flush();
-        return conserved ? Main.OK : Main.EMULATOR_FAILURE;
+        return Stored.finish(stored, conserved ? Main.OK : Main.EMULATOR_FAILURE, err);
     }
 
     private void checkOptions(Duration measure, Duration warm) throws ConfigProblem {
@@ -186,6 +217,9 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
         }
         if (engines.isEmpty()) {
             throw new ConfigProblem("--engines", null, "name at least one engine");
+        }
+        if (repeat < 1) {
+            throw new ConfigProblem("--repeat", null, "must be at least 1, got " + repeat);
         }
     }
 
@@ -203,7 +237,7 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
     }
 
     private Path outPath() throws ConfigProblem {
-        if (out.isEmpty()) {
+        if (out == null || out.isEmpty()) {
             return null;
         }
         Path p = Path.of(out);
@@ -233,12 +267,65 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
         setOptions.sets.forEach(stress::add);
         root.put("measureSeconds", measure.toNanos() / 1e9);
         root.put("warmupSeconds", warm.toNanos() / 1e9);
+        root.put("repeat", repeat);
         return root;
     }
 
-    /** Every engine asked for, each against its raw Pekko baselines, at one size. */
+    /** One measured run of a phase: its figures, the emulator's footprint (or null), the machine's load, conservation. */
+    record Sample(Phase phase, Footprint footprint, MachineLoad.Load load, boolean conserved) {}
+
+    /** A phase of the bench: its JSON key, its name, and how to run it once (warm-up and measured run). */
+    private record Task(String key, String name, PhaseRun run) {}
+
+    @FunctionalInterface
+    private interface PhaseRun {
+        Sample run() throws InterruptedException;
+    }
+
+    /** The phases asked for at one size, in the order they run in each round. */
+    private List<Task> tasks(LoadedSettings loaded, int actors, Duration warm, Duration measure, PrintWriter err) {
+        List<Task> tasks = new ArrayList<>();
+        if (engines.contains(RunCommand.Engine.concurrent)) {
+            tasks.add(new Task("rawConcurrent", "raw Pekko, simulation dispatcher",
+                    () -> baseline(Baseline.Dispatcher.CONCURRENT, loaded, actors, warm, measure)));
+            tasks.add(new Task("emulatorConcurrent", "emulator, concurrent engine", () -> {
+                Measured m = emulator(loaded, false, warm, measure, true);
+                return new Sample(Phase.of("emulator, concurrent engine", m.result()), m.footprint(), m.load(),
+                        conservation(m.result(), err));
+            }));
+        }
+        if (engines.contains(RunCommand.Engine.deterministic)) {
+            tasks.add(new Task("rawSingleThread", "raw Pekko, one thread",
+                    () -> baseline(Baseline.Dispatcher.SINGLE_THREAD, loaded, actors, warm, measure)));
+            tasks.add(new Task("rawSeededExecutor", "raw Pekko, seeded executor",
+                    () -> baseline(Baseline.Dispatcher.SEEDED, loaded, actors, warm, measure)));
+            tasks.add(new Task("emulatorDeterministic", "emulator, deterministic engine", () -> {
+                Measured m = emulator(loaded, true, warm, measure, false);
+                return new Sample(Phase.of("emulator, deterministic engine", m.result()), null, m.load(),
+                        conservation(m.result(), err));
+            }));
+        }
+        return tasks;
+    }
+
+    /**
+     * The ratios reported: JSON name, numerator phase, denominator phase, and for those of the
+     * emulator against raw Pekko (which cannot honestly exceed 100 %) the words printed.
+     */
+    private static final List<String[]> RATIOS = List.of(
+            new String[] {"concurrent", "emulatorConcurrent", "rawConcurrent", "emulator / raw"},
+            new String[] {"deterministic", "emulatorDeterministic", "rawSingleThread", "deterministic / one thread"},
+            new String[] {"deterministicVsSeededExecutor", "emulatorDeterministic", "rawSeededExecutor",
+                    "deterministic / seeded executor"},
+            new String[] {"seededExecutorVsSingleThread", "rawSeededExecutor", "rawSingleThread", null});
+
+    /**
+     * Every engine asked for, each against its raw Pekko baselines, at one size: {@code --repeat}
+     * rounds, each running every phase once (A B A B: a disturbance hits both sides of a ratio
+     * alike), then per phase the median and the range of the rounds.
+     */
     private SizeResult measureSize(LoadedSettings loaded, ObjectNode size, Duration warm, Duration measure,
-                                   PrintWriter o, PrintWriter err) throws InterruptedException {
+                                   Progress progress, PrintWriter o, PrintWriter err) throws InterruptedException {
         Settings s = loaded.settings();
         int actors = actors(s);
         o.printf("%n%,d vCPUs (%d guest(s) x %,d), %,d actors, micro-ops per step %d, mailbox throughput %d%n",
@@ -250,53 +337,135 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
         size.put("actors", actors);
         size.put("microOpsPerStep", s.engine().microOpsPerStep());
         size.put("mailboxThroughput", s.engine().mailboxThroughput());
-        ObjectNode phases = size.putObject("phases");
-        ObjectNode ratios = size.putObject("ratios");
+        List<Task> tasks = tasks(loaded, actors, warm, measure, err);
+        Map<String, List<Sample>> samples = new LinkedHashMap<>();
+        tasks.forEach(t -> samples.put(t.key(), new ArrayList<>()));
         boolean conserved = true;
+        List<String> warnings = new ArrayList<>();
+        for (int round = 1; round <= repeat; round++) {
+            for (Task t : tasks) {
+                progress.starting(t.name(), round, repeat);
+                Sample x = t.run().run();
+                samples.get(t.key()).add(x);
+                conserved &= x.conserved();
+                print(o, x.phase(), repeat > 1 ? String.format("   run %d/%d", round, repeat) : "");
+                String busy = x.load().warning();
+                if (busy != null) {
+                    String w = t.name() + (repeat > 1 ? " run " + round : "") + ": " + busy;
+                    warnings.add(w);
+                    o.println("  WARNING " + w);
+                    o.flush();
+                }
+            }
+        }
+        ObjectNode phases = size.putObject("phases");
+        if (repeat > 1) {
+            o.printf("  median of %d runs (min-max):%n", repeat);
+        }
+        for (Task t : tasks) {
+            List<Sample> xs = samples.get(t.key());
+            ObjectNode x = put(phases, t.key(), t.name(), xs);
+            if (repeat > 1) {
+                o.printf("  %-34s %8.2f M msg/s (%.2f-%.2f)%s%n", t.name(), x.get("messagesPerSecond").asDouble() / 1e6,
+                        x.get("messagesPerSecondMin").asDouble() / 1e6, x.get("messagesPerSecondMax").asDouble() / 1e6,
+                        x.has("microOpsPerSecond") ? String.format("  %8.2f M micro-ops/s (%.2f-%.2f)",
+                                x.get("microOpsPerSecond").asDouble() / 1e6, x.get("microOpsPerSecondMin").asDouble() / 1e6,
+                                x.get("microOpsPerSecondMax").asDouble() / 1e6) : "");
+            }
+        }
+        ObjectNode ratios = size.putObject("ratios");
+        ObjectNode ranges = size.putObject("ratioRanges");
+        List<String> ratioText = new ArrayList<>();
+        List<String> ratioWarnings = new ArrayList<>();
+        for (String[] r : RATIOS) {
+            List<Sample> num = samples.get(r[1]);
+            List<Sample> den = samples.get(r[2]);
+            if (num == null || den == null) {
+                continue;
+            }
+            // Per round: the two phases of a ratio ran minutes apart at most, under the same conditions.
+            double[] perRound = new double[num.size()];
+            for (int i = 0; i < perRound.length; i++) {
+                perRound[i] = num.get(i).phase().messagesPerSecond() / den.get(i).phase().messagesPerSecond();
+            }
+            double median = median(perRound);
+            ratios.put(r[0], median);
+            ObjectNode range = ranges.putObject(r[0]);
+            range.put("min", Arrays.stream(perRound).min().orElse(0));
+            range.put("max", Arrays.stream(perRound).max().orElse(0));
+            if (r[3] != null) {
+                ratioText.add(String.format("%s = %.1f%%%s", r[3], 100 * median, repeat > 1
+                        ? String.format(" (%.1f-%.1f%%)", 100 * range.get("min").asDouble(), 100 * range.get("max").asDouble())
+                        : ""));
+                String w = ratioWarning(r[3], median);
+                if (w != null) {
+                    ratioWarnings.add(w);
+                }
+            }
+        }
         String growthRow = null;
-        if (engines.contains(RunCommand.Engine.concurrent)) {
-            Phase raw = baseline("raw Pekko, simulation dispatcher", Baseline.Dispatcher.CONCURRENT, loaded,
-                    actors, warm, measure, o);
-            Measured m = emulator(loaded, false, warm, measure, true);
-            Phase emu = Phase.of("emulator, concurrent engine", m.result());
-            conserved &= conservation(m.result(), err);
-            print(o, emu);
-            put(phases, "rawConcurrent", raw);
-            put(phases, "emulatorConcurrent", emu);
-            Footprint f = m.footprint();
-            putFootprint(phases.with("emulatorConcurrent"), f);
-            double ratio = emu.messagesPerSecond() / raw.messagesPerSecond();
-            ratios.put("concurrent", ratio);
-            o.printf("  ratio: emulator / raw = %.1f%% of raw messages/s; start-up %.2f s, live heap %,d MiB, "
-                    + "%,d bytes per vCPU%n", 100 * ratio, f.startupSeconds(), f.heapLiveBytes() >> 20, f.bytesPerVcpu());
-            growthRow = String.format("| %,d | %,d | %.2f | %,d | %,d | %.2f | %.2f | %.2f | %.0f%% |",
-                    s.topology().totalVcpus(), actors, f.startupSeconds(), f.heapLiveBytes() >> 20, f.bytesPerVcpu(),
-                    emu.microOpsPerSecond() / 1e6, emu.messagesPerSecond() / 1e6, raw.messagesPerSecond() / 1e6,
-                    100 * ratio);
+        if (!ratioText.isEmpty()) {
+            JsonNode concurrent = phases.get("emulatorConcurrent");
+            o.printf("  ratio: %s%s%n", String.join("; ", ratioText), concurrent == null ? ""
+                    : String.format("; start-up %.2f s, live heap %,d MiB, %,d bytes per vCPU",
+                    concurrent.get("startupSeconds").asDouble(), concurrent.get("heapLiveBytes").asLong() >> 20,
+                    concurrent.get("bytesPerVcpu").asLong()));
+            ratioWarnings.forEach(w -> o.println("  WARNING " + w));
+            if (concurrent != null) {
+                growthRow = String.format("| %,d | %,d | %.2f | %,d | %,d | %.2f | %.2f | %.2f | %.0f%% |",
+                        s.topology().totalVcpus(), actors, concurrent.get("startupSeconds").asDouble(),
+                        concurrent.get("heapLiveBytes").asLong() >> 20, concurrent.get("bytesPerVcpu").asLong(),
+                        concurrent.get("microOpsPerSecond").asDouble() / 1e6,
+                        concurrent.get("messagesPerSecond").asDouble() / 1e6,
+                        phases.get("rawConcurrent").get("messagesPerSecond").asDouble() / 1e6, 100 * ratios.get("concurrent").asDouble());
+            }
         }
-        if (engines.contains(RunCommand.Engine.deterministic)) {
-            Phase single = baseline("raw Pekko, one thread", Baseline.Dispatcher.SINGLE_THREAD, loaded, actors,
-                    warm, measure, o);
-            Phase seeded = baseline("raw Pekko, seeded executor", Baseline.Dispatcher.SEEDED, loaded, actors,
-                    warm, measure, o);
-            RunResult r = emulator(loaded, true, warm, measure, false).result();
-            Phase det = Phase.of("emulator, deterministic engine", r);
-            conserved &= conservation(r, err);
-            print(o, det);
-            put(phases, "rawSingleThread", single);
-            put(phases, "rawSeededExecutor", seeded);
-            put(phases, "emulatorDeterministic", det);
-            ratios.put("deterministic", det.messagesPerSecond() / single.messagesPerSecond());
-            ratios.put("deterministicVsSeededExecutor", det.messagesPerSecond() / seeded.messagesPerSecond());
-            ratios.put("seededExecutorVsSingleThread", seeded.messagesPerSecond() / single.messagesPerSecond());
-            o.printf("  ratio: deterministic / one thread = %.1f%%; / seeded executor = %.1f%%; "
-                            + "seeded executor / one thread = %.1f%%%n",
-                    100 * ratios.get("deterministic").asDouble(),
-                    100 * ratios.get("deterministicVsSeededExecutor").asDouble(),
-                    100 * ratios.get("seededExecutorVsSingleThread").asDouble());
-        }
+        warnings.addAll(ratioWarnings);
+        ArrayNode w = size.putArray("warnings");
+        warnings.forEach(w::add);
         o.flush();
-        return new SizeResult(growthRow, conserved);
+        return new SizeResult(growthRow, conserved, warnings.size());
+    }
+
+    /** The warning for an emulator/raw ratio above 100 %, or null. */
+    static String ratioWarning(String label, double ratio) {
+        return ratio <= 1 ? null : String.format("%s is %.1f %% of raw: the emulator cannot outrun raw Pekko on the same "
+                + "dispatcher, so the baseline was disturbed (a busy machine?); measure again, e.g. with --repeat 3",
+                label, 100 * ratio);
+    }
+
+    /** The median of the values (the mean of the middle two for an even count). */
+    static double median(double... values) {
+        double[] v = values.clone();
+        Arrays.sort(v);
+        int n = v.length;
+        return n == 0 ? 0 : n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    }
+
+    /** One line per phase run as it starts, on stderr, with the time the bench still needs. */
+    static final class Progress {
+        private final PrintWriter err;
+        private final int total;
+        private final Duration warm;
+        private final Duration measure;
+        private int done;
+
+        Progress(PrintWriter err, int total, Duration warm, Duration measure) {
+            this.err = err;
+            this.total = total;
+            this.warm = warm;
+            this.measure = measure;
+        }
+
+        void starting(String name, int round, int rounds) {
+            long left = warm.plus(measure).multipliedBy(total - done).toSeconds();
+            done++;
+            err.printf("bench: phase %d/%d: %s%s: %s warm-up, %s measured (about %s left)%n", done, total, name,
+                    rounds > 1 ? " (round " + round + "/" + rounds + ")" : "", ValidateCommand.human(warm),
+                    ValidateCommand.human(measure),
+                    left >= 60 ? left / 60 + " min " + left % 60 + " s" : left + " s");
+            err.flush();
+        }
     }
 
     /** Guests for {@code n} vCPUs in all: the fewest equal guests within KVM's vCPU limit. */
@@ -315,14 +484,19 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
         return Math.toIntExact(s.topology().guests() * perGuest + 2);
     }
 
-    private static Phase baseline(String name, Baseline.Dispatcher d, LoadedSettings loaded, int actors, Duration warm,
-                                  Duration measure, PrintWriter o) throws InterruptedException {
+    private static Sample baseline(Baseline.Dispatcher d, LoadedSettings loaded, int actors, Duration warm,
+                                   Duration measure) throws InterruptedException {
         if (!warm.isZero()) {
             Baseline.run(d, loaded.settings(), loaded.config(), actors, warm);
         }
-        Phase p = Phase.of(name, Baseline.run(d, loaded.settings(), loaded.config(), actors, measure));
-        print(o, p);
-        return p;
+        String name = switch (d) {
+            case CONCURRENT -> "raw Pekko, simulation dispatcher";
+            case SINGLE_THREAD -> "raw Pekko, one thread";
+            case SEEDED -> "raw Pekko, seeded executor";
+        };
+        MachineLoad load = MachineLoad.start();
+        Baseline.Result r = Baseline.run(d, loaded.settings(), loaded.config(), actors, measure);
+        return new Sample(Phase.of(name, r), null, load.stop(), true);
     }
 
     /**
@@ -343,11 +517,13 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
             sampler = HeapSampler.after(measure.dividedBy(2));
         }
         RunControl control = RunControl.wallClock(measure, s.run().progressInterval());
+        MachineLoad load = MachineLoad.start();
         long t0 = System.nanoTime();
         RunResult r = simulate(loaded, deterministic, control);
+        MachineLoad.Load busy = load.stop();
         Footprint f = !footprint ? null : new Footprint((control.startedAtNanos() - t0) / 1e9, heapBefore,
                 sampler.live(), s.topology().totalVcpus());
-        return new Measured(r, f);
+        return new Measured(r, f, busy);
     }
 
     /** Takes the live heap once, {@code delay} from now, on its own thread. */
@@ -406,29 +582,55 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
         return r.conservation().held();
     }
 
-    private static void print(PrintWriter o, Phase p) {
-        o.printf("  %-34s %8.2f M msg/s%s   (%,d messages in %.2f s)%n", p.name(), p.messagesPerSecond() / 1e6,
+    private static void print(PrintWriter o, Phase p, String suffix) {
+        o.printf("  %-34s %8.2f M msg/s%s   (%,d messages in %.2f s)%s%n", p.name(), p.messagesPerSecond() / 1e6,
                 p.microOps() > 0 ? String.format("  %8.2f M micro-ops/s", p.microOpsPerSecond() / 1e6) : "",
-                p.messages(), p.wallSeconds());
+                p.messages(), p.wallSeconds(), suffix);
         o.flush();
     }
 
-    private static void put(ObjectNode phases, String key, Phase p) {
+    /**
+     * A phase's runs in the JSON: the rates are the median of the runs, with their range
+     * ({@code ...Min}, {@code ...Max}); messages and wall time are summed over the runs; each run
+     * is listed under {@code runs} with the cores other processes took meanwhile.
+     */
+    static ObjectNode put(ObjectNode phases, String key, String name, List<Sample> runs) {
         ObjectNode x = phases.putObject(key);
-        x.put("name", p.name());
-        x.put("messages", p.messages());
-        x.put("wallSeconds", p.wallSeconds());
-        x.put("messagesPerSecond", p.messagesPerSecond());
-        if (p.microOps() > 0) {
-            x.put("microOps", p.microOps());
-            x.put("microOpsPerSecond", p.microOpsPerSecond());
+        x.put("name", name);
+        x.put("runCount", runs.size());
+        x.put("messages", runs.stream().mapToLong(r -> r.phase().messages()).sum());
+        x.put("wallSeconds", runs.stream().mapToDouble(r -> r.phase().wallSeconds()).sum());
+        putStat(x, "messagesPerSecond", runs.stream().mapToDouble(r -> r.phase().messagesPerSecond()).toArray());
+        if (runs.stream().anyMatch(r -> r.phase().microOps() > 0)) {
+            x.put("microOps", runs.stream().mapToLong(r -> r.phase().microOps()).sum());
+            putStat(x, "microOpsPerSecond", runs.stream().mapToDouble(r -> r.phase().microOpsPerSecond()).toArray());
         }
+        List<Footprint> footprints = runs.stream().map(Sample::footprint).filter(f -> f != null).toList();
+        if (!footprints.isEmpty()) {
+            x.put("startupSeconds", median(footprints.stream().mapToDouble(Footprint::startupSeconds).toArray()));
+            x.put("heapBeforeBytes", (long) median(footprints.stream().mapToDouble(Footprint::heapBeforeBytes).toArray()));
+            x.put("heapLiveBytes", (long) median(footprints.stream().mapToDouble(Footprint::heapLiveBytes).toArray()));
+            x.put("bytesPerVcpu", (long) median(footprints.stream().mapToDouble(Footprint::bytesPerVcpu).toArray()));
+        }
+        ArrayNode each = x.putArray("runs");
+        for (Sample r : runs) {
+            ObjectNode e = each.addObject();
+            e.put("messages", r.phase().messages());
+            e.put("wallSeconds", r.phase().wallSeconds());
+            e.put("messagesPerSecond", r.phase().messagesPerSecond());
+            if (r.phase().microOps() > 0) {
+                e.put("microOpsPerSecond", r.phase().microOpsPerSecond());
+            }
+            e.put("otherProcessesCores", r.load().otherCores());
+            e.put("ownCores", r.load().ownCores());
+            e.put("loadAverage", r.load().loadAverage());
+        }
+        return x;
     }
 
-    private static void putFootprint(ObjectNode x, Footprint f) {
-        x.put("startupSeconds", f.startupSeconds());
-        x.put("heapBeforeBytes", f.heapBeforeBytes());
-        x.put("heapLiveBytes", f.heapLiveBytes());
-        x.put("bytesPerVcpu", f.bytesPerVcpu());
+    private static void putStat(ObjectNode x, String name, double[] values) {
+        x.put(name, median(values));
+        x.put(name + "Min", Arrays.stream(values).min().orElse(0));
+        x.put(name + "Max", Arrays.stream(values).max().orElse(0));
     }
 }

@@ -11,6 +11,8 @@ import dev.vcpuemu.app.det.StopRule;
 import dev.vcpuemu.app.det.StrategySpec;
 import dev.vcpuemu.app.report.Expectations;
 import dev.vcpuemu.app.report.Report;
+import dev.vcpuemu.app.store.RunStore;
+import dev.vcpuemu.app.store.StoredRun;
 import dev.vcpuemu.engine.det.Schedule;
 import dev.vcpuemu.engine.run.RunResult;
 import dev.vcpuemu.model.finding.FindingKind;
@@ -75,8 +77,8 @@ final class ExploreCommand implements Callable<Integer> {
     @Option(names = "--duration", paramLabel = "D", description = "Simulated duration of each run (run.duration).")
     String duration;
 
-    @Option(names = "--out", paramLabel = "DIR", defaultValue = "explore-out",
-            description = "Where the failing run's report, schedule and trace go. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--out", paramLabel = "DIR",
+            description = "Where the failing run's report, schedule and trace go. Default: a new run directory in runs/.")
     Path out;
 
     @Option(names = "--shrink", description = "Reduce the failing run (topology, then schedule) and write the smallest found.")
@@ -120,6 +122,15 @@ final class ExploreCommand implements Callable<Integer> {
         if (problem != null) {
             err.println(problem);
             return Main.BAD_INPUT;
+        }
+        StoredRun stored = null;
+        if (out == null) {
+            try {
+                stored = Stored.open(spec, "explore", "deterministic", base, RunStore.DEFAULT_ROOT, err);
+            } catch (Conclusion.BadInput b) {
+                return Main.BAD_INPUT;
+            }
+            out = stored.dir();
         }
         long first = baseSeed != null ? baseSeed : base.settings().run().seed();
         StopRule stop = find != null ? StopRule.find(find) : StopRule.unexpected(base.settings().expect());
@@ -171,9 +182,9 @@ final class ExploreCommand implements Callable<Integer> {
         if (outcome.failure() == null) {
             o.printf("explore: no failing run in %d runs (%.1f s, %.2f runs/s)%n", outcome.runs(), outcome.wallSeconds(),
                     outcome.runsPerSecond());
-            return Main.OK;
+            return Stored.finish(stored, Main.OK, err);
         }
-        return reportFailure(runner, strategy, stop, maxSteps, outcome, shrinkLimit, o, err);
+        return Stored.finish(stored, reportFailure(runner, strategy, stop, maxSteps, outcome, shrinkLimit, o, err), err);
     }
 
     private int reportFailure(DeterministicRunner runner, StrategySpec strategy, StopRule stop, long maxSteps,

@@ -7,6 +7,8 @@ import dev.vcpuemu.app.det.DeterministicRunner;
 import dev.vcpuemu.app.det.StopRule;
 import dev.vcpuemu.app.det.StrategySpec;
 import dev.vcpuemu.app.report.Expectations;
+import dev.vcpuemu.app.store.RunStore;
+import dev.vcpuemu.app.store.StoredRun;
 import dev.vcpuemu.engine.det.Schedule;
 import dev.vcpuemu.engine.run.RunResult;
 import dev.vcpuemu.model.finding.FindingKind;
@@ -117,6 +119,15 @@ final class ReplayCommand implements Callable<Integer> {
                 return Main.BAD_INPUT;
             }
         }
+        StoredRun stored;
+        try {
+            stored = Stored.openForReport(spec, "replay", "deterministic", loaded, err);
+        } catch (Conclusion.BadInput b) {
+            return Main.BAD_INPUT;
+        }
+        if (stored != null) {
+            reportPath = stored.report();
+        }
         StopRule stop = find != null ? StopRule.find(find) : StopRule.unexpected(loaded.settings().expect());
         StrategySpec strategy = strategyOptions.spec(StrategySpec.DEFAULT_HORIZON);
         out.printf("vcpu-emu %s: replay %s, %s, %s simulated, %s, stop at %s%n", Main.version(), loaded.source(),
@@ -132,6 +143,7 @@ final class ReplayCommand implements Callable<Integer> {
                 record, timeline, p -> { });
         trace.write(timeline, "replay " + loaded.source() + ", seed " + loaded.settings().run().seed(), r,
                 loaded.settings(), out);
+        Stored.keep(stored, trace.file, RunStore.TRACE, err);
         if (record != null) {
             record.write(scheduleOut);
             out.println("Schedule: " + scheduleOut + " (" + record.size() + " steps)");
@@ -139,11 +151,11 @@ final class ReplayCommand implements Callable<Integer> {
         Expectations e = Expectations.judge(loaded.settings().expect(), r);
         Integer failure = Conclusion.conclude("replay", "deterministic", loaded, r, e, reportPath, out, err);
         if (failure != null) {
-            return failure;
+            return Stored.finish(stored, failure, err);
         }
         boolean failed = stop.failed(r);
         out.println(verdict(find, loaded.settings().expect().isEmpty(), e.met(), failed, r.endReason()));
-        return failed ? Main.EXPECTATION_FAILED : Main.OK;
+        return Stored.finish(stored, failed ? Main.EXPECTATION_FAILED : Main.OK, err);
     }
 
     /**

@@ -8,6 +8,8 @@ import dev.vcpuemu.app.det.StrategySpec;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vcpuemu.app.report.Expectations;
 import dev.vcpuemu.app.report.IntervalLine;
+import dev.vcpuemu.app.store.RunStore;
+import dev.vcpuemu.app.store.StoredRun;
 import dev.vcpuemu.engine.run.Progress;
 import dev.vcpuemu.engine.run.RunControl;
 import dev.vcpuemu.engine.run.RunResult;
@@ -104,13 +106,20 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
             return Main.BAD_INPUT;
         }
         Path reportPath;
+        StoredRun stored;
         try {
-            reportPath = Conclusion.reportPath(loaded, err);
             if (html != null) {
                 Conclusion.writablePath(html, "--html", err);
             }
+            stored = Stored.openForReport(spec, "run", engine.name(), loaded, err);
+            reportPath = stored != null ? stored.report() : Conclusion.reportPath(loaded, err);
         } catch (Conclusion.BadInput b) {
             return Main.BAD_INPUT;
+        }
+        // In the results store the HTML report goes beside the JSON one (and an explicit --html is kept there too).
+        Path asked = html;
+        if (stored != null && html == null) {
+            html = stored.html();
         }
         Intervals intervals = new Intervals();
 
@@ -119,7 +128,7 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
                 engine);
         out.flush();
         if (engine == Engine.deterministic) {
-            return deterministic(loaded, reportPath, intervals, out, err);
+            return Stored.finish(stored, deterministic(loaded, reportPath, stored, asked, intervals, out, err), err);
         }
         RunControl control = RunControl.wallClock(s.run().duration(), s.run().progressInterval());
         try (StopOnSignal signals = StopOnSignal.install(control)) {
@@ -131,15 +140,18 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
                 r = Simulation.run(s, loaded.config(), control, display.andThen(intervals), timeline);
                 display.done(r);
                 trace.write(timeline, "run " + loaded.source() + ", concurrent, seed " + s.run().seed(), r, s, out);
+                Stored.keep(stored, trace.file, RunStore.TRACE, err);
             } catch (TimeoutException e) {
                 err.println("vcpu-emu: emulator failure: the run did not end within " + s.run().duration()
                         + " + " + Simulation.GRACE.toSeconds() + " s");
-                return signals.finish(Main.EMULATOR_FAILURE);
+                return signals.finish(Stored.finish(stored, Main.EMULATOR_FAILURE, err));
             }
             Expectations e = Expectations.judge(s.expect(), r);
             Integer failure = Conclusion.conclude("run", "concurrent", loaded, r, e, reportPath, html(intervals), out, err,
                     UnaryOperator.identity());
-            return signals.finish(failure != null ? failure : e.met() ? Main.OK : Main.EXPECTATION_FAILED);
+            Stored.keep(stored, asked, RunStore.HTML, err);
+            return signals.finish(Stored.finish(stored, failure != null ? failure : e.met() ? Main.OK : Main.EXPECTATION_FAILED,
+                    err));
         }
     }
 
@@ -148,7 +160,8 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
      * A stop signal is still honoured (the run then ends at a quantum boundary, no longer
      * reproducible, and says "stopped").
      */
-    private int deterministic(LoadedSettings loaded, Path reportPath, Intervals intervals, PrintWriter out, PrintWriter err)
+    private int deterministic(LoadedSettings loaded, Path reportPath, StoredRun stored, Path asked, Intervals intervals,
+                              PrintWriter out, PrintWriter err)
             throws InterruptedException, IOException {
         Settings s = loaded.settings();
         RunResult r;
@@ -160,10 +173,12 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
                     display::started);
             display.done(r);
             trace.write(timeline, "run " + loaded.source() + ", deterministic, seed " + s.run().seed(), r, s, out);
+            Stored.keep(stored, trace.file, RunStore.TRACE, err);
         }
         Expectations e = Expectations.judge(s.expect(), r);
         Integer failure = Conclusion.conclude("run", "deterministic", loaded, r, e, reportPath, html(intervals), out, err,
                 UnaryOperator.identity());
+        Stored.keep(stored, asked, RunStore.HTML, err);
         return failure != null ? failure : e.met() ? Main.OK : Main.EXPECTATION_FAILED;
     }
 

@@ -5,6 +5,8 @@ import dev.vcpuemu.app.config.LoadedSettings;
 import dev.vcpuemu.app.config.SettingsLoader;
 import dev.vcpuemu.app.report.Expectations;
 import dev.vcpuemu.app.soak.SoakLog;
+import dev.vcpuemu.app.store.RunStore;
+import dev.vcpuemu.app.store.StoredRun;
 import dev.vcpuemu.engine.det.Strategy;
 import dev.vcpuemu.engine.run.Progress;
 import dev.vcpuemu.engine.run.RunControl;
@@ -48,8 +50,9 @@ final class SoakCommand implements java.util.concurrent.Callable<Integer> {
             description = "How long, e.g. 2h (wall clock; simulated time with --engine deterministic).")
     String duration;
 
-    @Option(names = "--out", required = true, paramLabel = "DIR",
-            description = "Directory for report.json and intervals.jsonl (created if missing).")
+    @Option(names = "--out", paramLabel = "DIR",
+            description = "Directory for report.json and intervals.jsonl (created if missing). "
+                    + "Default: a new run directory in runs/.")
     Path out;
 
     @Option(names = "--interval", paramLabel = "I", defaultValue = "10s",
@@ -80,6 +83,15 @@ final class SoakCommand implements java.util.concurrent.Callable<Integer> {
         } catch (ConfigProblem p) {
             err.println(p.getMessage());
             return Main.BAD_INPUT;
+        }
+        StoredRun stored = null;
+        if (out == null) {
+            try {
+                stored = Stored.open(spec, "soak", engine.name(), loaded, RunStore.DEFAULT_ROOT, err);
+            } catch (Conclusion.BadInput b) {
+                return Main.BAD_INPUT;
+            }
+            out = stored.dir();
         }
         if (Files.exists(out) && !Files.isDirectory(out)) {
             err.println("--out: not a directory: " + out);
@@ -117,7 +129,7 @@ final class SoakCommand implements java.util.concurrent.Callable<Integer> {
             } catch (TimeoutException e) {
                 err.println("vcpu-emu: emulator failure: the run did not end within " + s.run().duration() + " + "
                         + Simulation.GRACE.toSeconds() + " s");
-                return signals.finish(Main.EMULATOR_FAILURE);
+                return signals.finish(Stored.finish(stored, Main.EMULATOR_FAILURE, err));
             }
             log.drain();
             Expectations e = Expectations.judge(s.expect(), r);
@@ -137,7 +149,8 @@ final class SoakCommand implements java.util.concurrent.Callable<Integer> {
             o.println("Soak: " + log.summary().get("intervals").asLong() + " intervals; " + log.heapTrendLine());
             o.flush();
             log.close();
-            return signals.finish(failure != null ? failure : e.met() ? Main.OK : Main.EXPECTATION_FAILED);
+            return signals.finish(Stored.finish(stored, failure != null ? failure : e.met() ? Main.OK : Main.EXPECTATION_FAILED,
+                    err));
         }
     }
 }

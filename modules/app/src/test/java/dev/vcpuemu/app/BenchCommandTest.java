@@ -3,10 +3,15 @@ package dev.vcpuemu.app;
 import dev.vcpuemu.app.config.SettingsLoader;
 import org.junit.jupiter.api.Test;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
 import java.util.List;
 import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** How {@code bench} sizes a topology: vCPUs over guests, and the actors the baseline must match. */
 class BenchCommandTest {
@@ -26,5 +31,50 @@ class BenchCommandTest {
                 "host.paging-workers=3", "nmi.sources=[]")).settings();
         // Per guest 16 vCPUs + 3 workers + the reclaimer + no NMI source; the time-keeper and the collector.
         assertEquals(3 * (16 + 3 + 1) + 2, BenchCommand.actors(s));
+    }
+
+    @Test
+    void theMedianOfAnEvenCountIsTheMeanOfTheMiddleTwo() {
+        assertEquals(3.0, BenchCommand.median(5, 1, 3));
+        assertEquals(2.5, BenchCommand.median(4, 1, 3, 2));
+        assertEquals(7.0, BenchCommand.median(7));
+    }
+
+    @Test
+    void repeatedRunsOfAPhaseGiveTheirMedianRangeAndEachRun() {
+        MachineLoad.Load calm = new MachineLoad.Load(0.1, 2.0, 1.5, 2);
+        MachineLoad.Load busy = new MachineLoad.Load(1.2, 0.8, 4.0, 2);
+        List<BenchCommand.Sample> runs = List.of(
+                new BenchCommand.Sample(new BenchCommand.Phase("emu", 3_000, 6_000, 1.0), null, calm, true),
+                new BenchCommand.Sample(new BenchCommand.Phase("emu", 1_000, 2_000, 1.0), null, busy, true),
+                new BenchCommand.Sample(new BenchCommand.Phase("emu", 4_000, 8_000, 2.0), null, calm, true));
+        ObjectNode x = BenchCommand.put(new ObjectMapper().createObjectNode(), "emulatorConcurrent", "emu", runs);
+        assertEquals(2_000.0, x.get("messagesPerSecond").asDouble(), "median of 3,000, 1,000 and 2,000 per second");
+        assertEquals(1_000.0, x.get("messagesPerSecondMin").asDouble());
+        assertEquals(3_000.0, x.get("messagesPerSecondMax").asDouble());
+        assertEquals(4_000.0, x.get("microOpsPerSecond").asDouble());
+        assertEquals(8_000, x.get("messages").asLong(), "messages and wall time add up over the runs");
+        assertEquals(4.0, x.get("wallSeconds").asDouble());
+        assertEquals(3, x.get("runs").size());
+        assertEquals(1.2, x.get("runs").get(1).get("otherProcessesCores").asDouble());
+    }
+
+    @Test
+    void aPhaseIsSuspectWhenOtherProcessesTookHalfACoreOrMore() {
+        // The machine used 90 % of 2 cores while this JVM used 1.0: others took 0.8.
+        assertEquals(0.8, MachineLoad.other(0.9, 1.0, 2), 1e-9);
+        assertEquals(0.0, MachineLoad.other(0.4, 1.0, 2), "never negative (the two loads are sampled apart)");
+        assertEquals(0.0, MachineLoad.other(-1, 1.0, 2), "unknown machine load: no claim");
+        assertNull(new MachineLoad.Load(0.4, 2.0, 2.1, 2).warning());
+        String w = new MachineLoad.Load(0.8, 1.0, 3.5, 2).warning();
+        assertTrue(w != null && w.contains("other processes took 0.8 of 2 cores") && w.contains("load average 3.5"), w);
+    }
+
+    @Test
+    void anEmulatorFasterThanRawPekkoIsAWarningNotAResult() {
+        assertNull(BenchCommand.ratioWarning("emulator / raw", 0.62));
+        assertNull(BenchCommand.ratioWarning("emulator / raw", 1.0));
+        String w = BenchCommand.ratioWarning("emulator / raw", 1.374);
+        assertTrue(w != null && w.startsWith("emulator / raw is 137.4 % of raw: "), w);
     }
 }

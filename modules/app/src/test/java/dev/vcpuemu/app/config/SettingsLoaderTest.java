@@ -75,7 +75,7 @@ class SettingsLoaderTest {
     void embeddedDefaultIsTheDocumentedTopology() throws ConfigProblem {
         LoadedSettings l = loader.loadDefault();
         Settings s = l.settings();
-        assertEquals(new Settings.Run(Duration.ofSeconds(10), 42, Duration.ofSeconds(1), "vcpu-emu-report.json"), s.run());
+        assertEquals(new Settings.Run(Duration.ofSeconds(10), 42, Duration.ofSeconds(1), "runs/"), s.run());
         assertEquals(new Settings.Engine(20_000, 5, 64, 5, 0), s.engine());
         assertEquals(4, s.topology().vcpus());
         assertEquals(new Settings.Host(Settings.HostEra.INTERRUPT, 100_000, 4,
