@@ -33,7 +33,10 @@ public record StopRule(FindingKind find, Settings.Expect expect) {
 
     /** The run found what is looked for, broke an expectation, or the emulator itself failed in it. */
     public boolean failed(RunResult r) {
-        return r.fault() != null || find != null ? r.findings().getOrDefault(find, 0L) > 0 : !Expectations.judge(expect, r).met();
+        if (r.fault() != null) {
+            return true;
+        }
+        return find != null ? r.findings().getOrDefault(find, 0L) > 0 : !Expectations.judge(expect, r).met();
     }
 
     /** The finding kind a failing run is about (what shrinking must keep), or null if none. */
