@@ -64,7 +64,8 @@ final class ReplayCommand implements Callable<Integer> {
     @Option(names = "--duration", paramLabel = "D", description = "Simulated duration (run.duration).")
     String duration;
 
-    @Option(names = "--report", paramLabel = "FILE", description = "JSON report file (run.report; empty: none). Default: report.json in a new run directory in runs/ (a path ending in / is a results store).")
+    @Option(names = "--report", paramLabel = "FILE", description = "JSON report file (run.report; empty: none). "
+            + "Default: report.json in a new run directory in runs/ (a path ending in / is a results store).")
     String report;
 
     @Mixin

@@ -58,7 +58,8 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
     @Option(names = "--seed", paramLabel = "S", description = "Run seed (run.seed).")
     Long seed;
 
-    @Option(names = "--report", paramLabel = "FILE", description = "JSON report file (run.report; empty: none). Default: report.json in a new run directory in runs/ (a path ending in / is a results store).")
+    @Option(names = "--report", paramLabel = "FILE", description = "JSON report file (run.report; empty: none). "
+            + "Default: report.json in a new run directory in runs/ (a path ending in / is a results store).")
     String report;
 
     @Mixin
