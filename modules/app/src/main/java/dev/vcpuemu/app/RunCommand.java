@@ -165,22 +165,25 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
                               PrintWriter out, PrintWriter err)
             throws InterruptedException, IOException {
         Settings s = loaded.settings();
-        RunResult r;
-        try (ProgressDisplay display = ProgressDisplay.of("run", s.run().duration().toNanos(), true,
-                ProgressDisplay.terminal(), System.err, err)) {
-            Timeline timeline = trace.timeline(s);
-            r = DeterministicRunner.run(loaded, strategyOptions.spec(StrategySpec.DEFAULT_HORIZON), null,
-                    strategyOptions.maxStepsOrUnbounded(), null, null, timeline, display.andThen(intervals),
-                    display::started);
-            display.done(r);
-            trace.write(timeline, "run " + loaded.source() + ", deterministic, seed " + s.run().seed(), r, s, out);
-            Stored.keep(stored, trace.file, RunStore.TRACE, err);
+        RunControl control = DeterministicRunner.control(loaded, null, strategyOptions.maxStepsOrUnbounded());
+        try (StopOnSignal signals = StopOnSignal.install(control)) {
+            RunResult r;
+            try (ProgressDisplay display = ProgressDisplay.of("run", s.run().duration().toNanos(), true,
+                    ProgressDisplay.terminal(), System.err, err)) {
+                Timeline timeline = trace.timeline(s);
+                control.onStart(display::started);
+                r = DeterministicRunner.run(loaded, strategyOptions.spec(StrategySpec.DEFAULT_HORIZON), control, null,
+                        null, timeline, display.andThen(intervals));
+                display.done(r);
+                trace.write(timeline, "run " + loaded.source() + ", deterministic, seed " + s.run().seed(), r, s, out);
+                Stored.keep(stored, trace.file, RunStore.TRACE, err);
+            }
+            Expectations e = Expectations.judge(s.expect(), r);
+            Integer failure = Conclusion.conclude("run", "deterministic", loaded, r, e, reportPath, html(intervals), out,
+                    err, UnaryOperator.identity());
+            Stored.keep(stored, asked, RunStore.HTML, err);
+            return signals.finish(failure != null ? failure : e.met() ? Main.OK : Main.EXPECTATION_FAILED);
         }
-        Expectations e = Expectations.judge(s.expect(), r);
-        Integer failure = Conclusion.conclude("run", "deterministic", loaded, r, e, reportPath, html(intervals), out, err,
-                UnaryOperator.identity());
-        Stored.keep(stored, asked, RunStore.HTML, err);
-        return failure != null ? failure : e.met() ? Main.OK : Main.EXPECTATION_FAILED;
     }
 
     private Conclusion.Html html(Intervals intervals) {

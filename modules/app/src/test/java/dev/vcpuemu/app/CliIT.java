@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -69,10 +71,12 @@ class CliIT {
         assertEquals("{\"previous\": true}", Files.readString(report));
     }
 
-    @Test
-    void ctrlCStopsARunWithItsReportAndExits130() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"concurrent", "deterministic"})
+    void ctrlCStopsARunWithItsReportAndExits130(String engine) throws Exception {
         Path report = tmp.resolve("report.json");
-        Process p = jar("run", "--duration", "60s", "--report", report.getFileName().toString()).start();
+        Process p = jar("run", "--engine", engine, "--duration", "60s", "--report", report.getFileName().toString())
+                .start();
         try {
             // A background job of a non-interactive shell ignores SIGINT, and so would the jar it starts.
             String status = Files.readString(Path.of("/proc", Long.toString(p.pid()), "status"));

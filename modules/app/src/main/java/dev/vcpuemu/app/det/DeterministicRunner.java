@@ -63,8 +63,16 @@ public final class DeterministicRunner {
     public static RunResult run(LoadedSettings loaded, StrategySpec strategy, StopRule stop, long maxSteps,
                                 Schedule replay, Schedule record, TrackSinks timeline, Consumer<Progress> progress,
                                 Runnable onStart) throws InterruptedException {
+        return run(loaded, strategy, control(loaded, stop, maxSteps).onStart(onStart), replay, record, timeline,
+                progress);
+    }
+
+    /** One run under {@code control} (from {@link #control}), which the caller may stop on a signal. */
+    public static RunResult run(LoadedSettings loaded, StrategySpec strategy, RunControl control, Schedule replay,
+                                Schedule record, TrackSinks timeline, Consumer<Progress> progress)
+            throws InterruptedException {
         var s = loaded.settings();
-        return Simulation.runDeterministic(s, loaded.config(), control(loaded, stop, maxSteps, onStart), progress,
+        return Simulation.runDeterministic(s, loaded.config(), control, progress,
                 strategy.create(s.run().seed(), replay), record, timeline);
     }
 
@@ -75,14 +83,18 @@ public final class DeterministicRunner {
     public static RunResult run(DeterministicHost host, LoadedSettings loaded, StrategySpec strategy, StopRule stop,
                                 long maxSteps) throws InterruptedException {
         var s = loaded.settings();
-        return host.run(s, control(loaded, stop, maxSteps, () -> { }), p -> { }, strategy.create(s.run().seed(), null),
-                null, null);
+        return host.run(s, control(loaded, stop, maxSteps), p -> { }, strategy.create(s.run().seed(), null), null,
+                null);
     }
 
-    private static RunControl control(LoadedSettings loaded, StopRule stop, long maxSteps, Runnable onStart) {
+    /**
+     * How a deterministic run is bounded: its simulated duration, progress every tenth of it (part
+     * of the schedule, so of the replay key), the step budget and the stop rule.
+     */
+    public static RunControl control(LoadedSettings loaded, StopRule stop, long maxSteps) {
         var s = loaded.settings();
         RunControl control = RunControl.virtualTime(s.run().duration(), s.run().duration().dividedBy(10))
-                .stepBudget(maxSteps).onStart(onStart);
+                .stepBudget(maxSteps);
         if (stop != null) {
             control.stopOnFinding(stop.stopsOn());
         }
