@@ -1,7 +1,7 @@
 package dev.vcpuemu.app;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.vcpuemu.app.report.AtomicFiles;
+import dev.vcpuemu.engine.io.AtomicFiles;
 import dev.vcpuemu.app.store.Comparison;
 import dev.vcpuemu.app.store.RunStore;
 import picocli.CommandLine.Command;

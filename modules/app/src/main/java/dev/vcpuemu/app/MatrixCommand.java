@@ -1,7 +1,7 @@
 package dev.vcpuemu.app;
 
 import dev.vcpuemu.app.config.ConfigProblem;
-import dev.vcpuemu.app.report.AtomicFiles;
+import dev.vcpuemu.engine.io.AtomicFiles;
 import dev.vcpuemu.app.scenario.HazardMatrix;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;

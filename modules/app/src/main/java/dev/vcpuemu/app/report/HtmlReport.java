@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vcpuemu.app.BuildInfo;
+import dev.vcpuemu.engine.io.AtomicFiles;
 
 import java.io.IOException;
 import java.io.InputStream;

@@ -10,6 +10,7 @@ import dev.vcpuemu.model.finding.Finding;
 import dev.vcpuemu.model.finding.FindingKind;
 import dev.vcpuemu.model.stats.VcpuTime;
 import dev.vcpuemu.model.settings.Settings;
+import dev.vcpuemu.engine.io.AtomicFiles;
 
 import java.io.IOException;
 import java.nio.file.Path;

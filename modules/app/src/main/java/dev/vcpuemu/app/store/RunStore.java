@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.vcpuemu.app.report.AtomicFiles;
+import dev.vcpuemu.engine.io.AtomicFiles;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -2,7 +2,7 @@ package dev.vcpuemu.app.store;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.vcpuemu.app.report.AtomicFiles;
+import dev.vcpuemu.engine.io.AtomicFiles;
 
 import java.io.IOException;
 import java.nio.file.Files;

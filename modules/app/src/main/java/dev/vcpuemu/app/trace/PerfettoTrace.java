@@ -3,7 +3,7 @@ package dev.vcpuemu.app.trace;
 import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
-import dev.vcpuemu.app.report.AtomicFiles;
+import dev.vcpuemu.engine.io.AtomicFiles;
 import dev.vcpuemu.engine.timeline.Timeline;
 import dev.vcpuemu.engine.timeline.Timeline.Event;
 import dev.vcpuemu.engine.timeline.Timeline.Track;

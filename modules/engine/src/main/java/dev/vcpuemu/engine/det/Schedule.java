@@ -1,5 +1,7 @@
 package dev.vcpuemu.engine.det;
 
+import dev.vcpuemu.engine.io.AtomicFiles;
+
 import java.io.BufferedReader;
 import java.io.BufferedWriter;
 import java.io.IOException;
@@ -8,7 +10,6 @@ import java.io.OutputStreamWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
 import java.util.zip.GZIPInputStream;
 import java.util.zip.GZIPOutputStream;
@@ -74,22 +75,18 @@ public final class Schedule {
 
     /** Written to a temporary file, then moved into place: never a half-written schedule. */
     public void write(Path file) throws IOException {
-        Path dir = file.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
-        try (var out = new BufferedWriter(new OutputStreamWriter(
-                new GZIPOutputStream(Files.newOutputStream(tmp)), StandardCharsets.US_ASCII))) {
-            out.write(MAGIC + " " + VERSION + " steps=" + size + "\n");
-            for (int i = 0; i < size; i++) {
-                out.write(Integer.toString(choices[i]));
-                out.write(i % 32 == 31 ? '\n' : ' ');
+        AtomicFiles.write(file, tmp -> {
+            try (var out = new BufferedWriter(new OutputStreamWriter(
+                    new GZIPOutputStream(Files.newOutputStream(tmp)), StandardCharsets.US_ASCII))) {
+                out.write(MAGIC + " " + VERSION + " steps=" + size + "\n");
+                for (int i = 0; i < size; i++) {
+                    out.write(Integer.toString(choices[i]));
+                    out.write(i % 32 == 31 ? '\n' : ' ');
+                }
+                out.write('\n');
             }
-            out.write('\n');
-        } catch (IOException e) {
-            Files.deleteIfExists(tmp);
-            throw e;
-        }
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            return null;
+        });
     }
 
     /** Reads a schedule file; a file that is not one gives an IOException naming the problem. */

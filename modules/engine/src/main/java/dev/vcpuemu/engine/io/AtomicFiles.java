@@ -1,4 +1,4 @@
-package dev.vcpuemu.app.report;
+package dev.vcpuemu.engine.io;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -1,4 +1,4 @@
-package dev.vcpuemu.app.report;
+package dev.vcpuemu.engine.io;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
