@@ -77,6 +77,7 @@ public final class DeterministicHost implements AutoCloseable {
      * One deterministic run: {@code control} must bound it in virtual time (or steps). The result
      * carries the trace hash, the model hash and the number of scheduling steps.
      *
+     * @param progress where each progress sample goes, or null for none (a cheaper run, the same result)
      * @param record every scheduling choice up to the result is appended here, or null
      * @param timeline where the vCPUs and workers record their last events (a trace file), or null
      */

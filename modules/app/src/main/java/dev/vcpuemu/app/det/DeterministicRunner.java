@@ -83,8 +83,7 @@ public final class DeterministicRunner {
     public static RunResult run(DeterministicHost host, LoadedSettings loaded, StrategySpec strategy, StopRule stop,
                                 long maxSteps) throws InterruptedException {
         var s = loaded.settings();
-        return host.run(s, control(loaded, stop, maxSteps), p -> { }, strategy.create(s.run().seed(), null), null,
-                null);
+        return host.run(s, control(loaded, stop, maxSteps), null, strategy.create(s.run().seed(), null), null, null);
     }
 
     /**

@@ -21,17 +21,11 @@ import java.util.concurrent.CopyOnWriteArrayList;
 public final class InputTimings implements TimingSink {
     private static final int KINDS = InputKind.values().length;
 
-    /** One thread's counts and lateness recorders. */
+    /** One thread's counts and lateness recorders (a recorder is made at its kind's first late input). */
     private static final class PerThread {
         final long[] exact = new long[KINDS];
         final long[] late = new long[KINDS];
         final SingleWriterRecorder[] lateness = new SingleWriterRecorder[KINDS];
-
-        PerThread() {
-            for (int i = 0; i < KINDS; i++) {
-                lateness[i] = new SingleWriterRecorder(1, LatencyRecorders.HIGHEST, 2);
-            }
-        }
     }
 
     private final List<PerThread> perThread = new CopyOnWriteArrayList<>();
@@ -47,6 +41,9 @@ public final class InputTimings implements TimingSink {
         int k = kind.ordinal();
         if (late) {
             t.late[k]++;
+            if (t.lateness[k] == null) {
+                t.lateness[k] = LatencyRecorders.recorder();
+            }
             t.lateness[k].recordValue(Math.max(1, Math.min(LatencyRecorders.HIGHEST, latenessNanos)));
         } else {
             t.exact[k]++;
@@ -64,7 +61,9 @@ public final class InputTimings implements TimingSink {
             for (PerThread t : perThread) {
                 exact += t.exact[k];
                 late += t.late[k];
-                h.add(t.lateness[k].getIntervalHistogram());
+                if (t.lateness[k] != null) {
+                    h.add(t.lateness[k].getIntervalHistogram());
+                }
             }
             m.put(kind.key, new InputTiming(kind.hostSide, exact, late, LatencySummary.of(h)));
         }

@@ -10,6 +10,7 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * The run's latency histograms, written by every vCPU and paging worker as latencies happen
@@ -32,23 +33,39 @@ public final class LatencyRecorders implements LatencySink {
     static final long HIGHEST = 3_600_000_000_000L;
     private static final int DIGITS = 2;
 
-    private final List<Map<LatencyKind, SingleWriterRecorder>> perThread = new CopyOnWriteArrayList<>();
+    private static final int KINDS = LatencyKind.values().length;
+
+    /**
+     * One thread's recorders, a recorder per kind made at the kind's first value on that thread:
+     * the writer reads its plain array, the reader the atomic one, through which a new recorder is
+     * safely published (the reader samples during the run, not only after it).
+     */
+    private static final class PerThread {
+        final SingleWriterRecorder[] mine = new SingleWriterRecorder[KINDS];
+        final AtomicReferenceArray<SingleWriterRecorder> shared = new AtomicReferenceArray<>(KINDS);
+    }
+
+    private final List<PerThread> perThread = new CopyOnWriteArrayList<>();
+    private final ThreadLocal<PerThread> local = ThreadLocal.withInitial(() -> {
+        PerThread t = new PerThread();
+        perThread.add(t);
+        return t;
+    });
     /** Per recorder, the interval histogram it hands back next time instead of allocating one (reader only). */
     private final Map<SingleWriterRecorder, Histogram> recycled = new IdentityHashMap<>();
     /** What {@link #interval} gives for a kind with nothing recorded: never written. */
     private final Histogram empty = total();
-    private final ThreadLocal<Map<LatencyKind, SingleWriterRecorder>> local = ThreadLocal.withInitial(() -> {
-        Map<LatencyKind, SingleWriterRecorder> m = new EnumMap<>(LatencyKind.class);
-        for (LatencyKind k : LatencyKind.values()) {
-            m.put(k, new SingleWriterRecorder(1, HIGHEST, DIGITS));
-        }
-        perThread.add(m);
-        return m;
-    });
 
     @Override
     public void record(LatencyKind kind, long nanos) {
-        local.get().get(kind).recordValue(Math.max(1, Math.min(HIGHEST, nanos)));
+        PerThread t = local.get();
+        SingleWriterRecorder r = t.mine[kind.ordinal()];
+        if (r == null) {
+            r = recorder();
+            t.mine[kind.ordinal()] = r;
+            t.shared.set(kind.ordinal(), r);
+        }
+        r.recordValue(Math.max(1, Math.min(HIGHEST, nanos)));
     }
 
     /**
@@ -62,21 +79,31 @@ public final class LatencyRecorders implements LatencySink {
         for (LatencyKind k : LatencyKind.values()) {
             m.put(k, empty);
         }
-        for (Map<LatencyKind, SingleWriterRecorder> thread : perThread) {
-            thread.forEach((k, r) -> {
+        LatencyKind[] kinds = LatencyKind.values();
+        for (PerThread thread : perThread) {
+            for (int i = 0; i < KINDS; i++) {
+                SingleWriterRecorder r = thread.shared.get(i);
+                if (r == null) {
+                    continue;
+                }
                 Histogram h = r.getIntervalHistogram(recycled.get(r));
                 recycled.put(r, h);
                 if (h.getTotalCount() > 0) {
-                    Histogram sum = m.get(k);
+                    Histogram sum = m.get(kinds[i]);
                     if (sum == empty) {
                         sum = total();
-                        m.put(k, sum);
+                        m.put(kinds[i], sum);
                     }
                     sum.add(h);
                 }
-            });
+            }
         }
         return m;
+    }
+
+    /** A recorder shaped like every latency histogram of the run. */
+    static SingleWriterRecorder recorder() {
+        return new SingleWriterRecorder(1, HIGHEST, DIGITS);
     }
 
     /** An empty histogram shaped like the recorders', to add intervals into. */

@@ -77,6 +77,7 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
     /** Examples kept per finding kind. */
     static final int EXAMPLES_PER_KIND = 3;
 
+    /** @param progress where each progress sample goes, or null when nobody reads them (the run is the same) */
     public static Behavior<Command> create(CompletableFuture<RunResult> result, Consumer<Progress> progress,
                                            RunControl control, LatencyRecorders latencies, InputTimings timings) {
         return Behaviors.setup(ctx -> new StatsCollector(ctx, result, progress, control, latencies, timings));
@@ -142,6 +143,9 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
 
     private Behavior<Command> onProgressSample(ProgressSample p) {
         received++;
+        if (progress == null) {
+            return this; // nobody reads samples (explore): the latencies are taken once, at the end
+        }
         Map<String, Long> counters = p.totals().toMap();
         counters.merge(Counter.MESSAGES.key, received, Long::sum);
         counters.put(DEAD_LETTERS, deadLetters.sum());
@@ -217,8 +221,8 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
         counters.put(DEAD_LETTERS, deadLetters);
         Map<LatencyKind, Histogram> lastLatencies = takeLatencies();
         // Before the result: whoever waits for it has every sample by then.
-        if (lastCounters == null || finish.simulatedNanos() != lastSimulated || findingCount != lastFindings
-                || !counters.equals(lastCounters) || lastLatencies.values().stream().anyMatch(h -> h.getTotalCount() > 0)) {
+        if (progress != null && (lastCounters == null || finish.simulatedNanos() != lastSimulated || findingCount != lastFindings
+                || !counters.equals(lastCounters) || lastLatencies.values().stream().anyMatch(h -> h.getTotalCount() > 0))) {
             sample(finish.wallNanos(), finish.simulatedNanos(), new LinkedHashMap<>(counters), lastLatencies,
                     finish.mailboxBacklog(), finish.mailboxBacklogMax());
         }

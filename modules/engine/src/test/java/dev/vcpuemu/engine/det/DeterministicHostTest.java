@@ -48,14 +48,16 @@ class DeterministicHostTest {
                 Schedule hostChoices = new Schedule();
                 RunResult alone = Simulation.runDeterministic(s, CONFIG, control(s, budgets[i]), p -> { },
                         Strategy.uniform(seeds[i]), aloneChoices, null);
-                RunResult reused = host.run(s, control(s, budgets[i]), p -> { }, Strategy.uniform(seeds[i]),
-                        hostChoices, null);
+                // Without a progress consumer, as explore runs: samples are still sent, just not read.
+                RunResult reused = host.run(s, control(s, budgets[i]), null, Strategy.uniform(seeds[i]), hostChoices,
+                        null);
                 String what = "run " + i + " (seed " + seeds[i] + ")";
                 assertEquals(alone.traceHash(), reused.traceHash(), what);
                 assertEquals(alone.modelHash(), reused.modelHash(), what);
                 assertEquals(alone.schedulingSteps(), reused.schedulingSteps(), what);
                 assertEquals(alone.counters(), reused.counters(), what);
                 assertEquals(alone.endReason(), reused.endReason(), what);
+                assertEquals(alone.latencies(), reused.latencies(), what + ": latencies taken once equal their intervals' sum");
                 assertEquals(aloneChoices.size(), hostChoices.size(), what);
             }
         }
