@@ -32,6 +32,8 @@ import java.util.stream.Collectors;
  * every type and range. The first problem met is thrown, located at the value that causes it.
  */
 final class SettingsReader {
+    /** Paging workers per guest: KVM queues at most 64 async page faults per vCPU, and each worker is an actor. */
+    static final int MAX_PAGING_WORKERS = 65_536;
     static final int MAX_VCPUS = Settings.Topology.MAX_VCPUS;
     /** Guests (VMs) on one host; each brings its own vCPUs, workers, reclaimer and NMI sources. */
     static final int MAX_GUESTS = 1024;
@@ -119,7 +121,7 @@ final class SettingsReader {
     private static Settings.Host host(Scope s, OpCost opCost) throws ConfigProblem {
         HostEra era = enumeration(s.get("era"), s.path("era"), HostEra.class);
         long exit = opCost.period(s, "exit-interval", virtualNanos(s, "exit-interval"));
-        int workers = intAtLeast(s, "paging-workers", 1);
+        int workers = (int) integer(s.get("paging-workers"), s.path("paging-workers"), 1, MAX_PAGING_WORKERS);
         Latency latency = latency(s.scope("swap-in-latency"));
         Scope m = s.scope("memory");
         double resident = fraction(m.get("resident-limit"), m.path("resident-limit"), true);

@@ -54,7 +54,9 @@ class LimitsFuzzTest {
                 .as((days, key) -> new Case(List.of(key + "=" + days + "d"), "vcpu-emu." + key));
         Arbitrary<Case> parallelism = Arbitraries.integers().between(32_768, Integer.MAX_VALUE)
                 .map(n -> new Case(List.of("engine.parallelism=" + n), "vcpu-emu.engine.parallelism"));
-        return Arbitraries.oneOf(quantum, evict, period, run, parallelism);
+        Arbitrary<Case> workers = Arbitraries.integers().between(65_537, Integer.MAX_VALUE)
+                .map(n -> new Case(List.of("host.paging-workers=" + n), "vcpu-emu.host.paging-workers"));
+        return Arbitraries.oneOf(quantum, evict, period, run, parallelism, workers);
     }
 
     @Property(tries = 300)
