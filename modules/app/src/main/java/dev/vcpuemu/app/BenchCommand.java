@@ -64,7 +64,7 @@ import java.util.concurrent.TimeoutException;
  * over equal guests ({@code topology.guests}).
  */
 @Command(name = "bench", description = "Measure the emulator's messages/s and micro-ops/s against a raw Pekko "
-        + "baseline measured in the same JVM.")
+        + "baseline measured in the same JVM, and explore's runs/s.")
 final class BenchCommand implements java.util.concurrent.Callable<Integer> {
     /**
      * The stress topology, over the embedded default, when no file is given: one micro-op per
