@@ -7,6 +7,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vcpuemu.app.config.ConfigProblem;
 import dev.vcpuemu.app.config.LoadedSettings;
 import dev.vcpuemu.app.config.SettingsLoader;
+import dev.vcpuemu.app.det.DeterministicRunner;
+import dev.vcpuemu.app.det.Explorer;
+import dev.vcpuemu.app.det.StopRule;
+import dev.vcpuemu.app.det.StrategySpec;
 import dev.vcpuemu.app.report.Report;
 import dev.vcpuemu.app.store.RunStore;
 import dev.vcpuemu.app.store.StoredRun;
@@ -37,6 +41,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeoutException;
 
 /**
@@ -50,6 +55,8 @@ import java.util.concurrent.TimeoutException;
  *   <li>the emulator, deterministic engine, on the same topology (bounded by the wall clock
  *       here: throughput, not reproducibility, is measured).</li>
  * </ol>
+ * and once, whatever the sizes, explore's throughput in runs per second: 1 ms runs of the
+ * topology at one vCPU, on all cores, as {@code explore} makes them ({@link Explorer}).
  * It prints messages/s and micro-ops/s of each, the ratios, and for the emulator the start-up
  * time and the live heap (after a full GC in the middle of the warm-up run, so the measured run
  * is not disturbed), and writes the same as JSON. With several sizes ({@code --vcpus
@@ -57,7 +64,7 @@ import java.util.concurrent.TimeoutException;
  * over equal guests ({@code topology.guests}).
  */
 @Command(name = "bench", description = "Measure the emulator's messages/s and micro-ops/s against a raw Pekko "
-        + "baseline measured in the same JVM.")
+        + "baseline measured in the same JVM, and explore's runs/s.")
 final class BenchCommand implements java.util.concurrent.Callable<Integer> {
     /**
      * The stress topology, over the embedded default, when no file is given: one micro-op per
@@ -87,9 +94,21 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
             description = "Wall-clock warm-up before each phase. Default: ${DEFAULT-VALUE}.")
     String warmup;
 
-    @Option(names = "--engines", paramLabel = "E[,E...]", split = ",", defaultValue = "concurrent,deterministic",
-            description = "Which engines to measure (each with its baselines). Default: ${DEFAULT-VALUE}.")
-    Set<RunCommand.Engine> engines;
+    @Option(names = "--engines", paramLabel = "E[,E...]", split = ",", defaultValue = "concurrent,deterministic,explore",
+            description = "What to measure: concurrent, deterministic (each engine against its raw Pekko baselines, "
+                    + "at every size), explore (runs/s of explore's 1 ms runs of the topology at one vCPU, all cores). "
+                    + "Default: ${DEFAULT-VALUE}.")
+    Set<Part> engines;
+
+    /** What {@code --engines} selects: an engine with its baselines, or explore's runs per second. */
+    enum Part { concurrent, deterministic, explore }
+
+    /**
+     * The explore phase's runs, over the topology and {@code --set} (not the stress settings: the
+     * target is explore as it is used): one vCPU, 1 ms simulated each, no report file.
+     */
+    static final List<String> EXPLORE = List.of("topology.guests=1", "topology.vcpus=1", "run.duration=1ms",
+            "run.report=\"\"");
 
     @Option(names = "--repeat", paramLabel = "N", defaultValue = "1",
             description = "Run each phase N times, the phases taking turns (A B A B), and report the median and the "
@@ -143,12 +162,17 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
         Duration measure;
         Duration warm;
         List<LoadedSettings> sizes;
+        LoadedSettings exploreBase = null;
         Path outPath;
         try {
             measure = ExploreCommand.parseDuration("--duration", duration);
             warm = ExploreCommand.parseDuration("--warmup", warmup);
             checkOptions(measure, warm);
             sizes = loadSizes();
+            if (engines.contains(Part.explore)) {
+                // Checked here, once: the explore phase loads the same settings again for every seed.
+                exploreBase = new SettingsLoader().load(Optional.ofNullable(topology), exploreSets());
+            }
             outPath = outPath();
         } catch (ConfigProblem p) {
             err.println(p.getMessage());
@@ -177,10 +201,11 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
         boolean conserved = true;
         int warnings = 0;
         List<String> growth = new ArrayList<>();
-        int phasesPerRound = (engines.contains(RunCommand.Engine.concurrent) ? 2 : 0)
-                + (engines.contains(RunCommand.Engine.deterministic) ? 3 : 0);
-        Progress progress = new Progress(err, sizes.size() * repeat * phasesPerRound, warm, measure);
-        for (LoadedSettings loaded : sizes) {
+        int phasesPerRound = (engines.contains(Part.concurrent) ? 2 : 0)
+                + (engines.contains(Part.deterministic) ? 3 : 0);
+        Progress progress = new Progress(err, sizes.size() * repeat * phasesPerRound
+                + (exploreBase != null ? repeat : 0), warm, measure);
+        for (LoadedSettings loaded : phasesPerRound == 0 ? List.<LoadedSettings>of() : sizes) {
             SizeResult r = measureSize(loaded, results.addObject(), warm, measure, progress, o, err);
             conserved &= r.conserved();
             warnings += r.warnings();
@@ -193,6 +218,11 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
             o.println("| vCPUs | actors | start-up s | live heap MiB | bytes/vCPU | M micro-ops/s | M msg/s | raw M msg/s | ratio |");
             o.println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             growth.forEach(o::println);
+        }
+        if (exploreBase != null) {
+            ExploreResult r = measureExplore(exploreBase, root, warm, measure, progress, o, err);
+            conserved &= r.conserved();
+            warnings += r.warnings();
         }
         if (warnings > 0) {
             o.printf("%n%d warning(s): the figures above are suspect (see WARNING lines)%n", warnings);
@@ -221,6 +251,13 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
         if (repeat < 1) {
             throw new ConfigProblem("--repeat", null, "must be at least 1, got " + repeat);
         }
+    }
+
+    /** The explore phase's overrides: {@code --set}, then {@link #EXPLORE}. */
+    List<String> exploreSets() {
+        List<String> sets = new ArrayList<>(setOptions.sets);
+        sets.addAll(EXPLORE);
+        return sets;
     }
 
     /** The topology at each size of {@code --vcpus}, spread over equal guests where one guest cannot hold it. */
@@ -285,7 +322,7 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
     /** The phases asked for at one size, in the order they run in each round. */
     private List<Task> tasks(LoadedSettings loaded, int actors, Duration warm, Duration measure, PrintWriter err) {
         List<Task> tasks = new ArrayList<>();
-        if (engines.contains(RunCommand.Engine.concurrent)) {
+        if (engines.contains(Part.concurrent)) {
             tasks.add(new Task("rawConcurrent", "raw Pekko, simulation dispatcher",
                     () -> baseline(Baseline.Dispatcher.CONCURRENT, loaded, actors, warm, measure)));
             tasks.add(new Task("emulatorConcurrent", "emulator, concurrent engine", () -> {
@@ -294,7 +331,7 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
                         conservation(m.result(), err));
             }));
         }
-        if (engines.contains(RunCommand.Engine.deterministic)) {
+        if (engines.contains(Part.deterministic)) {
             tasks.add(new Task("rawSingleThread", "raw Pekko, one thread",
                     () -> baseline(Baseline.Dispatcher.SINGLE_THREAD, loaded, actors, warm, measure)));
             tasks.add(new Task("rawSeededExecutor", "raw Pekko, seeded executor",
@@ -425,6 +462,138 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
         warnings.forEach(w::add);
         o.flush();
         return new SizeResult(growthRow, conserved, warnings.size());
+    }
+
+    /** The explore phase's name, as printed and in the JSON. */
+    static final String EXPLORE_NAME = "explore, 1 vCPU, 1 ms runs";
+
+    /** One measured explore search: how many runs it finished in how much wall time, the machine's load meanwhile. */
+    record ExploreSample(long runs, double wallSeconds, MachineLoad.Load load) {
+        double runsPerSecond() {
+            return wallSeconds > 0 ? runs / wallSeconds : 0;
+        }
+    }
+
+    /** What the explore phase gave: whether the emulator held up in every run, and its warnings. */
+    private record ExploreResult(boolean conserved, int warnings) {}
+
+    /**
+     * The explore phase, {@code --repeat} times: each a warm-up search, then a measured one,
+     * both bounded by the wall clock, on as many threads as there are cores (explore's default).
+     * Its result goes under {@code explore} in the JSON.
+     */
+    private ExploreResult measureExplore(LoadedSettings base, ObjectNode root, Duration warm, Duration measure,
+                                         Progress progress, PrintWriter o, PrintWriter err) throws InterruptedException {
+        int threads = Runtime.getRuntime().availableProcessors();
+        StrategySpec strategy = StrategySpec.random();
+        DeterministicRunner runner = new DeterministicRunner(Optional.ofNullable(topology), exploreSets());
+        o.printf("%nexplore: %s, %s, %s simulated per run, strategy %s, %d runs at once%n", base.source(),
+                ValidateCommand.describe(base.settings()).replaceAll(", seed -?\\d+$", ""),
+                ValidateCommand.human(base.settings().run().duration()), strategy.describe(), threads);
+        o.flush();
+        // Every search goes on from the seed where the one before stopped: no run is made twice.
+        long seed = base.settings().run().seed();
+        boolean conserved = true;
+        List<ExploreSample> samples = new ArrayList<>();
+        List<String> warnings = new ArrayList<>();
+        for (int round = 1; round <= repeat; round++) {
+            progress.starting(EXPLORE_NAME, round, repeat);
+            if (!warm.isZero()) {
+                Explorer.Outcome w = search(runner, strategy, seed, warm, threads);
+                seed += w.runs();
+                conserved &= held(w, err);
+            }
+            MachineLoad load = MachineLoad.start();
+            Explorer.Outcome m = search(runner, strategy, seed, measure, threads);
+            ExploreSample x = new ExploreSample(m.runs(), m.wallSeconds(), load.stop());
+            seed += m.runs();
+            conserved &= held(m, err);
+            samples.add(x);
+            o.printf("  %-34s %8.1f runs/s   (%,d runs in %.1f s)%s%n", EXPLORE_NAME, x.runsPerSecond(), x.runs(),
+                    x.wallSeconds(), repeat > 1 ? String.format("   run %d/%d", round, repeat) : "");
+            String busy = x.load().warning();
+            if (busy != null) {
+                String w = EXPLORE_NAME + (repeat > 1 ? " run " + round : "") + ": " + busy;
+                warnings.add(w);
+                o.println("  WARNING " + w);
+            }
+            o.flush();
+        }
+        ObjectNode x = putExplore(root, samples);
+        if (repeat > 1) {
+            o.printf("  median of %d runs (min-max):%n", repeat);
+            o.printf("  %-34s %8.1f runs/s (%.1f-%.1f)%n", EXPLORE_NAME, x.get("runsPerSecond").asDouble(),
+                    x.get("runsPerSecondMin").asDouble(), x.get("runsPerSecondMax").asDouble());
+        }
+        x.put("topology", base.source());
+        ArrayNode sets = x.putArray("sets");
+        exploreSets().forEach(sets::add);
+        x.put("vcpus", base.settings().topology().totalVcpus());
+        x.put("simulatedSecondsPerRun", base.settings().run().duration().toNanos() / 1e9);
+        x.put("strategy", strategy.describe());
+        x.put("threads", threads);
+        ArrayNode w = x.putArray("warnings");
+        warnings.forEach(w::add);
+        o.flush();
+        return new ExploreResult(conserved, warnings.size());
+    }
+
+    /**
+     * One search of explore's, for {@code d} of wall time from seed {@code first}. Its stop rule
+     * is {@link StopRule#emulatorFailure()}, not one of explore's: under those a finding ends its
+     * run early (the run would not be the 1 ms measured) and stops the whole search (the phase
+     * would end early), and the topology may well have findings. Only the emulator's own failure
+     * stops it, and {@link #held} reports that as one. The wall time is explore's own: from the
+     * start of the search to the end of its last run, the actor systems' start and stop included.
+     */
+    private static Explorer.Outcome search(DeterministicRunner runner, StrategySpec strategy, long first, Duration d,
+                                           int threads) throws InterruptedException {
+        Explorer explorer = new Explorer(runner, strategy, StopRule.emulatorFailure(), Long.MAX_VALUE, threads);
+        try {
+            // No run count to use up: the deadline ends the search (runs under way then finish).
+            return explorer.run(first, Long.MAX_VALUE, System.nanoTime() + d.toNanos());
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("explore phase: " + e.getCause(), e.getCause());
+        }
+    }
+
+    /** Whether the emulator held up in every run of the search; if not, the failing run on stderr. */
+    private static boolean held(Explorer.Outcome outcome, PrintWriter err) {
+        Explorer.Failure f = outcome.failure();
+        if (f == null) {
+            return true;
+        }
+        RunResult r = f.result();
+        err.println("vcpu-emu: emulator failure in the explore phase, run with seed " + f.seed() + ": "
+                + (r.fault() != null ? r.fault().actor() + ": " + r.fault().error()
+                : "conservation broken: " + r.conservation().detail()));
+        err.flush();
+        return false;
+    }
+
+    /**
+     * The explore phase's runs in the JSON, under {@code explore}: runs per second as the median
+     * of the measured searches with its range ({@code ...Min}, {@code ...Max}); runs and wall time
+     * summed over them; each search under {@code runs}, with the cores other processes took.
+     */
+    static ObjectNode putExplore(ObjectNode root, List<ExploreSample> searches) {
+        ObjectNode x = root.putObject("explore");
+        x.put("name", EXPLORE_NAME);
+        x.put("runCount", searches.size());
+        x.put("exploreRuns", searches.stream().mapToLong(ExploreSample::runs).sum());
+        x.put("wallSeconds", searches.stream().mapToDouble(ExploreSample::wallSeconds).sum());
+        putStat(x, "runsPerSecond", searches.stream().mapToDouble(ExploreSample::runsPerSecond).toArray());
+        ArrayNode each = x.putArray("runs");
+        for (ExploreSample r : searches) {
+            ObjectNode e = each.addObject();
+            e.put("exploreRuns", r.runs());
+            e.put("wallSeconds", r.wallSeconds());
+            e.put("runsPerSecond", r.runsPerSecond());
+            e.put("otherProcessesCores", r.load().otherCores());
+            e.put("ownCores", r.load().ownCores());
+            e.put("loadAverage", r.load().loadAverage());
+        }
+        return x;
     }
 
     /** The warning for an emulator/raw ratio above 100 %, or null. */

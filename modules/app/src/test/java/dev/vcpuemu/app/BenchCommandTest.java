@@ -2,18 +2,23 @@ package dev.vcpuemu.app;
 
 import dev.vcpuemu.app.config.SettingsLoader;
 import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** How {@code bench} sizes a topology: vCPUs over guests, and the actors the baseline must match. */
+/**
+ * How {@code bench} sizes a topology (vCPUs over guests, the actors the baseline must match),
+ * what {@code --engines} selects, and how repeated phases are summed up.
+ */
 class BenchCommandTest {
     @Test
     void moreVcpusThanOneGuestMayHaveAreSpreadOverTheFewestEqualGuests() {
@@ -76,5 +81,50 @@ class BenchCommandTest {
         assertNull(BenchCommand.ratioWarning("emulator / raw", 1.0));
         String w = BenchCommand.ratioWarning("emulator / raw", 1.374);
         assertTrue(w != null && w.startsWith("emulator / raw is 137.4 % of raw: "), w);
+    }
+
+    @Test
+    void engineSelectsTheExplorePhaseAloneOrWithTheEnginesAndTheDefaultHasAll() {
+        BenchCommand alone = new BenchCommand();
+        new CommandLine(alone).parseArgs("--engines", "explore");
+        assertEquals(Set.of(BenchCommand.Part.explore), alone.engines);
+        BenchCommand both = new BenchCommand();
+        new CommandLine(both).parseArgs("--engines", "deterministic,explore");
+        assertEquals(Set.of(BenchCommand.Part.deterministic, BenchCommand.Part.explore), both.engines);
+        BenchCommand defaults = new BenchCommand();
+        new CommandLine(defaults).parseArgs();
+        assertEquals(Set.of(BenchCommand.Part.values()), defaults.engines);
+    }
+
+    @Test
+    void theExplorePhaseRunsAtOneVcpuForOneMillisecondOverTheTopologyAndItsSets() throws Exception {
+        BenchCommand b = new BenchCommand();
+        new CommandLine(b).parseArgs("--set", "topology.vcpus=8", "--set", "guest.tasks-per-vcpu=2");
+        var s = new SettingsLoader().load(Optional.empty(), b.exploreSets()).settings();
+        assertEquals(1, s.topology().totalVcpus(), "the phase's own vCPU count wins over --set");
+        assertEquals(2, s.guest().tasksPerVcpu(), "other --set values apply");
+        assertEquals(1_000_000, s.run().duration().toNanos());
+    }
+
+    @Test
+    void repeatedExploreSearchesGiveTheMedianRunsPerSecondTheirRangeAndEachSearch() {
+        MachineLoad.Load calm = new MachineLoad.Load(0.1, 2.0, 1.5, 2);
+        MachineLoad.Load busy = new MachineLoad.Load(0.9, 1.1, 3.0, 2);
+        List<BenchCommand.ExploreSample> searches = List.of(
+                new BenchCommand.ExploreSample(1_500, 10.0, calm),
+                new BenchCommand.ExploreSample(600, 10.0, busy),
+                new BenchCommand.ExploreSample(2_400, 20.0, calm));
+        ObjectNode root = new ObjectMapper().createObjectNode();
+        ObjectNode x = BenchCommand.putExplore(root, searches);
+        assertTrue(root.get("explore") == x, "under the key explore at the top");
+        assertEquals(BenchCommand.EXPLORE_NAME, x.get("name").asText());
+        assertEquals(120.0, x.get("runsPerSecond").asDouble(), "median of 150, 60 and 120 runs/s");
+        assertEquals(60.0, x.get("runsPerSecondMin").asDouble());
+        assertEquals(150.0, x.get("runsPerSecondMax").asDouble());
+        assertEquals(3, x.get("runCount").asInt());
+        assertEquals(4_500, x.get("exploreRuns").asLong(), "runs and wall time add up over the searches");
+        assertEquals(40.0, x.get("wallSeconds").asDouble());
+        assertEquals(600, x.get("runs").get(1).get("exploreRuns").asLong());
+        assertEquals(0.9, x.get("runs").get(1).get("otherProcessesCores").asDouble());
     }
 }

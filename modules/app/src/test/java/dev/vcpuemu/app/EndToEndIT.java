@@ -288,7 +288,7 @@ class EndToEndIT {
     // ------------------------------------------------------------------ bench (performance.md)
 
     @Test
-    void benchMeasuresEveryPhaseAgainstItsBaselineAndSpreadsManyVcpusOverGuests() throws Exception {
+    void benchMeasuresEveryPhaseAgainstItsBaselineAndExploreAndSpreadsManyVcpusOverGuests() throws Exception {
         // A quantum of 1 us: each run may end after a few hundred thousand messages even at 4,098 vCPUs.
         Outcome o = run("bench", "--vcpus", "8,4098", "--duration", "400ms", "--warmup", "0", "--out", "bench.json",
                 "--set", "engine.quantum=1us");
@@ -325,6 +325,17 @@ class EndToEndIT {
         assertTrue(big.get("phases").get("emulatorConcurrent").get("heapLiveBytes").asLong()
                 > small.get("phases").get("emulatorConcurrent").get("heapLiveBytes").asLong(),
                 "4,098 vCPUs take more heap than 8");
+
+        // Explore's runs/s, once whatever the sizes: 1 ms runs at one vCPU, after the 5 phases of each size.
+        assertTrue(o.err().contains("bench: phase 11/11: explore, 1 vCPU, 1 ms runs: "), o.err());
+        assertTrue(o.out().lines().anyMatch(l -> l.strip().startsWith("explore, 1 vCPU, 1 ms runs") && l.contains(" runs/s")),
+                o.out());
+        JsonNode explore = b.get("explore");
+        assertEquals(1, explore.get("vcpus").asInt(), explore.toString());
+        assertEquals(0.001, explore.get("simulatedSecondsPerRun").asDouble(), explore.toString());
+        assertTrue(explore.get("exploreRuns").asLong() > 0, explore.toString());
+        assertTrue(explore.get("runsPerSecond").asDouble() > 0, explore.toString());
+        assertEquals(1, explore.get("runs").size(), explore.toString());
     }
 
     // ------------------------------------------------------------------ soak (issue 5 §1)

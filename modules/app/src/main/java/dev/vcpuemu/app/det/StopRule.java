@@ -11,7 +11,7 @@ import java.util.function.Predicate;
  * When explore and replay stop a run and call it failing. {@code --find KIND}: the first
  * finding of that kind. Otherwise the topology's {@code expect} block: the first finding of a
  * kind it forbids (any kind, without an expect block), or, at the end, any expectation unmet
- * (a required kind that never appeared).
+ * (a required kind that never appeared). {@link #emulatorFailure()}: no finding at all.
  */
 public record StopRule(FindingKind find, Settings.Expect expect) {
 
@@ -23,10 +23,25 @@ public record StopRule(FindingKind find, Settings.Expect expect) {
         return new StopRule(null, expect);
     }
 
+    /**
+     * No finding stops or fails a run: only the emulator's own failure does (a fault in an actor,
+     * or broken conservation). For runs measured for their speed, which must all run to the end.
+     */
+    public static StopRule emulatorFailure() {
+        return new StopRule(null, null);
+    }
+
+    private boolean findingsMatter() {
+        return find != null || expect != null;
+    }
+
     /** Finding kinds that end the run at once. */
     public Predicate<FindingKind> stopsOn() {
         if (find != null) {
             return k -> k == find;
+        }
+        if (!findingsMatter()) {
+            return k -> false;
         }
         return expect.isEmpty() ? k -> true : expect.absent()::contains;
     }
@@ -35,6 +50,9 @@ public record StopRule(FindingKind find, Settings.Expect expect) {
     public boolean failed(RunResult r) {
         if (r.fault() != null) {
             return true;
+        }
+        if (!findingsMatter()) {
+            return !r.conservation().held();
         }
         return find != null ? r.findings().getOrDefault(find, 0L) > 0 : !Expectations.judge(expect, r).met();
     }
@@ -54,6 +72,7 @@ public record StopRule(FindingKind find, Settings.Expect expect) {
     }
 
     public String describe() {
-        return find != null ? "the first " + find.name() : "the first unexpected finding";
+        return find != null ? "the first " + find.name()
+                : findingsMatter() ? "the first unexpected finding" : "an emulator failure";
     }
 }

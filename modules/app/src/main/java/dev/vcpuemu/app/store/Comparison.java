@@ -192,6 +192,12 @@ public final class Comparison {
             }
             sections.add(new Section(sa.path("vcpus").asText() + " vCPUs", rows));
         }
+        JsonNode ea = a.path("explore");
+        JsonNode eb = b.path("explore");
+        if (ea.has("runsPerSecond") && eb.has("runsPerSecond")) {
+            sections.add(new Section(ea.path("name").asText(), List.of(
+                    new Row("runs/s", num(ea.get("runsPerSecond")), num(eb.get("runsPerSecond")), "/s"))));
+        }
         return sections;
     }
 

@@ -71,6 +71,20 @@ class ComparisonTest {
     }
 
     @Test
+    void benchResultsCompareExploreRunsPerSecondWhenBothMeasuredIt() throws Exception {
+        String bench = "{\"schema\":1,\"command\":\"bench\",\"sizes\":[]%s}";
+        String explore = ",\"explore\":{\"name\":\"explore, 1 vCPU, 1 ms runs\",\"runsPerSecond\":%d}";
+        Comparison c = Comparison.of(side("A", String.format(bench, String.format(explore, 100))),
+                side("B", String.format(bench, String.format(explore, 150))));
+        Comparison.Row runs = row(c, "explore, 1 vCPU", "runs/s");
+        assertEquals(50.0, runs.difference(), 1e-9);
+        assertEquals(0.5, runs.relative(), 1e-9);
+        Comparison without = Comparison.of(side("A", String.format(bench, String.format(explore, 100))),
+                side("B", String.format(bench, "")));
+        assertNull(row(without, "explore", "runs/s"), "one side did not measure explore: no row");
+    }
+
+    @Test
     void aMissingFileOrOneThatIsNoReportIsAOneLineProblem() throws Exception {
         Path runs = tmp.resolve("runs");
         Comparison.Problem missing = assertThrows(Comparison.Problem.class, () -> Comparison.locate("latest", runs));
