@@ -10,7 +10,6 @@ import org.junit.jupiter.params.provider.ValueSource;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -23,37 +22,27 @@ import static org.junit.jupiter.api.Assumptions.assumeFalse;
  * file, and Ctrl-C (SIGINT) during a run.
  */
 class CliIT {
-    private static final Path JAR = Path.of(System.getProperty("vcpuemu.jar", "target/vcpu-emu.jar"));
 
     @TempDir
     Path tmp;
 
-    private record Outcome(int exit, String out, String err) {}
-
     private ProcessBuilder jar(String... args) {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-jar", JAR.toAbsolutePath().toString()));
-        cmd.addAll(List.of(args));
-        return new ProcessBuilder(cmd).directory(tmp.toFile())
-                .redirectOutput(tmp.resolve("stdout.txt").toFile()).redirectError(tmp.resolve("stderr.txt").toFile());
+        return Jar.command(tmp, args);
     }
 
-    private Outcome run(String... args) throws IOException, InterruptedException {
-        Process p = jar(args).start();
-        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "ends on its own: " + List.of(args));
-        return new Outcome(p.exitValue(), Files.readString(tmp.resolve("stdout.txt")),
-                Files.readString(tmp.resolve("stderr.txt")));
+    private Jar.Outcome run(String... args) throws IOException, InterruptedException {
+        return Jar.run(tmp, args);
     }
 
     @Test
     void helpOnEverySubcommandAndTheVersionWithCommitAndDate() throws Exception {
         for (String command : CliTest.COMMANDS) {
             // --help wins over missing required options (explore, replay, validate, soak).
-            Outcome o = run(command, "--help");
+            Jar.Outcome o = run(command, "--help");
             assertEquals(0, o.exit(), command + ": " + o.err());
             assertTrue(o.out().startsWith("Usage: vcpu-emu " + command + " [-hV]"), command + ": " + o.out());
         }
-        Outcome v = run("replay", "--version");
+        Jar.Outcome v = run("replay", "--version");
         assertEquals(0, v.exit(), v.err());
         List<String> lines = v.out().lines().toList();
         assertTrue(lines.get(0).matches("vcpu-emu \\d+\\.\\d+\\.\\d+(-SNAPSHOT)?"), v.out());
@@ -65,7 +54,7 @@ class CliIT {
     void anEmptyTopologyFileIsBadInputAndLeavesThePreviousReport() throws Exception {
         Path empty = Files.writeString(tmp.resolve("empty.conf"), "");
         Path report = Files.writeString(tmp.resolve("vcpu-emu-report.json"), "{\"previous\": true}");
-        Outcome o = run("run", empty.getFileName().toString());
+        Jar.Outcome o = run("run", empty.getFileName().toString());
         assertEquals(Main.BAD_INPUT, o.exit(), o.out() + o.err());
         assertTrue(o.err().contains("empty.conf: empty topology file: expected a vcpu-emu { } block"), o.err());
         assertEquals("{\"previous\": true}", Files.readString(report));

@@ -25,24 +25,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class EndToEndIT {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Path JAR = Path.of(System.getProperty("vcpuemu.jar", "target/vcpu-emu.jar"));
     private static final Path CONF = Path.of(System.getProperty("vcpuemu.conf", "../../conf"));
 
     @TempDir
     Path tmp;
 
-    private record Outcome(int exit, String out, String err) {}
-
-    private Outcome run(String... args) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-jar", JAR.toString()));
-        cmd.addAll(List.of(args));
-        Path out = tmp.resolve("stdout.txt");
-        Path err = tmp.resolve("stderr.txt");
-        Process p = new ProcessBuilder(cmd).directory(tmp.toFile())
-                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "the run ends on its own: " + cmd);
-        return new Outcome(p.exitValue(), Files.readString(out), Files.readString(err));
+    private Jar.Outcome run(String... args) throws IOException, InterruptedException {
+        return Jar.run(tmp, args);
     }
 
     private JsonNode report(Path file) throws IOException {
@@ -77,7 +66,7 @@ class EndToEndIT {
     void defaultTopologyRunsCleanly() throws Exception {
         Path rep = tmp.resolve("default.json");
         Path trace = tmp.resolve("timeline.json");
-        Outcome o = run("run", "--duration", "3s", "--report", rep.toString(), "--trace", trace.toString(),
+        Jar.Outcome o = run("run", "--duration", "3s", "--report", rep.toString(), "--trace", trace.toString(),
                 "--trace-events", "100000");
         assertEquals(0, o.exit(), o.err());
         assertTrue(o.out().contains("Expectations: met"), o.out());
@@ -104,7 +93,7 @@ class EndToEndIT {
     @Test
     void defaultConfFileIsTheEmbeddedDefault() throws Exception {
         Path rep = tmp.resolve("default-conf.json");
-        Outcome o = run("run", CONF.resolve("default.conf").toString(), "--duration", "2s", "--report", rep.toString());
+        Jar.Outcome o = run("run", CONF.resolve("default.conf").toString(), "--duration", "2s", "--report", rep.toString());
         assertEquals(0, o.exit(), o.err());
         JsonNode r = report(rep);
         assertContract(r);
@@ -114,7 +103,7 @@ class EndToEndIT {
     @Test
     void legacyNmiStormStealsTheApfWord() throws Exception {
         Path rep = tmp.resolve("legacy.json");
-        Outcome o = run("run", CONF.resolve("scenarios/hazard-i-nmi-window.conf").toString(), "--report", rep.toString());
+        Jar.Outcome o = run("run", CONF.resolve("scenarios/hazard-i-nmi-window.conf").toString(), "--report", rep.toString());
         assertEquals(0, o.exit(), o.out() + o.err());
         JsonNode r = report(rep);
         assertContract(r);
@@ -126,7 +115,7 @@ class EndToEndIT {
     @Test
     void interruptNmiStormPanicsTheGuest() throws Exception {
         Path rep = tmp.resolve("interrupt.json");
-        Outcome o = run("run", CONF.resolve("interrupt-nmi-storm.conf").toString(), "--report", rep.toString());
+        Jar.Outcome o = run("run", CONF.resolve("interrupt-nmi-storm.conf").toString(), "--report", rep.toString());
         assertEquals(0, o.exit(), o.out() + o.err());
         JsonNode r = report(rep);
         assertContract(r);
@@ -144,7 +133,7 @@ class EndToEndIT {
     @Test
     void noNmiRunHasNoFindingAndConservationHolds() throws Exception {
         Path rep = tmp.resolve("no-nmi.json");
-        Outcome o = run("run", CONF.resolve("no-nmi.conf").toString(), "--duration", "3s", "--report", rep.toString());
+        Jar.Outcome o = run("run", CONF.resolve("no-nmi.conf").toString(), "--duration", "3s", "--report", rep.toString());
         assertEquals(0, o.exit(), o.out() + o.err());
         JsonNode r = report(rep);
         assertContract(r);
@@ -156,7 +145,7 @@ class EndToEndIT {
     void nestedKvmGuestTakesItsL2FaultsAsVmExitsWithoutAFinding() throws Exception {
         // conf/nested-kvm.conf: L1 runs L2 vCPU threads; the host delivers their faults as #PF VM exits (§2.4).
         Path rep = tmp.resolve("nested.json");
-        Outcome o = run("run", CONF.resolve("nested-kvm.conf").toString(), "--duration", "2s", "--report", rep.toString());
+        Jar.Outcome o = run("run", CONF.resolve("nested-kvm.conf").toString(), "--duration", "2s", "--report", rep.toString());
         assertEquals(0, o.exit(), o.out() + o.err());
         JsonNode r = report(rep);
         assertContract(r);
@@ -168,7 +157,7 @@ class EndToEndIT {
     @Test
     void failedExpectationExitsOne() throws Exception {
         Path rep = tmp.resolve("expect.json");
-        Outcome o = run("run", CONF.resolve("no-nmi.conf").toString(), "--duration", "1s", "--report", rep.toString(),
+        Jar.Outcome o = run("run", CONF.resolve("no-nmi.conf").toString(), "--duration", "1s", "--report", rep.toString(),
                 "--set", "expect.present=[APF_WORD_STOLEN]");
         assertEquals(1, o.exit(), o.out() + o.err());
         assertFalse(report(rep).get("expectations").get("met").asBoolean());
@@ -221,7 +210,7 @@ class EndToEndIT {
         if (args[0].equals("run")) {
             all.addAll(List.of("--report", rep.toString()));
         }
-        Outcome o = run(all.toArray(String[]::new));
+        Jar.Outcome o = run(all.toArray(String[]::new));
         assertEquals(2, o.exit(), o.out() + o.err());
         String err = o.err().strip();
         assertEquals(1, err.lines().count(), "one line: " + err);
@@ -234,7 +223,7 @@ class EndToEndIT {
 
     @Test
     void exploreFindsTheStolenWordAndItsReplayCommandReproducesIt() throws Exception {
-        Outcome o = run("explore", CONF.resolve("scenarios/hazard-i-nmi-window.conf").toString(), "--find", "APF_WORD_STOLEN",
+        Jar.Outcome o = run("explore", CONF.resolve("scenarios/hazard-i-nmi-window.conf").toString(), "--find", "APF_WORD_STOLEN",
                 "--runs", "50", "--duration", "50ms", "--out", "found");
         assertEquals(1, o.exit(), "a failing run was found: " + o.out() + o.err());
         JsonNode found = report(tmp.resolve("found/report.json"));
@@ -247,7 +236,7 @@ class EndToEndIT {
         List<String> words = List.of(command.split(" +")).subList(3, command.split(" +").length);
         List<String> args = new ArrayList<>(words);
         args.addAll(List.of("--report", "replayed.json"));
-        Outcome replay = run(args.toArray(String[]::new));
+        Jar.Outcome replay = run(args.toArray(String[]::new));
         assertEquals(1, replay.exit(), "the replay fails the same way: " + replay.out() + replay.err());
         JsonNode replayed = report(tmp.resolve("replayed.json"));
         assertEquals(found.get("traceHash").asText(), replayed.get("traceHash").asText(), "same trace");
@@ -264,7 +253,7 @@ class EndToEndIT {
     @Test
     void aLostWakeupEndsTheDeterministicRunQuiescentNamingTheTask() throws Exception {
         Path rep = tmp.resolve("lost.json");
-        Outcome o = run("run", CONF.resolve("scenarios/hazard-v-lost-wakeup-on-disable.conf").toString(), "--engine", "deterministic",
+        Jar.Outcome o = run("run", CONF.resolve("scenarios/hazard-v-lost-wakeup-on-disable.conf").toString(), "--engine", "deterministic",
                 "--report", rep.toString());
         assertEquals(0, o.exit(), o.out() + o.err());
         JsonNode r = report(rep);
@@ -279,7 +268,7 @@ class EndToEndIT {
     @Test
     void badScheduleFileIsBadInput() throws Exception {
         Files.writeString(tmp.resolve("junk.gz"), "not a schedule");
-        Outcome o = run("replay", CONF.resolve("no-nmi.conf").toString(), "--seed", "1", "--schedule", "junk.gz");
+        Jar.Outcome o = run("replay", CONF.resolve("no-nmi.conf").toString(), "--seed", "1", "--schedule", "junk.gz");
         assertEquals(2, o.exit(), o.err());
         assertEquals(1, o.err().strip().lines().count(), o.err());
         assertTrue(o.err().startsWith("junk.gz: --schedule: not a vcpu-emu schedule"), o.err());
@@ -290,7 +279,7 @@ class EndToEndIT {
     @Test
     void benchMeasuresEveryPhaseAgainstItsBaselineAndExploreAndSpreadsManyVcpusOverGuests() throws Exception {
         // A quantum of 1 us: each run may end after a few hundred thousand messages even at 4,098 vCPUs.
-        Outcome o = run("bench", "--vcpus", "8,4098", "--duration", "400ms", "--warmup", "0", "--out", "bench.json",
+        Jar.Outcome o = run("bench", "--vcpus", "8,4098", "--duration", "400ms", "--warmup", "0", "--out", "bench.json",
                 "--set", "engine.quantum=1us");
         assertEquals(0, o.exit(), o.out() + o.err());
         assertTrue(o.out().contains("Growth (concurrent engine)"), o.out());
@@ -343,7 +332,7 @@ class EndToEndIT {
     /** A soak of no-nmi.conf into {@code soak/}, checkpointing every second, once it has written {@code n} intervals. */
     private Process soakWithIntervals(int n) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-jar", JAR.toString(), "soak", CONF.resolve("no-nmi.conf").toString(), "--duration", "10m",
+                "-jar", Jar.PATH.toString(), "soak", CONF.resolve("no-nmi.conf").toString(), "--duration", "10m",
                 "--interval", "1s", "--out", "soak"));
         Process p = new ProcessBuilder(cmd).directory(tmp.toFile())
                 .redirectOutput(tmp.resolve("stdout.txt").toFile()).redirectError(tmp.resolve("stderr.txt").toFile())
@@ -417,7 +406,7 @@ class EndToEndIT {
     @Test
     void soakWritesACheckpointAndALinePerIntervalAndEndsWithItsFinalReport() throws Exception {
         // About 30 s with a checkpoint every 3 s (issue 5 §7); longer soaks: mvn -Plong-soak verify.
-        Outcome o = run("soak", CONF.resolve("no-nmi.conf").toString(), "--duration", "30s", "--interval", "3s",
+        Jar.Outcome o = run("soak", CONF.resolve("no-nmi.conf").toString(), "--duration", "30s", "--interval", "3s",
                 "--out", "soak");
         assertEquals(0, o.exit(), o.out() + o.err());
         Path dir = tmp.resolve("soak");

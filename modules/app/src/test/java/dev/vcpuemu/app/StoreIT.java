@@ -8,9 +8,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -19,24 +17,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The results store and {@code compare}, as a user meets them: the shaded jar in a fresh working directory. */
 class StoreIT {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Path JAR = Path.of(System.getProperty("vcpuemu.jar", "target/vcpu-emu.jar")).toAbsolutePath();
     private static final Path CONF = Path.of(System.getProperty("vcpuemu.conf", "../../conf")).toAbsolutePath();
 
     @TempDir
     Path tmp;
 
-    private record Outcome(int exit, String out, String err) {}
-
-    private Outcome run(String... args) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-jar", JAR.toString()));
-        cmd.addAll(List.of(args));
-        Path out = tmp.resolve("stdout.txt");
-        Path err = tmp.resolve("stderr.txt");
-        Process p = new ProcessBuilder(cmd).directory(tmp.toFile())
-                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "the command ends on its own: " + cmd);
-        return new Outcome(p.exitValue(), Files.readString(out), Files.readString(err));
+    private Jar.Outcome run(String... args) throws IOException, InterruptedException {
+        return Jar.run(tmp, args);
     }
 
     private List<Path> runDirs() throws IOException {
@@ -48,11 +35,11 @@ class StoreIT {
     @Test
     void runsWithoutReportAreStoredListedAndCompared() throws Exception {
         String noNmi = CONF.resolve("no-nmi.conf").toString();
-        Outcome bad = run("run", noNmi, "--set", "topology.vcpus=0");
+        Jar.Outcome bad = run("run", noNmi, "--set", "topology.vcpus=0");
         assertEquals(2, bad.exit(), bad.err());
         assertFalse(Files.exists(tmp.resolve("runs")), "bad input stores nothing");
 
-        Outcome first = run("run", noNmi, "--engine", "deterministic", "--duration", "20ms", "--seed", "1");
+        Jar.Outcome first = run("run", noNmi, "--engine", "deterministic", "--duration", "20ms", "--seed", "1");
         assertEquals(0, first.exit(), first.out() + first.err());
         List<Path> dirs = runDirs();
         assertEquals(1, dirs.size(), dirs.toString());
@@ -67,11 +54,11 @@ class StoreIT {
         assertFalse(Files.exists(tmp.resolve("vcpu-emu-report.json")), "nothing in the working directory itself");
 
         // The stored configuration is a topology of its own: it validates and gives the same seed.
-        Outcome valid = run("validate", dir.resolve("config.conf").toString());
+        Jar.Outcome valid = run("validate", dir.resolve("config.conf").toString());
         assertEquals(0, valid.exit(), valid.out() + valid.err());
         assertTrue(valid.out().contains("seed 1"), valid.out());
 
-        Outcome second = run("run", noNmi, "--engine", "deterministic", "--duration", "20ms", "--seed", "2");
+        Jar.Outcome second = run("run", noNmi, "--engine", "deterministic", "--duration", "20ms", "--seed", "2");
         assertEquals(0, second.exit(), second.out() + second.err());
         assertEquals(2, runDirs().size());
         String index = Files.readString(tmp.resolve("runs/index.html"));
@@ -80,20 +67,20 @@ class StoreIT {
         }
         assertTrue(index.contains("no-nmi.conf") && index.contains("deterministic") && index.contains("legacy/legacy"), index);
 
-        Outcome compare = run("compare", "runs/" + dir.getFileName(), "latest", "--html", "compare.html");
+        Jar.Outcome compare = run("compare", "runs/" + dir.getFileName(), "latest", "--html", "compare.html");
         assertEquals(0, compare.exit(), compare.out() + compare.err());
         assertTrue(compare.out().contains("seed 1") && compare.out().contains("seed 2"), compare.out());
         assertTrue(compare.out().lines().anyMatch(l -> l.strip().startsWith("microOps ") && l.contains("%")), compare.out());
         assertTrue(Files.readString(tmp.resolve("compare.html")).contains("<td>microOps</td>"));
 
-        Outcome missing = run("compare", "latest", "nowhere.json");
+        Jar.Outcome missing = run("compare", "latest", "nowhere.json");
         assertEquals(2, missing.exit());
         assertEquals("nowhere.json: no such report file or run directory", missing.err().strip());
     }
 
     @Test
     void benchShowsEachPhaseAndStoresItsRepeatedResults() throws Exception {
-        Outcome o = run("bench", "--duration", "200ms", "--warmup", "100ms", "--engines", "concurrent", "--repeat", "2",
+        Jar.Outcome o = run("bench", "--duration", "200ms", "--warmup", "100ms", "--engines", "concurrent", "--repeat", "2",
                 "--vcpus", "8");
         assertEquals(0, o.exit(), o.out() + o.err());
         for (int i = 1; i <= 4; i++) {
