@@ -1,10 +1,13 @@
 package dev.vcpuemu.app;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vcpuemu.app.config.ConfigProblem;
 import dev.vcpuemu.app.config.LoadedSettings;
 import dev.vcpuemu.app.config.SettingsLoader;
 import dev.vcpuemu.app.trace.PerfettoTrace;
 import dev.vcpuemu.app.det.DeterministicRunner;
+import dev.vcpuemu.app.det.Estimate;
 import dev.vcpuemu.app.det.Explorer;
 import dev.vcpuemu.app.det.Shrinker;
 import dev.vcpuemu.app.det.StopRule;
@@ -14,6 +17,7 @@ import dev.vcpuemu.app.report.Report;
 import dev.vcpuemu.app.store.RunStore;
 import dev.vcpuemu.app.store.StoredRun;
 import dev.vcpuemu.engine.det.Schedule;
+import dev.vcpuemu.engine.io.AtomicFiles;
 import dev.vcpuemu.engine.run.RunResult;
 import dev.vcpuemu.model.finding.FindingKind;
 import me.tongfei.progressbar.ProgressBar;
@@ -25,7 +29,10 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.math.BigDecimal;
+import java.math.MathContext;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -51,6 +58,8 @@ import java.util.stream.Collectors;
  */
 @Command(name = "explore", description = "Search seeds and schedules for a failing run; print the command that replays it.")
 final class ExploreCommand implements Callable<Integer> {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     @Spec
     CommandSpec spec;
 
@@ -64,6 +73,11 @@ final class ExploreCommand implements Callable<Integer> {
             description = "Search for this finding kind instead of unexpected ones."
                     + " Any case, with - or _ (lost-wakeup, LOST_WAKEUP).")
     FindingKind find;
+
+    @Option(names = "--estimate", paramLabel = "KIND", converter = FindingKindConverter.class,
+            description = "Instead of searching, run every seed to its end and estimate how often KIND hits: per run, "
+                    + "per 10^6 not-presents and per simulated hour, each with its 95 % interval.")
+    FindingKind estimate;
 
     @Option(names = "--seed", paramLabel = "S", description = "First seed (default: the topology's run.seed).")
     Long baseSeed;
@@ -116,6 +130,9 @@ final class ExploreCommand implements Callable<Integer> {
         if (problem == null && runs < 1) {
             problem = "--runs: must be at least 1, got " + runs;
         }
+        if (problem == null && estimate != null && (find != null || shrink)) {
+            problem = "--estimate: runs every seed to its end; it cannot be combined with " + (find != null ? "--find" : "--shrink");
+        }
         if (problem == null && parallelism != null && parallelism < 1) {
             problem = "--parallelism: must be at least 1, got " + parallelism;
         }
@@ -133,7 +150,9 @@ final class ExploreCommand implements Callable<Integer> {
             out = stored.dir();
         }
         long first = baseSeed != null ? baseSeed : base.settings().run().seed();
-        StopRule stop = find != null ? StopRule.find(find) : StopRule.unexpected(base.settings().expect());
+        // An estimate counts findings in whole runs: only the emulator's own failure stops one.
+        StopRule stop = estimate != null ? StopRule.emulatorFailure()
+                : find != null ? StopRule.find(find) : StopRule.unexpected(base.settings().expect());
         int threads = parallelism != null ? parallelism : Runtime.getRuntime().availableProcessors();
         long maxSteps = strategyOptions.maxStepsOrUnbounded();
 
@@ -179,6 +198,9 @@ final class ExploreCommand implements Callable<Integer> {
             }
         }
         o.println(progressLine(explorer, runs, started));
+        if (estimate != null && outcome.failure() == null) {
+            return Stored.finish(stored, printEstimate(explorer.estimate(estimate), base, o, err), err);
+        }
         if (outcome.failure() == null) {
             o.printf("explore: no failing run in %d runs (%.1f s, %.2f runs/s)%n", outcome.runs(), outcome.wallSeconds(),
                     outcome.runsPerSecond());
@@ -268,6 +290,49 @@ final class ExploreCommand implements Callable<Integer> {
                 + StopRule.find(kind).args() + setArgs(all) + maxStepsArg(maxSteps) + " --schedule "
                 + quote(schedulePath.toString()));
         o.flush();
+    }
+
+    /** The estimate on stdout and, as estimate.json, beside the explore's report. */
+    private int printEstimate(Estimate e, LoadedSettings base, PrintWriter o, PrintWriter err) throws IOException {
+        o.printf("estimate %s: %,d runs of %s (%s simulated in all), %,d not-presents, %,d findings of the kind%n",
+                e.kind(), e.runs(), ValidateCommand.human(base.settings().run().duration()),
+                ValidateCommand.human(Duration.ofNanos(e.simulatedNanos())), e.notPresents(), e.findings());
+        Estimate.Interval run = e.perRun();
+        o.printf("  per run                 %10s %%   95 %% interval %s-%s %%   (%,d of %,d runs)%n", num(100 * run.value()),
+                num(100 * run.low()), num(100 * run.high()), e.runsWith(), e.runs());
+        Estimate.Interval np = e.perMillionNotPresents();
+        o.printf("  per 10^6 not-presents   %10s     95 %% interval %s-%s%n", num(np.value()), num(np.low()), num(np.high()));
+        Estimate.Interval hour = e.perSimulatedHour();
+        o.printf("  per simulated hour      %10s     95 %% interval %s-%s%n", num(hour.value()), num(hour.low()),
+                num(hour.high()));
+        ObjectNode json = JSON.createObjectNode();
+        json.put("kind", e.kind().name()).put("topology", topology.toString())
+                .put("runs", e.runs()).put("runsWith", e.runsWith()).put("findings", e.findings())
+                .put("notPresents", e.notPresents()).put("simulatedNanos", e.simulatedNanos());
+        put(json.putObject("perRun"), run);
+        put(json.putObject("perMillionNotPresents"), np);
+        put(json.putObject("perSimulatedHour"), hour);
+        Path file = out.resolve("estimate.json");
+        AtomicFiles.writeString(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json));
+        o.println("Estimate: " + file);
+        o.flush();
+        return Main.OK;
+    }
+
+    private static void put(ObjectNode node, Estimate.Interval i) {
+        node.put("value", i.value()).put("low95", i.low()).put("high95", i.high());
+    }
+
+    /** Three significant figures, thousands grouped. */
+    private static String num(double v) {
+        if (Double.isNaN(v)) {
+            return "n/a";
+        }
+        if (v == 0) {
+            return "0";
+        }
+        BigDecimal d = new BigDecimal(v).round(new MathContext(3));
+        return d.scale() > 0 ? d.toPlainString() : String.format("%,d", d.longValue());
     }
 
     private static String progressLine(Explorer explorer, long runs, long started) {

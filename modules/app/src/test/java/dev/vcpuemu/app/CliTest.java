@@ -1,5 +1,7 @@
 package dev.vcpuemu.app;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vcpuemu.model.finding.FindingKind;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -175,5 +177,28 @@ class CliTest {
         assertTrue(ReplayCommand.verdict(null, true, true, true, stopped)
                 .startsWith("Exit 1: the failure is reproduced: a finding appeared, and without an expect block"));
         assertTrue(found.endsWith("(the run ended: finding: LOST_WAKEUP)"), found);
+    }
+
+    @Test
+    void exploreEstimatesAKindsRateOverWholeRuns() throws Exception {
+        // issue 18 item 7: every seed runs to its end (no finding stops it), and the rate comes with its interval.
+        Path topology = Path.of(System.getProperty("vcpuemu.conf", "../../conf"), "scenarios", "hazard-i-nmi-window.conf");
+        Path out = tmp.resolve("out");
+        Outcome o = execute("explore", topology.toString(), "--estimate", "apf_word_stolen", "--runs", "6", "--duration",
+                "5ms", "--parallelism", "1", "--out", out.toString());
+        assertEquals(0, o.exit(), o.err());
+        assertTrue(o.out().contains("estimate APF_WORD_STOLEN: 6 runs of 5ms"), o.out());
+        JsonNode e = new ObjectMapper().readTree(out.resolve("estimate.json").toFile());
+        assertEquals(6, e.get("runs").asLong());
+        long with = e.get("runsWith").asLong();
+        assertTrue(with > 0, "the scenario's storm steals the word within 5 ms in some runs: " + o.out());
+        assertEquals(with / 6.0, e.get("perRun").get("value").asDouble(), 1e-12);
+        assertTrue(e.get("perRun").get("low95").asDouble() <= with / 6.0 && with / 6.0 <= e.get("perRun").get("high95").asDouble());
+        assertTrue(e.get("notPresents").asLong() > 0 && e.get("simulatedNanos").asLong() <= 30_000_000L, e.toString());
+
+        Outcome both = execute("explore", topology.toString(), "--estimate", "NESTED_NMI", "--find", "NESTED_NMI", "--runs",
+                "1");
+        assertEquals(2, both.exit());
+        assertTrue(both.err().startsWith("--estimate: "), both.err());
     }
 }

@@ -4,6 +4,7 @@ import dev.vcpuemu.app.config.LoadedSettings;
 import dev.vcpuemu.engine.DeterministicHost;
 import dev.vcpuemu.engine.run.RunResult;
 import dev.vcpuemu.model.finding.FindingKind;
+import dev.vcpuemu.model.stats.Counter;
 
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -44,6 +45,9 @@ public final class Explorer {
     private final int threads;
     private final AtomicLong done = new AtomicLong();
     private final Map<FindingKind, AtomicLong> findings = new EnumMap<>(FindingKind.class);
+    private final Map<FindingKind, AtomicLong> runsWith = new EnumMap<>(FindingKind.class);
+    private final AtomicLong notPresents = new AtomicLong();
+    private final AtomicLong simulatedNanos = new AtomicLong();
     private final ConcurrentSkipListMap<Long, Failure> failures = new ConcurrentSkipListMap<>();
 
     public Explorer(DeterministicRunner runner, StrategySpec strategy, StopRule stop, long maxSteps, int threads) {
@@ -54,6 +58,7 @@ public final class Explorer {
         this.threads = threads;
         for (FindingKind k : FindingKind.values()) {
             findings.put(k, new AtomicLong());
+            runsWith.put(k, new AtomicLong());
         }
     }
 
@@ -84,7 +89,14 @@ public final class Explorer {
                             host = new DeterministicHost(loaded.settings(), loaded.config(), false);
                         }
                         RunResult r = DeterministicRunner.run(host, loaded, strategy, stop, maxSteps);
-                        r.findings().forEach((k, n) -> findings.get(k).addAndGet(n));
+                        r.findings().forEach((k, n) -> {
+                            findings.get(k).addAndGet(n);
+                            if (n > 0) {
+                                runsWith.get(k).incrementAndGet();
+                            }
+                        });
+                        notPresents.addAndGet(r.counters().getOrDefault(Counter.APF_NOT_PRESENT_INJECTED.key, 0L));
+                        simulatedNanos.addAndGet(r.simulatedNanos());
                         if (stop.failed(r)) {
                             failures.put(i, new Failure(seed, r));
                             stopLaunching.set(true);
@@ -118,6 +130,15 @@ public final class Explorer {
     /** Failing runs so far. */
     public int failing() {
         return failures.size();
+    }
+
+    /**
+     * How often {@code kind} hit in the runs finished so far (read it once the search is over).
+     * Only meaningful when the stop rule let every run reach its end ({@link StopRule#emulatorFailure}).
+     */
+    public Estimate estimate(FindingKind kind) {
+        return new Estimate(kind, done.get(), runsWith.get(kind).get(), findings.get(kind).get(), notPresents.get(),
+                simulatedNanos.get());
     }
 
     /** Findings of every run so far, by kind (only kinds seen). */
