@@ -79,6 +79,11 @@ final class ExploreCommand implements Callable<Integer> {
                     + "per 10^6 not-presents and per simulated hour, each with its 95 % interval.")
     FindingKind estimate;
 
+    @Option(names = "--eras", paramLabel = "HOST/GUEST", split = ",",
+            description = "With --estimate: one estimate per host/guest era pair, in one table "
+                    + "(e.g. legacy/legacy,interrupt/interrupt,error-code/error-code).")
+    List<String> eras;
+
     @Option(names = "--seed", paramLabel = "S", description = "First seed (default: the topology's run.seed).")
     Long baseSeed;
 
@@ -133,6 +138,24 @@ final class ExploreCommand implements Callable<Integer> {
         if (problem == null && estimate != null && (find != null || shrink)) {
             problem = "--estimate: runs every seed to its end; it cannot be combined with " + (find != null ? "--find" : "--shrink");
         }
+        if (problem == null && eras != null && estimate == null) {
+            problem = "--eras: only with --estimate";
+        }
+        List<List<String>> pairs = new ArrayList<>();
+        for (String pair : eras == null ? List.<String>of() : eras) {
+            String[] hg = pair.split("/", -1);
+            if (problem == null && (hg.length != 2 || hg[0].isBlank() || hg[1].isBlank())) {
+                problem = "--eras: expected HOST/GUEST (e.g. legacy/legacy), got " + pair;
+            } else if (problem == null) {
+                List<String> extra = List.of("host.era=" + hg[0].strip(), "guest.era=" + hg[1].strip());
+                try {
+                    new SettingsLoader().load(Optional.of(topology), concat(sets.sets, extra), sets.typed);
+                } catch (ConfigProblem p) {
+                    problem = "--eras " + pair + ": " + p.getMessage();
+                }
+                pairs.add(extra);
+            }
+        }
         if (problem == null && parallelism != null && parallelism < 1) {
             problem = "--parallelism: must be at least 1, got " + parallelism;
         }
@@ -170,36 +193,24 @@ final class ExploreCommand implements Callable<Integer> {
 
         long started = System.nanoTime();
         long deadline = limit == null ? Long.MAX_VALUE : started + limit.toNanos();
-        Explorer explorer = new Explorer(runner, strategy, stop, maxSteps, threads);
-        ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "explore-progress");
-            t.setDaemon(true);
-            return t;
-        });
-        // Runs done of the total: a bar at a terminal, a plain line a second otherwise.
-        ProgressBar bar = ProgressDisplay.terminal() ? ProgressDisplay.bar("explore", runs, " runs", System.err) : null;
-        ticker.scheduleAtFixedRate(() -> {
-            if (bar != null) {
-                bar.stepTo(explorer.done());
-                bar.setExtraMessage(" failing " + explorer.failing());
-            } else {
-                err.println(progressLine(explorer, runs, started));
-                err.flush();
+        if (!pairs.isEmpty()) {
+            List<Estimate> estimates = new ArrayList<>();
+            for (List<String> extra : pairs) {
+                DeterministicRunner pairRunner = new DeterministicRunner(Optional.of(topology), concat(sets.sets, extra));
+                Search pairSearch = search(pairRunner, strategy, stop, maxSteps, threads, first, deadline, o, err);
+                if (pairSearch.outcome().failure() != null) {
+                    return Stored.finish(stored, reportFailure(pairRunner, strategy, stop, maxSteps, pairSearch.outcome(),
+                            shrinkLimit, o, err), err);
+                }
+                estimates.add(pairSearch.explorer().estimate(estimate));
             }
-        }, 1, 1, TimeUnit.SECONDS);
-        Explorer.Outcome outcome;
-        try {
-            outcome = explorer.run(first, runs, deadline);
-        } finally {
-            ticker.shutdownNow();
-            if (bar != null) {
-                bar.stepTo(explorer.done());
-                bar.close();
-            }
+            return Stored.finish(stored, printEstimates(eras, estimates, base, o), err);
         }
-        o.println(progressLine(explorer, runs, started));
+        Search search = search(runner, strategy, stop, maxSteps, threads, first, deadline, o, err);
+        Explorer explorer = search.explorer();
+        Explorer.Outcome outcome = search.outcome();
         if (estimate != null && outcome.failure() == null) {
-            return Stored.finish(stored, printEstimate(explorer.estimate(estimate), base, o, err), err);
+            return Stored.finish(stored, printEstimate(explorer.estimate(estimate), base, o), err);
         }
         if (outcome.failure() == null) {
             o.printf("explore: no failing run in %d runs (%.1f s, %.2f runs/s)%n", outcome.runs(), outcome.wallSeconds(),
@@ -292,8 +303,45 @@ final class ExploreCommand implements Callable<Integer> {
         o.flush();
     }
 
+    private record Search(Explorer explorer, Explorer.Outcome outcome) {}
+
+    /** Seeds {@code first} on, with a progress display, to the runs, the deadline or a failure. */
+    private Search search(DeterministicRunner runner, StrategySpec strategy, StopRule stop, long maxSteps, int threads,
+                          long first, long deadline, PrintWriter o, PrintWriter err) throws Exception {
+        long started = System.nanoTime();
+        Explorer explorer = new Explorer(runner, strategy, stop, maxSteps, threads);
+        ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "explore-progress");
+            t.setDaemon(true);
+            return t;
+        });
+        // Runs done of the total: a bar at a terminal, a plain line a second otherwise.
+        ProgressBar bar = ProgressDisplay.terminal() ? ProgressDisplay.bar("explore", runs, " runs", System.err) : null;
+        ticker.scheduleAtFixedRate(() -> {
+            if (bar != null) {
+                bar.stepTo(explorer.done());
+                bar.setExtraMessage(" failing " + explorer.failing());
+            } else {
+                err.println(progressLine(explorer, runs, started));
+                err.flush();
+            }
+        }, 1, 1, TimeUnit.SECONDS);
+        Explorer.Outcome outcome;
+        try {
+            outcome = explorer.run(first, runs, deadline);
+        } finally {
+            ticker.shutdownNow();
+            if (bar != null) {
+                bar.stepTo(explorer.done());
+                bar.close();
+            }
+        }
+        o.println(progressLine(explorer, runs, started));
+        return new Search(explorer, outcome);
+    }
+
     /** The estimate on stdout and, as estimate.json, beside the explore's report. */
-    private int printEstimate(Estimate e, LoadedSettings base, PrintWriter o, PrintWriter err) throws IOException {
+    private int printEstimate(Estimate e, LoadedSettings base, PrintWriter o) throws IOException {
         o.printf("estimate %s: %,d runs of %s (%s simulated in all), %,d not-presents, %,d findings of the kind%n",
                 e.kind(), e.runs(), ValidateCommand.human(base.settings().run().duration()),
                 ValidateCommand.human(Duration.ofNanos(e.simulatedNanos())), e.notPresents(), e.findings());
@@ -305,18 +353,55 @@ final class ExploreCommand implements Callable<Integer> {
         Estimate.Interval hour = e.perSimulatedHour();
         o.printf("  per simulated hour      %10s     95 %% interval %s-%s%n", num(hour.value()), num(hour.low()),
                 num(hour.high()));
-        ObjectNode json = JSON.createObjectNode();
-        json.put("kind", e.kind().name()).put("topology", topology.toString())
-                .put("runs", e.runs()).put("runsWith", e.runsWith()).put("findings", e.findings())
-                .put("notPresents", e.notPresents()).put("simulatedNanos", e.simulatedNanos());
-        put(json.putObject("perRun"), run);
-        put(json.putObject("perMillionNotPresents"), np);
-        put(json.putObject("perSimulatedHour"), hour);
+        ObjectNode json = JSON.createObjectNode().put("topology", topology.toString());
+        put(json, e);
+        return writeEstimate(json, o);
+    }
+
+    /** One row per era pair: the same seeds, the same duration, only the eras differ. */
+    private int printEstimates(List<String> labels, List<Estimate> estimates, LoadedSettings base, PrintWriter o)
+            throws IOException {
+        Estimate any = estimates.get(0);
+        o.printf("estimate %s: %,d runs of %s per era pair, seeds from the same base%n", any.kind(), any.runs(),
+                ValidateCommand.human(base.settings().run().duration()));
+        o.printf("  %-28s %24s %30s %30s%n", "host/guest", "per run % (95 %)", "per 10^6 not-presents (95 %)",
+                "per simulated hour (95 %)");
+        ObjectNode json = JSON.createObjectNode().put("topology", topology.toString());
+        var rows = json.putArray("eras");
+        for (int i = 0; i < estimates.size(); i++) {
+            Estimate e = estimates.get(i);
+            Estimate.Interval run = e.perRun();
+            Estimate.Interval np = e.perMillionNotPresents();
+            Estimate.Interval hour = e.perSimulatedHour();
+            o.printf("  %-28s %24s %30s %30s%n", labels.get(i),
+                    num(100 * run.value()) + " (" + num(100 * run.low()) + "-" + num(100 * run.high()) + ")",
+                    num(np.value()) + " (" + num(np.low()) + "-" + num(np.high()) + ")",
+                    num(hour.value()) + " (" + num(hour.low()) + "-" + num(hour.high()) + ")");
+            put(rows.addObject().put("eras", labels.get(i)), e);
+        }
+        return writeEstimate(json, o);
+    }
+
+    private int writeEstimate(ObjectNode json, PrintWriter o) throws IOException {
         Path file = out.resolve("estimate.json");
         AtomicFiles.writeString(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json));
         o.println("Estimate: " + file);
         o.flush();
         return Main.OK;
+    }
+
+    private static void put(ObjectNode json, Estimate e) {
+        json.put("kind", e.kind().name()).put("runs", e.runs()).put("runsWith", e.runsWith())
+                .put("findings", e.findings()).put("notPresents", e.notPresents()).put("simulatedNanos", e.simulatedNanos());
+        put(json.putObject("perRun"), e.perRun());
+        put(json.putObject("perMillionNotPresents"), e.perMillionNotPresents());
+        put(json.putObject("perSimulatedHour"), e.perSimulatedHour());
+    }
+
+    private static List<String> concat(List<String> a, List<String> b) {
+        List<String> all = new ArrayList<>(a);
+        all.addAll(b);
+        return all;
     }
 
     private static void put(ObjectNode node, Estimate.Interval i) {

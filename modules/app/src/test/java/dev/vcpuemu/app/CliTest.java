@@ -196,6 +196,19 @@ class CliTest {
         assertTrue(e.get("perRun").get("low95").asDouble() <= with / 6.0 && with / 6.0 <= e.get("perRun").get("high95").asDouble());
         assertTrue(e.get("notPresents").asLong() > 0 && e.get("simulatedNanos").asLong() <= 30_000_000L, e.toString());
 
+        // One row per era pair: hazard (i) cannot happen on the #VE design, whose page-ready is no #PF.
+        Path eras = tmp.resolve("eras");
+        Outcome table = execute("explore", topology.toString(), "--estimate", "APF_WORD_STOLEN", "--runs", "3", "--duration",
+                "5ms", "--parallelism", "1", "--eras", "legacy/legacy,ve/ve", "--out", eras.toString());
+        assertEquals(0, table.exit(), table.err());
+        JsonNode rows = new ObjectMapper().readTree(eras.resolve("estimate.json").toFile()).get("eras");
+        assertEquals(2, rows.size());
+        assertEquals("ve/ve", rows.get(1).get("eras").asText());
+        assertEquals(0, rows.get(1).get("findings").asLong());
+        assertEquals(0.0, rows.get(1).get("perRun").get("low95").asDouble());
+        assertEquals(2, execute("explore", topology.toString(), "--estimate", "APF_WORD_STOLEN", "--runs", "1", "--eras",
+                "legacy").exit());
+
         Outcome both = execute("explore", topology.toString(), "--estimate", "NESTED_NMI", "--find", "NESTED_NMI", "--runs",
                 "1");
         assertEquals(2, both.exit());

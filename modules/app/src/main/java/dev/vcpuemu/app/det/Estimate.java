@@ -64,7 +64,8 @@ public record Estimate(FindingKind kind, long runs, long runsWith, long findings
         double z2 = Z * Z;
         double centre = (p + z2 / (2 * n)) / (1 + z2 / n);
         double half = Z / (1 + z2 / n) * Math.sqrt(p * (1 - p) / n + z2 / (4.0 * n * n));
-        return new Interval(p, Math.max(0, centre - half), Math.min(1, centre + half));
+        // At k = 0 (k = n) the bound is exactly 0 (1); rounding would leave 1e-14 there.
+        return new Interval(p, k == 0 ? 0 : Math.max(0, centre - half), k == n ? 1 : Math.min(1, centre + half));
     }
 
     /**
