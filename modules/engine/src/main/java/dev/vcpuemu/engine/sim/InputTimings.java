@@ -57,11 +57,12 @@ public final class InputTimings implements TimingSink {
             int k = kind.ordinal();
             long exact = 0;
             long late = 0;
-            Histogram h = LatencyRecorders.total();
+            Histogram h = LatencyRecorders.EMPTY;
             for (PerThread t : perThread) {
                 exact += t.exact[k];
                 late += t.late[k];
                 if (t.lateness[k] != null) {
+                    h = h == LatencyRecorders.EMPTY ? LatencyRecorders.total() : h;
                     h.add(t.lateness[k].getIntervalHistogram());
                 }
             }

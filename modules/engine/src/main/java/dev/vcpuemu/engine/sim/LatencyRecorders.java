@@ -53,8 +53,8 @@ public final class LatencyRecorders implements LatencySink {
     });
     /** Per recorder, the interval histogram it hands back next time instead of allocating one (reader only). */
     private final Map<SingleWriterRecorder, Histogram> recycled = new IdentityHashMap<>();
-    /** What {@link #interval} gives for a kind with nothing recorded: never written. */
-    private final Histogram empty = total();
+    /** An empty histogram for a kind with nothing recorded: shared, never written. */
+    public static final Histogram EMPTY = total();
 
     @Override
     public void record(LatencyKind kind, long nanos) {
@@ -76,9 +76,18 @@ public final class LatencyRecorders implements LatencySink {
      */
     public Map<LatencyKind, Histogram> interval() {
         Map<LatencyKind, Histogram> m = new EnumMap<>(LatencyKind.class);
+        drainInto(m);
         for (LatencyKind k : LatencyKind.values()) {
-            m.put(k, empty);
+            m.putIfAbsent(k, EMPTY);
         }
+        return m;
+    }
+
+    /**
+     * Adds what was recorded since the last call straight into {@code totals} (a histogram made
+     * per kind at its first value): for a run whose intervals nobody reads.
+     */
+    public void drainInto(Map<LatencyKind, Histogram> totals) {
         LatencyKind[] kinds = LatencyKind.values();
         for (PerThread thread : perThread) {
             for (int i = 0; i < KINDS; i++) {
@@ -89,16 +98,10 @@ public final class LatencyRecorders implements LatencySink {
                 Histogram h = r.getIntervalHistogram(recycled.get(r));
                 recycled.put(r, h);
                 if (h.getTotalCount() > 0) {
-                    Histogram sum = m.get(kinds[i]);
-                    if (sum == empty) {
-                        sum = total();
-                        m.put(kinds[i], sum);
-                    }
-                    sum.add(h);
+                    totals.computeIfAbsent(kinds[i], k -> total()).add(h);
                 }
             }
         }
-        return m;
     }
 
     /** A recorder shaped like every latency histogram of the run. */

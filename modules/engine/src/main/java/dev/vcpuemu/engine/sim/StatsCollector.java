@@ -91,6 +91,7 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
     private final List<Frozen> frozen = new ArrayList<>();
     private final LatencyRecorders latencies;
     private final InputTimings timings;
+    /** The run's latencies per kind, made at a kind's first value (kinds without any read as empty). */
     private final Map<LatencyKind, Histogram> latencyTotals = new EnumMap<>(LatencyKind.class);
     private long findingCount;
     private long received;
@@ -107,9 +108,6 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
         super(ctx);
         this.latencies = latencies;
         this.timings = timings;
-        for (LatencyKind k : LatencyKind.values()) {
-            latencyTotals.put(k, LatencyRecorders.total());
-        }
         this.result = result;
         this.progress = progress;
         this.control = control;
@@ -219,7 +217,10 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
         counters.put(Counter.MESSAGES.key, recv);
         long deadLetters = this.deadLetters.sum();
         counters.put(DEAD_LETTERS, deadLetters);
-        Map<LatencyKind, Histogram> lastLatencies = takeLatencies();
+        if (progress == null) {
+            latencies.drainInto(latencyTotals);
+        }
+        Map<LatencyKind, Histogram> lastLatencies = progress == null ? Map.of() : takeLatencies();
         // Before the result: whoever waits for it has every sample by then.
         if (progress != null && (lastCounters == null || finish.simulatedNanos() != lastSimulated || findingCount != lastFindings
                 || !counters.equals(lastCounters) || lastLatencies.values().stream().anyMatch(h -> h.getTotalCount() > 0))) {
@@ -227,7 +228,9 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
                     finish.mailboxBacklog(), finish.mailboxBacklogMax());
         }
         Map<String, LatencySummary> latencySummaries = new LinkedHashMap<>();
-        latencyTotals.forEach((k, h) -> latencySummaries.put(k.key, LatencySummary.of(h)));
+        for (LatencyKind k : LatencyKind.values()) {
+            latencySummaries.put(k.key, LatencySummary.of(latencyTotals.getOrDefault(k, LatencyRecorders.EMPTY)));
+        }
         result.complete(new RunResult(finish.wallNanos() / 1e9, finish.simulatedNanos(), counters,
                 new EnumMap<>(findings), List.copyOf(examples), conservation(totals, facts, sent, recv, deadLetters),
                 finish.endReason(), null, null, -1, null, latencySummaries,
@@ -239,7 +242,11 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
     /** The latencies recorded since the last call, also added to the run's totals. */
     private Map<LatencyKind, Histogram> takeLatencies() {
         Map<LatencyKind, Histogram> interval = latencies.interval();
-        interval.forEach((k, h) -> latencyTotals.get(k).add(h));
+        interval.forEach((k, h) -> {
+            if (h.getTotalCount() > 0) {
+                latencyTotals.computeIfAbsent(k, x -> LatencyRecorders.total()).add(h);
+            }
+        });
         return interval;
     }
 
