@@ -1,13 +1,20 @@
 package dev.vcpuemu.engine.det;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.zip.GZIPOutputStream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
  * The replay strategy against scripted ready-list sizes, stepped as {@link SeededExecutor}
@@ -72,6 +79,16 @@ class ReplayStrategyTest {
         Divergence d = replay.divergence();
         assertEquals(new Divergence(Divergence.Kind.RUN_ENDED, 3, -1, 0, 5), d);
         assertEquals("the run ended at step 3 with 2 of its 5 choices left", d.describe());
+    }
+
+    @Test
+    void aNegativeChoiceIsNoSchedule(@TempDir Path tmp) throws IOException {
+        Path file = tmp.resolve("edited.gz");
+        try (var out = new GZIPOutputStream(Files.newOutputStream(file))) {
+            out.write("vcpu-emu-schedule 1 steps=3\n0 -1 2\n".getBytes(StandardCharsets.US_ASCII));
+        }
+        IOException e = assertThrows(IOException.class, () -> Schedule.read(file));
+        assertEquals("choice 2 is negative: -1", e.getMessage());
     }
 
     @Test
