@@ -1,5 +1,7 @@
 package dev.vcpuemu.app;
 
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vcpuemu.app.config.ConfigProblem;
 import dev.vcpuemu.app.config.LoadedSettings;
 import dev.vcpuemu.app.config.SettingsLoader;
@@ -9,7 +11,9 @@ import dev.vcpuemu.app.det.StrategySpec;
 import dev.vcpuemu.app.report.Expectations;
 import dev.vcpuemu.app.store.RunStore;
 import dev.vcpuemu.app.store.StoredRun;
+import dev.vcpuemu.engine.det.Divergence;
 import dev.vcpuemu.engine.det.Schedule;
+import dev.vcpuemu.engine.det.Strategy;
 import dev.vcpuemu.engine.run.RunResult;
 import dev.vcpuemu.model.finding.FindingKind;
 import picocli.CommandLine.Command;
@@ -34,7 +38,8 @@ import java.util.concurrent.Callable;
  * unexpected one), so the printed replay command of explore gives the same findings, vCPU,
  * virtual time and trace hash. With a schedule file the recorded choices are followed instead
  * of the strategy's generator. Exit code 1 when the run fails by that rule (the failure was
- * reproduced), 0 when it does not.
+ * reproduced), 0 when it does not. A schedule that does not fit the run is named with its first
+ * divergent step on stderr and in the report; with {@code --strict} it is bad input (exit 2).
  */
 @Command(name = "replay", description = "Re-run one seed deterministically, optionally following a recorded schedule.")
 final class ReplayCommand implements Callable<Integer> {
@@ -49,6 +54,11 @@ final class ReplayCommand implements Callable<Integer> {
 
     @Option(names = "--schedule", paramLabel = "FILE", description = "Follow the scheduling choices recorded in FILE.")
     Path schedule;
+
+    @Option(names = "--strict", description = "A --schedule that does not fit this run (a choice beyond the mailboxes"
+            + " ready at its step, too few or too many choices) is bad input: exit 2 with its first divergent step,"
+            + " and no report, trace or --schedule-out written. Without it the run is replayed on and reported.")
+    boolean strict;
 
     @Option(names = "--schedule-out", paramLabel = "FILE", description = "Record this run's scheduling choices to FILE.")
     Path scheduleOut;
@@ -108,6 +118,10 @@ final class ReplayCommand implements Callable<Integer> {
             err.println(problem);
             return Main.BAD_INPUT;
         }
+        if (strict && schedule == null) {
+            err.println("--strict: needs --schedule (it checks a recorded schedule against the run)");
+            return Main.BAD_INPUT;
+        }
         if (schedule != null) {
             if (!Files.isRegularFile(schedule)) {
                 err.println(schedule + ": --schedule: no such file");
@@ -138,10 +152,19 @@ final class ReplayCommand implements Callable<Integer> {
         out.flush();
 
         Schedule record = scheduleOut == null ? null : new Schedule();
-        Schedule follow = choices;
+        Strategy.Replay follow = choices == null ? null : Strategy.replay(choices);
         Timeline timeline = trace.timeline(loaded.settings());
-        RunResult r = DeterministicRunner.run(loaded, strategy, stop, strategyOptions.maxStepsOrUnbounded(), follow,
-                record, timeline, p -> { });
+        RunResult r = DeterministicRunner.run(loaded,
+                follow != null ? follow : strategy.create(loaded.settings().run().seed(), null), stop,
+                strategyOptions.maxStepsOrUnbounded(), record, timeline);
+        Divergence diverged = follow == null ? null : follow.divergence();
+        if (diverged != null) {
+            err.println(misfit(schedule, diverged, strict));
+            err.flush();
+            if (strict) {
+                return Stored.finish(stored, Main.BAD_INPUT, err);
+            }
+        }
         trace.write(timeline, "replay " + loaded.source() + ", seed " + loaded.settings().run().seed(), r,
                 loaded.settings(), out);
         Stored.keep(stored, trace.file, RunStore.TRACE, err);
@@ -150,13 +173,49 @@ final class ReplayCommand implements Callable<Integer> {
             out.println("Schedule: " + scheduleOut + " (" + record.size() + " steps)");
         }
         Expectations e = Expectations.judge(loaded.settings().expect(), r);
-        Integer failure = Conclusion.conclude("replay", "deterministic", loaded, r, e, reportPath, out, err);
+        ObjectNode followed = choices == null ? null : scheduleNode(schedule, choices, diverged);
+        Integer failure = Conclusion.conclude("replay", "deterministic", loaded, r, e, reportPath, out, err,
+                report -> followed == null ? report : report.set("schedule", followed));
         if (failure != null) {
             return Stored.finish(stored, failure, err);
         }
         boolean failed = stop.failed(r);
         out.println(verdict(find, loaded.settings().expect().isEmpty(), e.met(), failed, r.endReason()));
         return Stored.finish(stored, failed ? Main.EXPECTATION_FAILED : Main.OK, err);
+    }
+
+    /** The one line that says a schedule does not fit the run: its file, the first divergent step, what was done. */
+    static String misfit(Path file, Divergence d, boolean strict) {
+        String then = strict ? "--strict: nothing written"
+                : switch (d.kind()) {
+                    case CHOICE_OUT_OF_RANGE -> "replayed on, slot 0 wherever a recorded choice does not fit";
+                    case SCHEDULE_EXHAUSTED -> "replayed on with the default choice (slot 0) from there";
+                    case RUN_ENDED -> "the rest is ignored";
+                };
+        return file + " does not fit this run: " + d.describe() + "; " + then;
+    }
+
+    /** The report's {@code schedule}: the file followed, its length, and where it first did not fit (null: it fitted). */
+    private static ObjectNode scheduleNode(Path file, Schedule choices, Divergence d) {
+        ObjectNode node = JsonNodeFactory.instance.objectNode();
+        node.put("file", file.toString());
+        node.put("steps", choices.size());
+        node.put("fits", d == null);
+        if (d == null) {
+            node.putNull("divergence");
+        } else {
+            ObjectNode at = node.putObject("divergence");
+            at.put("kind", d.kind().name());
+            at.put("step", d.step());
+            if (d.choice() >= 0) {
+                at.put("choice", d.choice());
+            }
+            if (d.ready() > 0) {
+                at.put("ready", d.ready());
+            }
+            at.put("detail", d.describe());
+        }
+        return node;
     }
 
     /**

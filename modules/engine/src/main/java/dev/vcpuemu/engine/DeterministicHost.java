@@ -101,7 +101,7 @@ public final class DeterministicHost implements AutoCloseable {
         // Runs on the executor's thread the moment the collector completes the result: the hash
         // and the step count are those of the run, not of the stopping that follows.
         CompletableFuture<RunResult> traced = result.thenApply(r -> {
-            executor.stopRecording();
+            executor.endRun();
             return r.withTrace(trace.hex(), trace.modelHex(), executor.steps());
         });
         system.tell(new Launch(Machine.create(settings, control, result, progress, trace, timeline)));

@@ -4,6 +4,7 @@ import dev.vcpuemu.app.config.ConfigProblem;
 import dev.vcpuemu.app.config.LoadedSettings;
 import dev.vcpuemu.app.config.SettingsLoader;
 import dev.vcpuemu.engine.det.Schedule;
+import dev.vcpuemu.engine.det.Strategy;
 import dev.vcpuemu.engine.run.Progress;
 import dev.vcpuemu.engine.run.RunControl;
 import dev.vcpuemu.engine.run.RunResult;
@@ -74,6 +75,14 @@ public final class DeterministicRunner {
         var s = loaded.settings();
         return Simulation.runDeterministic(s, loaded.config(), control, progress,
                 strategy.create(s.run().seed(), replay), record, timeline);
+    }
+
+    /** One run under {@code strategy} as the caller made it (a replay, whose divergence it then reads). */
+    public static RunResult run(LoadedSettings loaded, Strategy strategy, StopRule stop, long maxSteps, Schedule record,
+                                TrackSinks timeline) throws InterruptedException {
+        var s = loaded.settings();
+        return Simulation.runDeterministic(s, loaded.config(), control(loaded, stop, maxSteps), p -> { }, strategy,
+                record, timeline);
     }
 
     /**

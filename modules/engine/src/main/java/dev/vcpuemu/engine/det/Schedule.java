@@ -109,7 +109,11 @@ public final class Schedule {
                         if (n == steps) {
                             throw new IOException("more choices than the header's " + steps);
                         }
-                        c[n++] = Integer.parseInt(t);
+                        int choice = Integer.parseInt(t);
+                        if (choice < 0) {
+                            throw new IOException("choice " + (n + 1) + " is negative: " + choice);
+                        }
+                        c[n++] = choice;
                     }
                 }
             }

@@ -67,9 +67,13 @@ public final class SeededExecutor extends AbstractExecutorService {
         }
     }
 
-    /** Ends recording: the steps after a run's result (actor system shutdown) are not part of its schedule. */
-    public void stopRecording() {
+    /**
+     * Ends the run: the steps after its result (stopping its actors) are not part of its schedule,
+     * and the strategy is told how many steps the run took. Call it on the driver thread.
+     */
+    public void endRun() {
         record = null;
+        strategy.runEnded(steps);
     }
 
     /** Scheduling steps taken so far: mailbox runs chosen by the strategy. Read on the driver thread. */
@@ -105,7 +109,13 @@ public final class SeededExecutor extends AbstractExecutorService {
                 idle = false;
                 continue;
             }
-            int i = ready.size() == 1 ? 0 : strategy.choose(ready, steps);
+            int i;
+            if (ready.size() == 1) {
+                strategy.onlyOne(steps);
+                i = 0;
+            } else {
+                i = strategy.choose(ready, steps);
+            }
             if (record != null) {
                 record.add(i);
             }

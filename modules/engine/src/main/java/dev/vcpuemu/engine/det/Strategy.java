@@ -16,6 +16,20 @@ public sealed interface Strategy permits Strategy.Uniform, Strategy.Pct, Strateg
     /** Index of the mailbox to run at scheduling step {@code step} (0-based) among {@code ready}. */
     int choose(List<Runnable> ready, long step);
 
+    /**
+     * Step {@code step} had a single ready mailbox: the executor runs it without asking
+     * {@link #choose} (and records choice 0), so that a generator draws nothing there.
+     */
+    default void onlyOne(long step) {
+    }
+
+    /**
+     * The run's result is in after {@code steps} scheduling steps; the steps that follow stop its
+     * actors and are no part of it.
+     */
+    default void runEnded(long steps) {
+    }
+
     /** Uniform random choice among the ready mailboxes. */
     static Strategy uniform(long seed) {
         return new Uniform(new SplittableRandom(seed ^ 0x5DEECE66DL));
@@ -31,8 +45,11 @@ public sealed interface Strategy permits Strategy.Uniform, Strategy.Pct, Strateg
         return new Pct(new SplittableRandom(seed ^ 0x9E3779B97F4A7C15L), depth, horizon);
     }
 
-    /** Follows {@code choices}; past their end, or where one no longer fits, takes the oldest slot 0. */
-    static Strategy replay(Schedule choices) {
+    /**
+     * Follows {@code choices}; past their end, or where one no longer fits, takes the oldest slot 0
+     * and remembers the first such step ({@link Replay#divergence}).
+     */
+    static Replay replay(Schedule choices) {
         return new Replay(choices);
     }
 
@@ -89,8 +106,18 @@ public sealed interface Strategy permits Strategy.Uniform, Strategy.Pct, Strateg
         }
     }
 
+    /**
+     * A recorded schedule followed step by step. A schedule that does not fit the run (another
+     * topology, seed or mailbox throughput, or an edited or truncated file) is still replayed on,
+     * slot 0 wherever a choice does not fit, as shrinking needs for its edited schedules; the first
+     * step where it did not fit is kept for the caller to report. A schedule made for another run
+     * may still fit at every step: that cannot be told from the choices alone.
+     */
     final class Replay implements Strategy {
         private final Schedule choices;
+        // Driver-thread state until the run's result; read by the caller once it has the result.
+        private Divergence divergence;
+        private boolean ended;
 
         private Replay(Schedule choices) {
             this.choices = choices;
@@ -99,10 +126,44 @@ public sealed interface Strategy permits Strategy.Uniform, Strategy.Pct, Strateg
         @Override
         public int choose(List<Runnable> ready, long step) {
             if (step >= choices.size()) {
+                diverged(Divergence.Kind.SCHEDULE_EXHAUSTED, step, -1, ready.size());
                 return 0;
             }
             int c = choices.get(step);
-            return c < ready.size() ? c : 0;
+            if (c < 0 || c >= ready.size()) {
+                diverged(Divergence.Kind.CHOICE_OUT_OF_RANGE, step, c, ready.size());
+                return 0;
+            }
+            return c;
+        }
+
+        @Override
+        public void onlyOne(long step) {
+            if (step >= choices.size()) {
+                diverged(Divergence.Kind.SCHEDULE_EXHAUSTED, step, -1, 1);
+            } else if (choices.get(step) != 0) {
+                diverged(Divergence.Kind.CHOICE_OUT_OF_RANGE, step, choices.get(step), 1);
+            }
+        }
+
+        @Override
+        public void runEnded(long steps) {
+            if (steps < choices.size() && !ended) {
+                // The run's last step, 0-based: reported (1-based) as the number of steps it took.
+                diverged(Divergence.Kind.RUN_ENDED, steps - 1, -1, 0);
+            }
+            ended = true;
+        }
+
+        /** The first step where the schedule did not fit the run, or null when it fitted throughout. */
+        public Divergence divergence() {
+            return divergence;
+        }
+
+        private void diverged(Divergence.Kind kind, long step, int choice, int ready) {
+            if (divergence == null && !ended) {
+                divergence = new Divergence(kind, step + 1, choice, ready, choices.size());
+            }
         }
     }
 }

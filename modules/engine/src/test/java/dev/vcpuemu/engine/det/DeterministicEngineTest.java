@@ -16,12 +16,14 @@ import org.junit.jupiter.api.Test;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -92,9 +94,18 @@ class DeterministicEngineTest {
             recorded.write(file);
             Schedule read = Schedule.read(file);
             assertEquals(recorded.size(), read.size());
-            RunResult replayed = run(busy(5), Strategy.replay(read), null);
+            Strategy.Replay replay = Strategy.replay(read);
+            RunResult replayed = run(busy(5), replay, null);
             assertEquals(original.traceHash(), replayed.traceHash());
             assertEquals(original.counters(), replayed.counters());
+            assertNull(replay.divergence(), "the run's own schedule fits it at every step");
+
+            // The same choices cut short: the run goes on past them, and says where they ran out.
+            Strategy.Replay cut = Strategy.replay(Schedule.of(Arrays.copyOf(read.toArray(), 100)));
+            run(busy(5), cut, null);
+            Divergence d = cut.divergence();
+            assertEquals(Divergence.Kind.SCHEDULE_EXHAUSTED, d.kind(), d.describe());
+            assertEquals(101, d.step(), "the first step without a recorded choice");
         } finally {
             Files.deleteIfExists(file);
         }
