@@ -7,8 +7,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -30,28 +28,20 @@ class CliTest {
     @TempDir
     Path tmp;
 
-    private record Outcome(int exit, String out, String err) {}
-
-    private static Outcome execute(String... args) {
-        CommandLine cli = Main.commandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cli.setOut(new PrintWriter(out));
-        cli.setErr(new PrintWriter(err));
-        int exit = cli.execute(args);
-        return new Outcome(exit, out.toString(), err.toString());
+    private static InProcess.Outcome execute(String... args) {
+        return InProcess.execute(args);
     }
 
     @Test
     void everySubcommandPrintsItsHelpWithDashHAndDashDashHelpAndExitsZero() {
         for (String command : COMMANDS) {
             for (String flag : List.of("-h", "--help")) {
-                Outcome o = execute(command, flag);
+                InProcess.Outcome o = execute(command, flag);
                 assertEquals(0, o.exit(), command + " " + flag + ": " + o.err());
                 assertTrue(o.out().startsWith("Usage: vcpu-emu " + command + " "), command + " " + flag + ": " + o.out());
                 assertEquals("", o.err(), command + " " + flag);
             }
-            Outcome help = execute("help", command);
+            InProcess.Outcome help = execute("help", command);
             assertEquals(0, help.exit(), "help " + command + ": " + help.err());
             assertTrue(help.out().startsWith("Usage: vcpu-emu " + command + " "), "help " + command);
         }
@@ -60,7 +50,7 @@ class CliTest {
     @Test
     void everySubcommandPrintsTheVersionWithCommitAndBuildDate() {
         for (String command : COMMANDS) {
-            Outcome o = execute(command, "--version");
+            InProcess.Outcome o = execute(command, "--version");
             assertEquals(0, o.exit(), command + ": " + o.err());
             List<String> lines = o.out().lines().toList();
             assertEquals("vcpu-emu " + Main.version(), lines.get(0), o.out());
@@ -74,7 +64,7 @@ class CliTest {
 
     @Test
     void generateCompletionPrintsABashScriptForEverySubcommand() {
-        Outcome o = execute("generate-completion");
+        InProcess.Outcome o = execute("generate-completion");
         assertEquals(0, o.exit(), o.err());
         for (String command : COMMANDS) {
             assertTrue(o.out().contains("_picocli_vcpu-emu_" + command + "()"), command);
@@ -83,11 +73,11 @@ class CliTest {
 
     @Test
     void aBadCommandLineIsOneLineAndAPointerToTheHelp() {
-        Outcome o = execute("run", "--bogus");
+        InProcess.Outcome o = execute("run", "--bogus");
         assertEquals(Main.BAD_INPUT, o.exit());
         assertEquals(List.of("vcpu-emu run: Unknown option: '--bogus'", "Try 'vcpu-emu run --help' for more information."),
                 o.err().lines().toList());
-        Outcome none = execute();
+        InProcess.Outcome none = execute();
         assertEquals(Main.BAD_INPUT, none.exit());
         assertTrue(none.err().startsWith("Usage: vcpu-emu [-hV] [COMMAND]"), "no arguments: the usage; " + none.err());
     }
@@ -95,20 +85,20 @@ class CliTest {
     @Test
     void aBadDurationNamesTheOptionAsTyped() {
         for (String command : List.of("run", "soak")) {
-            Outcome o = command.equals("run") ? execute("run", "--duration", "abc")
+            InProcess.Outcome o = command.equals("run") ? execute("run", "--duration", "abc")
                     : execute("soak", "--duration", "abc", "--out", tmp.resolve("soak").toString());
             assertEquals(Main.BAD_INPUT, o.exit(), command);
             assertTrue(o.err().startsWith("--duration abc: vcpu-emu.run.duration: expected a duration"), command + ": " + o.err());
             assertEquals(1, o.err().lines().count(), o.err());
         }
-        Outcome interval = execute("soak", "--duration", "1s", "--interval", "-5s", "--out", tmp.resolve("soak").toString());
+        InProcess.Outcome interval = execute("soak", "--duration", "1s", "--interval", "-5s", "--out", tmp.resolve("soak").toString());
         assertTrue(interval.err().startsWith("--interval -5s: vcpu-emu.run.progress-interval: "), interval.err());
     }
 
     @Test
     void aReportIntoAMissingDirectoryNamesReportAndThePath() {
         Path missing = tmp.resolve("no/such/dir/x.json");
-        Outcome o = execute("run", "--report", missing.toString(), "--duration", "1s");
+        InProcess.Outcome o = execute("run", "--report", missing.toString(), "--duration", "1s");
         assertEquals(Main.BAD_INPUT, o.exit());
         assertEquals("--report: cannot write x.json into " + missing.getParent(), o.err().strip());
     }
@@ -123,7 +113,7 @@ class CliTest {
                 assertEquals(FindingKind.LOST_WAKEUP, find, command.getSimpleName() + " " + spelling);
             }
         }
-        Outcome o = execute("replay", "t.conf", "--seed", "1", "--find", "lost-wakeups");
+        InProcess.Outcome o = execute("replay", "t.conf", "--seed", "1", "--find", "lost-wakeups");
         assertEquals(Main.BAD_INPUT, o.exit());
         assertTrue(o.err().startsWith("vcpu-emu replay: Invalid value for option '--find': unknown finding kind "
                 + "'lost-wakeups' (did you mean LOST_WAKEUP?)"), o.err());
@@ -134,7 +124,7 @@ class CliTest {
         Path few = tmp.resolve("few.conf");
         Files.writeString(few, String.join("\n", "vcpu-emu {", "  topology.vcpu = 3", "  topology.vcpus = 0",
                 "  host.era = modern", "  workload.hot-probability = 1.5", "}", ""));
-        Outcome o = execute("validate", few.toString());
+        InProcess.Outcome o = execute("validate", few.toString());
         assertEquals(Main.BAD_INPUT, o.exit());
         assertEquals(List.of(few + ":2: vcpu-emu.topology.vcpu: unknown key (did you mean vcpu-emu.topology.vcpus?)",
                 few + ":3: vcpu-emu.topology.vcpus: must be between 1 and 4095, got 0",
@@ -145,7 +135,7 @@ class CliTest {
         Path many = tmp.resolve("many.conf");
         Files.writeString(many, "vcpu-emu {\n" + IntStream.range(0, ValidateCommand.SHOWN + 5)
                 .mapToObj(i -> "  unknown" + i + " = 1").collect(Collectors.joining("\n")) + "\n}\n");
-        Outcome m = execute("validate", many.toString());
+        InProcess.Outcome m = execute("validate", many.toString());
         List<String> lines = m.err().lines().toList();
         assertEquals(ValidateCommand.SHOWN + 1, lines.size(), m.err());
         assertTrue(lines.get(0).startsWith(many + ":2: vcpu-emu.unknown0: unknown key"), lines.get(0));
@@ -158,7 +148,7 @@ class CliTest {
         Files.writeString(empty, "# nothing but a comment\n");
         Path report = tmp.resolve("report.json");
         Files.writeString(report, "{\"earlier\": true}");
-        Outcome o = execute("run", empty.toString(), "--report", report.toString(), "--duration", "1s");
+        InProcess.Outcome o = execute("run", empty.toString(), "--report", report.toString(), "--duration", "1s");
         assertEquals(Main.BAD_INPUT, o.exit());
         assertEquals(empty + ": empty topology file: expected a vcpu-emu { } block", o.err().strip());
         assertEquals("{\"earlier\": true}", Files.readString(report));
@@ -184,7 +174,7 @@ class CliTest {
         // issue 18 item 7: every seed runs to its end (no finding stops it), and the rate comes with its interval.
         Path topology = Path.of(System.getProperty("vcpuemu.conf", "../../conf"), "scenarios", "hazard-i-nmi-window.conf");
         Path out = tmp.resolve("out");
-        Outcome o = execute("explore", topology.toString(), "--estimate", "apf_word_stolen", "--runs", "6", "--duration",
+        InProcess.Outcome o = execute("explore", topology.toString(), "--estimate", "apf_word_stolen", "--runs", "6", "--duration",
                 "5ms", "--parallelism", "1", "--out", out.toString());
         assertEquals(0, o.exit(), o.err());
         assertTrue(o.out().contains("estimate APF_WORD_STOLEN: 6 runs of 5ms"), o.out());
@@ -198,7 +188,7 @@ class CliTest {
 
         // One row per era pair: hazard (i) cannot happen on the #VE design, whose page-ready is no #PF.
         Path eras = tmp.resolve("eras");
-        Outcome table = execute("explore", topology.toString(), "--estimate", "APF_WORD_STOLEN", "--runs", "3", "--duration",
+        InProcess.Outcome table = execute("explore", topology.toString(), "--estimate", "APF_WORD_STOLEN", "--runs", "3", "--duration",
                 "5ms", "--parallelism", "1", "--eras", "legacy/legacy,ve/ve", "--out", eras.toString());
         assertEquals(0, table.exit(), table.err());
         JsonNode rows = new ObjectMapper().readTree(eras.resolve("estimate.json").toFile()).get("eras");
@@ -209,7 +199,7 @@ class CliTest {
         assertEquals(2, execute("explore", topology.toString(), "--estimate", "APF_WORD_STOLEN", "--runs", "1", "--eras",
                 "legacy").exit());
 
-        Outcome both = execute("explore", topology.toString(), "--estimate", "NESTED_NMI", "--find", "NESTED_NMI", "--runs",
+        InProcess.Outcome both = execute("explore", topology.toString(), "--estimate", "NESTED_NMI", "--find", "NESTED_NMI", "--runs",
                 "1");
         assertEquals(2, both.exit());
         assertTrue(both.err().startsWith("--estimate: "), both.err());

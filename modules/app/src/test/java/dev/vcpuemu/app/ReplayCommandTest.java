@@ -7,8 +7,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -32,20 +30,12 @@ class ReplayCommandTest {
     @TempDir
     Path tmp;
 
-    private record Outcome(int exit, String out, String err) {}
-
-    private static Outcome execute(String... args) {
-        var cli = Main.commandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cli.setOut(new PrintWriter(out));
-        cli.setErr(new PrintWriter(err));
-        int exit = cli.execute(args);
-        return new Outcome(exit, out.toString(), err.toString());
+    private static InProcess.Outcome execute(String... args) {
+        return InProcess.execute(args);
     }
 
     /** {@code replay TOPOLOGY --seed 3 --duration 5ms --report REPORT} and {@code more}. */
-    private Outcome replay(String topology, String report, String... more) {
+    private InProcess.Outcome replay(String topology, String report, String... more) {
         List<String> args = new ArrayList<>(List.of("replay", topology, "--seed", "3", "--duration", "5ms",
                 "--report", tmp.resolve(report).toString()));
         args.addAll(List.of(more));
@@ -59,14 +49,14 @@ class ReplayCommandTest {
     @Test
     void aScheduleIsCheckedAgainstTheRunItIsReplayedIn() throws IOException {
         Path recorded = tmp.resolve("schedule.gz");
-        Outcome first = replay(WINDOW, "recorded.json", "--schedule-out", recorded.toString());
+        InProcess.Outcome first = replay(WINDOW, "recorded.json", "--schedule-out", recorded.toString());
         assertEquals(0, first.exit(), first.out() + first.err());
         long steps = report("recorded.json").get("schedulingSteps").asLong();
         Schedule schedule = Schedule.read(recorded);
         assertEquals(steps, schedule.size());
 
         // Its own run: followed to the end, the same trace, nothing new printed.
-        Outcome own = replay(WINDOW, "own.json", "--schedule", recorded.toString(), "--strict");
+        InProcess.Outcome own = replay(WINDOW, "own.json", "--schedule", recorded.toString(), "--strict");
         assertEquals(0, own.exit(), own.out() + own.err());
         assertFalse(own.err().contains("does not fit"), own.err());
         JsonNode ownReport = report("own.json");
@@ -74,7 +64,7 @@ class ReplayCommandTest {
         assertTrue(ownReport.get("schedule").get("fits").asBoolean(), ownReport.toString());
 
         // Another topology: replayed on, with one line naming the file and the first divergent step.
-        Outcome other = replay(NO_NMI, "other.json", "--schedule", recorded.toString());
+        InProcess.Outcome other = replay(NO_NMI, "other.json", "--schedule", recorded.toString());
         assertEquals(0, other.exit(), other.out() + other.err());
         String line = other.err().strip();
         assertEquals(1, line.lines().count(), line);
@@ -87,7 +77,7 @@ class ReplayCommandTest {
 
         // --strict: bad input, the one line, and an earlier report left as it was.
         Files.writeString(tmp.resolve("strict.json"), "{\"earlier\": true}");
-        Outcome strict = replay(NO_NMI, "strict.json", "--schedule", recorded.toString(), "--strict");
+        InProcess.Outcome strict = replay(NO_NMI, "strict.json", "--schedule", recorded.toString(), "--strict");
         assertEquals(Main.BAD_INPUT, strict.exit(), strict.out() + strict.err());
         assertEquals(line.substring(0, line.indexOf(';')) + "; --strict: nothing written", strict.err().strip());
         assertEquals("{\"earlier\": true}", Files.readString(tmp.resolve("strict.json")));
@@ -101,20 +91,20 @@ class ReplayCommandTest {
 
         Path cut = tmp.resolve("cut.gz");
         Schedule.of(Arrays.copyOf(choices, 100)).write(cut);
-        Outcome shorter = replay(WINDOW, "cut.json", "--schedule", cut.toString());
+        InProcess.Outcome shorter = replay(WINDOW, "cut.json", "--schedule", cut.toString());
         assertEquals(cut + " does not fit this run: its 100 choices ran out at step 101 of a run that went on;"
                 + " replayed on with the default choice (slot 0) from there", shorter.err().strip());
         assertEquals(101, report("cut.json").get("schedule").get("divergence").get("step").asLong());
 
         Path longer = tmp.resolve("longer.gz");
         Schedule.of(Arrays.copyOf(choices, choices.length + 50)).write(longer);
-        Outcome extra = replay(WINDOW, "longer.json", "--schedule", longer.toString(), "--strict");
+        InProcess.Outcome extra = replay(WINDOW, "longer.json", "--schedule", longer.toString(), "--strict");
         assertEquals(Main.BAD_INPUT, extra.exit(), extra.out() + extra.err());
         assertEquals(String.format("%s does not fit this run: the run ended at step %,d with 50 of its %,d choices left;"
                 + " --strict: nothing written", longer, choices.length, choices.length + 50), extra.err().strip());
         assertFalse(Files.exists(tmp.resolve("longer.json")));
 
-        Outcome alone = replay(WINDOW, "alone.json", "--strict");
+        InProcess.Outcome alone = replay(WINDOW, "alone.json", "--strict");
         assertEquals(Main.BAD_INPUT, alone.exit());
         assertEquals("--strict: needs --schedule (it checks a recorded schedule against the run)", alone.err().strip());
     }
