@@ -63,7 +63,11 @@ public final class SeededExecutor extends AbstractExecutorService {
      */
     public void awaitIdle() throws InterruptedException {
         while (!(idle && inbox.isEmpty())) {
-            Thread.sleep(0, 100_000);
+            // A short park, not Thread.sleep(0, n): that sleeps a whole millisecond, a run of 1 ms.
+            LockSupport.parkNanos(20_000);
+            if (Thread.interrupted()) {
+                throw new InterruptedException();
+            }
         }
     }
 

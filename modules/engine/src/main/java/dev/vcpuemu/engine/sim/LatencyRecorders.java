@@ -45,6 +45,13 @@ public final class LatencyRecorders implements LatencySink {
         final AtomicReferenceArray<SingleWriterRecorder> shared = new AtomicReferenceArray<>(KINDS);
     }
 
+    /**
+     * One-thread mode (the deterministic engine runs every actor on one thread): plain histograms,
+     * filled by the actors and handed over whole at each read, with no recorder's double buffers.
+     * Null in the concurrent engine.
+     */
+    private final Histogram[] plain;
+
     private final List<PerThread> perThread = new CopyOnWriteArrayList<>();
     private final ThreadLocal<PerThread> local = ThreadLocal.withInitial(() -> {
         PerThread t = new PerThread();
@@ -56,8 +63,32 @@ public final class LatencyRecorders implements LatencySink {
     /** An empty histogram for a kind with nothing recorded: shared, never written. */
     public static final Histogram EMPTY = total();
 
+    /** For actors on several threads (the concurrent engine). */
+    public LatencyRecorders() {
+        this(false);
+    }
+
+    private LatencyRecorders(boolean oneThread) {
+        plain = oneThread ? new Histogram[KINDS] : null;
+    }
+
+    /** For actors that all run on one thread, which also reads (the deterministic engine). */
+    public static LatencyRecorders oneThread() {
+        return new LatencyRecorders(true);
+    }
+
     @Override
     public void record(LatencyKind kind, long nanos) {
+        long value = Math.max(1, Math.min(HIGHEST, nanos));
+        if (plain != null) {
+            Histogram h = plain[kind.ordinal()];
+            if (h == null) {
+                h = total();
+                plain[kind.ordinal()] = h;
+            }
+            h.recordValue(value);
+            return;
+        }
         PerThread t = local.get();
         SingleWriterRecorder r = t.mine[kind.ordinal()];
         if (r == null) {
@@ -65,7 +96,7 @@ public final class LatencyRecorders implements LatencySink {
             t.mine[kind.ordinal()] = r;
             t.shared.set(kind.ordinal(), r);
         }
-        r.recordValue(Math.max(1, Math.min(HIGHEST, nanos)));
+        r.recordValue(value);
     }
 
     /**
@@ -89,6 +120,19 @@ public final class LatencyRecorders implements LatencySink {
      */
     public void drainInto(Map<LatencyKind, Histogram> totals) {
         LatencyKind[] kinds = LatencyKind.values();
+        if (plain != null) {
+            for (int i = 0; i < KINDS; i++) {
+                Histogram h = plain[i];
+                if (h != null) {
+                    plain[i] = null;
+                    Histogram sum = totals.putIfAbsent(kinds[i], h);
+                    if (sum != null) {
+                        sum.add(h);
+                    }
+                }
+            }
+            return;
+        }
         for (PerThread thread : perThread) {
             for (int i = 0; i < KINDS; i++) {
                 SingleWriterRecorder r = thread.shared.get(i);

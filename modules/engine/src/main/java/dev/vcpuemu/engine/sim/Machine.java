@@ -60,7 +60,8 @@ public final class Machine {
             Props sim = control.countsMailboxBacklog()
                     ? DispatcherSelector.fromConfig(DISPATCHER).withMailboxFromConfig(MAILBOX)
                     : DispatcherSelector.fromConfig(DISPATCHER);
-            LatencyRecorders latencies = new LatencyRecorders();
+            // With a trace this is the deterministic engine: every actor runs on its one thread.
+            LatencyRecorders latencies = trace != null ? LatencyRecorders.oneThread() : new LatencyRecorders();
             InputTimings timings = new InputTimings();
             ActorRef<StatsCollector.Command> collector = ctx.spawn(traced(StatsCollector.Command.class, trace,
                     actor[0]++, StatsCollector.create(result, progress, control, latencies, timings)), "stats", sim);
