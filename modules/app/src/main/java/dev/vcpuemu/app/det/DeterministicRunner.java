@@ -38,6 +38,22 @@ public final class DeterministicRunner {
         return sets;
     }
 
+    /** The topology with the runner's overrides, loaded once for {@link #forSeed}. */
+    private volatile LoadedSettings loaded;
+
+    /**
+     * The topology with the runner's overrides and {@code seed}: what {@code load(seed, List.of())}
+     * gives, from one load of the topology shared by every seed (explore's runs).
+     */
+    public LoadedSettings forSeed(long seed) throws ConfigProblem {
+        LoadedSettings base = loaded;
+        if (base == null) {
+            base = loader.load(topology, sets);
+            loaded = base;
+        }
+        return base.withSeed(seed);
+    }
+
     /** The topology with the runner's overrides, then {@code extra}, then the seed. */
     public LoadedSettings load(long seed, List<String> extra) throws ConfigProblem {
         List<String> all = new ArrayList<>(sets);

@@ -84,7 +84,7 @@ public final class Explorer {
                             return null;
                         }
                         long seed = first + i;
-                        LoadedSettings loaded = runner.load(seed, List.of());
+                        LoadedSettings loaded = runner.forSeed(seed);
                         if (host == null) {
                             host = new DeterministicHost(loaded.settings(), loaded.config(), false);
                         }
