@@ -44,7 +44,7 @@ public final class InputTimings implements TimingSink {
             if (t.lateness[k] == null) {
                 t.lateness[k] = LatencyRecorders.recorder();
             }
-            t.lateness[k].recordValue(Math.max(1, Math.min(LatencyRecorders.HIGHEST, latenessNanos)));
+            t.lateness[k].recordValue(LatencyRecorders.clamp(latenessNanos));
         } else {
             t.exact[k]++;
         }

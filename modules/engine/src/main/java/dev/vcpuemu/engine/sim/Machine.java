@@ -61,7 +61,7 @@ public final class Machine {
                     ? DispatcherSelector.fromConfig(DISPATCHER).withMailboxFromConfig(MAILBOX)
                     : DispatcherSelector.fromConfig(DISPATCHER);
             // With a trace this is the deterministic engine: every actor runs on its one thread.
-            LatencyRecorders latencies = trace != null ? LatencyRecorders.oneThread() : new LatencyRecorders();
+            LatencyRecorders latencies = trace != null ? LatencyRecorders.oneThread() : LatencyRecorders.perThread();
             InputTimings timings = new InputTimings();
             ActorRef<StatsCollector.Command> collector = ctx.spawn(traced(StatsCollector.Command.class, trace,
                     actor[0]++, StatsCollector.create(result, progress, control, latencies, timings)), "stats", sim);

@@ -27,7 +27,7 @@ class LatencyRecordersTest {
 
     @Test
     void bothModesGiveTheSameIntervalsAndTotals() throws Exception {
-        for (LatencyRecorders r : new LatencyRecorders[] {new LatencyRecorders(), LatencyRecorders.oneThread()}) {
+        for (LatencyRecorders r : new LatencyRecorders[] {LatencyRecorders.perThread(), LatencyRecorders.oneThread()}) {
             record(r, 1);
             Map<LatencyKind, Histogram> first = r.interval();
             assertEquals(100, first.get(LatencyKind.SWAP_IN).getTotalCount());
@@ -49,7 +49,7 @@ class LatencyRecordersTest {
 
     @Test
     void theConcurrentModeSumsEveryThreadsValues() throws Exception {
-        LatencyRecorders r = new LatencyRecorders();
+        LatencyRecorders r = LatencyRecorders.perThread();
         Thread other = new Thread(() -> record(r, 1));
         other.start();
         other.join();
