@@ -110,14 +110,14 @@ class BenchCommandTest {
     void repeatedExploreSearchesGiveTheMedianRunsPerSecondTheirRangeAndEachSearch() {
         MachineLoad.Load calm = new MachineLoad.Load(0.1, 2.0, 1.5, 2);
         MachineLoad.Load busy = new MachineLoad.Load(0.9, 1.1, 3.0, 2);
-        List<BenchCommand.ExploreSample> searches = List.of(
-                new BenchCommand.ExploreSample(1_500, 10.0, calm),
-                new BenchCommand.ExploreSample(600, 10.0, busy),
-                new BenchCommand.ExploreSample(2_400, 20.0, calm));
+        List<BenchExplore.Sample> searches = List.of(
+                new BenchExplore.Sample(1_500, 10.0, calm),
+                new BenchExplore.Sample(600, 10.0, busy),
+                new BenchExplore.Sample(2_400, 20.0, calm));
         ObjectNode root = new ObjectMapper().createObjectNode();
-        ObjectNode x = BenchCommand.putExplore(root, searches);
+        ObjectNode x = BenchExplore.put(root, searches);
         assertTrue(root.get("explore") == x, "under the key explore at the top");
-        assertEquals(BenchCommand.EXPLORE_NAME, x.get("name").asText());
+        assertEquals(BenchExplore.NAME, x.get("name").asText());
         assertEquals(120.0, x.get("runsPerSecond").asDouble(), "median of 150, 60 and 120 runs/s");
         assertEquals(60.0, x.get("runsPerSecondMin").asDouble());
         assertEquals(150.0, x.get("runsPerSecondMax").asDouble());
