@@ -228,6 +228,10 @@ final class ExploreCommand implements Callable<Integer> {
         o.printf("explore: run with seed %d fails after %.1f s (%d runs, %.2f runs/s): %s at %.6f ms simulated, %d steps%n",
                 failure.seed(), outcome.wallSeconds(), outcome.runs(), outcome.runsPerSecond(), r.endReason(),
                 r.simulatedNanos() / 1e6, r.schedulingSteps());
+        if (failure.plan().aim() != null) {
+            o.printf("  aimed run %d of the windows strategy: %s%n", failure.plan().index(),
+                    failure.plan().aim().describe());
+        }
         r.findingExamples().stream().findFirst().ifPresent(f ->
                 o.printf("  first finding: %s on vCPU %d%s at %d ns: %s%n", f.kind(), f.vcpu(),
                         f.guest() == 0 ? "" : " of guest " + f.guest(), f.atNanos(), f.detail()));
@@ -240,7 +244,7 @@ final class ExploreCommand implements Callable<Integer> {
         Schedule schedule = new Schedule();
         RunResult again;
         Timeline timeline = TraceOptions.timeline(loaded.settings(), TraceOptions.DEFAULT_EVENTS);
-        again = DeterministicRunner.run(loaded, strategy, stop, maxSteps, null, schedule, timeline, p -> { });
+        again = DeterministicRunner.run(loaded, failure.plan().strategy(), stop, maxSteps, schedule, timeline);
         PerfettoTrace.Written written = PerfettoTrace.write(tracePath, timeline, 0,
                 "explore " + loaded.source() + ", seed " + failure.seed(), TraceOptions.metadata(again, loaded.settings()));
         schedule.write(schedulePath);
@@ -252,10 +256,14 @@ final class ExploreCommand implements Callable<Integer> {
         o.printf("  wrote %s, %s (%d steps), %s (%,d trace events)%n", reportPath, schedulePath, schedule.size(),
                 tracePath, written.events());
         String replay = Main.invocation() + " replay " + quote(topology.toString()) + " --seed " + failure.seed()
-                + strategy.args() + stop.args() + setArgs(runner.sets()) + maxStepsArg(maxSteps);
-        o.println("Replay it with:");
-        o.println("  " + replay);
-        o.println("or follow the recorded schedule:");
+                + failure.plan().spec().args() + stop.args() + setArgs(runner.sets()) + maxStepsArg(maxSteps);
+        if (failure.plan().bySeed()) {
+            o.println("Replay it with:");
+            o.println("  " + replay);
+            o.println("or follow the recorded schedule:");
+        } else {
+            o.println("Replay it by following the recorded schedule (it holds the aimed timing):");
+        }
         o.println("  " + replay + " --schedule " + quote(schedulePath.toString()));
         o.flush();
         if (!same) {

@@ -110,7 +110,7 @@ final class ReplayCommand implements Callable<Integer> {
         } catch (Conclusion.BadInput b) {
             return Main.BAD_INPUT;
         }
-        String problem = strategyOptions.problem();
+        String problem = strategyOptions.problemForOneRun();
         if (problem == null) {
             problem = trace.problem();
         }
@@ -170,7 +170,8 @@ final class ReplayCommand implements Callable<Integer> {
         Stored.keep(stored, trace.file, RunStore.TRACE, err);
         if (record != null) {
             record.write(scheduleOut);
-            out.println("Schedule: " + scheduleOut + " (" + record.size() + " steps)");
+            out.println("Schedule: " + scheduleOut + " (" + record.size() + " steps, " + record.draws().size()
+                    + " timing draws)");
         }
         Expectations e = Expectations.judge(loaded.settings().expect(), r);
         ObjectNode followed = choices == null ? null : scheduleNode(schedule, choices, diverged);
@@ -191,6 +192,8 @@ final class ReplayCommand implements Callable<Integer> {
                     case CHOICE_OUT_OF_RANGE -> "replayed on, slot 0 wherever a recorded choice does not fit";
                     case SCHEDULE_EXHAUSTED -> "replayed on with the default choice (slot 0) from there";
                     case RUN_ENDED -> "the rest is ignored";
+                    case DRAW_MISSING, DRAW_OUT_OF_RANGE ->
+                            "replayed on, the actor's own draw wherever a recorded value is missing or does not fit";
                 };
         return file + " does not fit this run: " + d.describe() + "; " + then;
     }
@@ -200,6 +203,7 @@ final class ReplayCommand implements Callable<Integer> {
         ObjectNode node = JsonNodeFactory.instance.objectNode();
         node.put("file", file.toString());
         node.put("steps", choices.size());
+        node.put("draws", choices.draws().size());
         node.put("fits", d == null);
         if (d == null) {
             node.putNull("divergence");

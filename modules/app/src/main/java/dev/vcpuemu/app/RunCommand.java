@@ -98,7 +98,7 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
             return Main.BAD_INPUT;
         }
         Settings s = loaded.settings();
-        String problem = strategyOptions.problem();
+        String problem = strategyOptions.problemForOneRun();
         if (problem == null) {
             problem = trace.problem();
         }

@@ -2,6 +2,7 @@ package dev.vcpuemu.bench;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import dev.vcpuemu.engine.det.Draws;
 import dev.vcpuemu.engine.Simulation;
 import dev.vcpuemu.engine.sim.Machine;
 import dev.vcpuemu.engine.sim.PagingWorker;
@@ -109,7 +110,8 @@ public class ActorRoundTripBenchmark {
         private StandIn(ActorContext<Object> ctx, Settings settings) {
             super(ctx);
             ActorRef<VcpuActor.Command> self = ctx.getSelf().narrow();
-            this.worker = ctx.spawn(PagingWorker.create("paging-worker-0", 0, settings, LatencySink.NONE, null),
+            this.worker = ctx.spawn(PagingWorker.create("paging-worker-0", 0, settings, LatencySink.NONE, null,
+                            Draws.OWN),
                     "paging-worker-0", DispatcherSelector.fromConfig(Machine.DISPATCHER));
             this.start = new PagingWorker.Start(new WorkItem(0, 0x1000, 3, false, true, 0, 0), self);
         }

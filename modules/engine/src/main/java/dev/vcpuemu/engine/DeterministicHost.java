@@ -104,7 +104,7 @@ public final class DeterministicHost implements AutoCloseable {
             executor.endRun();
             return r.withTrace(trace.hex(), trace.modelHex(), executor.steps());
         });
-        system.tell(new Launch(Machine.create(settings, control, result, progress, trace, timeline)));
+        system.tell(new Launch(Machine.create(settings, control, result, progress, trace, timeline, executor)));
         try {
             return traced.get();
         } catch (ExecutionException e) {

@@ -2,6 +2,7 @@ package dev.vcpuemu.engine;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import dev.vcpuemu.engine.det.Draws;
 import dev.vcpuemu.engine.det.Schedule;
 import dev.vcpuemu.engine.det.SeededExecutorConfigurator;
 import dev.vcpuemu.engine.det.Strategy;
@@ -97,7 +98,7 @@ public final class Simulation {
         }
         ActorSystem<Void> system = ActorSystem.create(
                 Behaviors.setup(ctx -> {
-                    ctx.spawn(Machine.create(settings, control, result, progress, null, timeline), "machine",
+                    ctx.spawn(Machine.create(settings, control, result, progress, null, timeline, Draws.OWN), "machine",
                             DispatcherSelector.fromConfig(Machine.DISPATCHER));
                     return Behaviors.empty();
                 }),

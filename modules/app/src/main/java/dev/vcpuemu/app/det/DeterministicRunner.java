@@ -107,8 +107,13 @@ public final class DeterministicRunner {
      */
     public static RunResult run(DeterministicHost host, LoadedSettings loaded, StrategySpec strategy, StopRule stop,
                                 long maxSteps) throws InterruptedException {
-        var s = loaded.settings();
-        return host.run(s, control(loaded, stop, maxSteps), null, strategy.create(s.run().seed(), null), null, null);
+        return run(host, loaded, strategy.create(loaded.settings().run().seed(), null), stop, maxSteps, null, null);
+    }
+
+    /** One run in {@code host} under {@code strategy} as the caller made it, recording and reporting as asked. */
+    public static RunResult run(DeterministicHost host, LoadedSettings loaded, Strategy strategy, StopRule stop,
+                                long maxSteps, Schedule record, TrackSinks timeline) throws InterruptedException {
+        return host.run(loaded.settings(), control(loaded, stop, maxSteps), null, strategy, record, timeline);
     }
 
     /**

@@ -2,6 +2,8 @@ package dev.vcpuemu.app.det;
 
 import dev.vcpuemu.app.config.LoadedSettings;
 import dev.vcpuemu.engine.DeterministicHost;
+import dev.vcpuemu.engine.det.Schedule;
+import dev.vcpuemu.engine.det.Strategy;
 import dev.vcpuemu.engine.run.RunResult;
 import dev.vcpuemu.model.finding.FindingKind;
 import dev.vcpuemu.model.stats.Counter;
@@ -28,8 +30,28 @@ import java.util.concurrent.atomic.AtomicLong;
  * display.
  */
 public final class Explorer {
-    /** A run that failed: its seed and result. */
-    public record Failure(long seed, RunResult result) {}
+    /**
+     * How one run of the search is made: its seed and strategy. For {@code random} and {@code pct}
+     * the seed says it all; a {@code windows} run after the first also moves draws ({@code aim}).
+     */
+    public record Plan(long index, long seed, StrategySpec spec, WindowAims.Aim aim) {
+        public Strategy strategy() {
+            Strategy base = spec.create(seed, null);
+            return aim == null ? base : Strategy.aimed(base, aim.values());
+        }
+
+        /** Whether {@code replay --seed} with the strategy's arguments remakes it (else only its schedule does). */
+        public boolean bySeed() {
+            return aim == null;
+        }
+    }
+
+    /** A run that failed: how it was made, and its result. */
+    public record Failure(Plan plan, RunResult result) {
+        public long seed() {
+            return plan.seed();
+        }
+    }
 
     /** What a search gave: how many runs in how long, and the failing run, if any. */
     public record Outcome(long runs, double wallSeconds, Failure failure) {
@@ -49,6 +71,7 @@ public final class Explorer {
     private final AtomicLong notPresents = new AtomicLong();
     private final AtomicLong simulatedNanos = new AtomicLong();
     private final ConcurrentSkipListMap<Long, Failure> failures = new ConcurrentSkipListMap<>();
+    private volatile List<WindowAims.Aim> aims = List.of();
 
     public Explorer(DeterministicRunner runner, StrategySpec strategy, StopRule stop, long maxSteps, int threads) {
         this.runner = runner;
@@ -65,11 +88,19 @@ public final class Explorer {
     /**
      * Runs seeds {@code first} to {@code first + runs - 1}, {@link #threads} at once, launching
      * no more after the first failure or after {@code deadlineNanos} ({@link System#nanoTime}).
+     * With {@code windows}: the first run (seed {@code first}, random) alone, then the runs aimed
+     * at its windows, then PCT from seed {@code first + 1} on.
      */
     public Outcome run(long first, long runs, long deadlineNanos) throws InterruptedException, ExecutionException {
         long started = System.nanoTime();
         AtomicLong next = new AtomicLong();
         AtomicBoolean stopLaunching = new AtomicBoolean();
+        if (strategy.kind() == StrategySpec.Kind.windows && runs > 0) {
+            next.set(1);
+            if (!probe(first)) {
+                stopLaunching.set(true);
+            }
+        }
         ExecutorService pool = Executors.newFixedThreadPool(threads);
         List<Future<?>> workers = new ArrayList<>();
         for (int w = 0; w < threads; w++) {
@@ -83,25 +114,15 @@ public final class Explorer {
                         if (i >= runs) {
                             return null;
                         }
-                        long seed = first + i;
-                        LoadedSettings loaded = runner.forSeed(seed);
+                        Plan plan = plan(first, i);
+                        LoadedSettings loaded = runner.forSeed(plan.seed());
                         if (host == null) {
                             host = new DeterministicHost(loaded.settings(), loaded.config(), false);
                         }
-                        RunResult r = DeterministicRunner.run(host, loaded, strategy, stop, maxSteps);
-                        r.findings().forEach((k, n) -> {
-                            findings.get(k).addAndGet(n);
-                            if (n > 0) {
-                                runsWith.get(k).incrementAndGet();
-                            }
-                        });
-                        notPresents.addAndGet(r.counters().getOrDefault(Counter.APF_NOT_PRESENT_INJECTED.key, 0L));
-                        simulatedNanos.addAndGet(r.simulatedNanos());
-                        if (stop.failed(r)) {
-                            failures.put(i, new Failure(seed, r));
+                        RunResult r = DeterministicRunner.run(host, loaded, plan.strategy(), stop, maxSteps, null, null);
+                        if (!account(i, plan, r)) {
                             stopLaunching.set(true);
                         }
-                        done.incrementAndGet();
                     }
                     return null;
                 } finally {
@@ -120,6 +141,60 @@ public final class Explorer {
         }
         double wall = (System.nanoTime() - started) / 1e9;
         return new Outcome(done.get(), wall, failures.isEmpty() ? null : failures.firstEntry().getValue());
+    }
+
+    /** The windows strategy's first run: recorded, its windows found, the aims planned. False when it failed. */
+    private boolean probe(long seed) throws InterruptedException {
+        LoadedSettings loaded;
+        try {
+            loaded = runner.forSeed(seed);
+        } catch (dev.vcpuemu.app.config.ConfigProblem e) {
+            throw new IllegalStateException(e);
+        }
+        Plan plan = new Plan(0, seed, strategy, null);
+        Schedule record = new Schedule();
+        WindowAims.Probe probe = new WindowAims.Probe();
+        RunResult r = DeterministicRunner.run(loaded, plan.strategy(), stop, maxSteps, record, probe);
+        aims = WindowAims.plan(loaded.settings(), probe.windows(), record, strategy.windowRuns());
+        return account(0, plan, r);
+    }
+
+    /** Run {@code i} of the search. */
+    Plan plan(long first, long i) {
+        if (strategy.kind() != StrategySpec.Kind.windows) {
+            return new Plan(i, first + i, strategy, null);
+        }
+        List<WindowAims.Aim> planned = aims;
+        if (i == 0) {
+            return new Plan(0, first, strategy, null);
+        }
+        if (i <= planned.size()) {
+            return new Plan(i, first, strategy, planned.get((int) i - 1));
+        }
+        return new Plan(i, first + i - planned.size(), strategy.pct(), null);
+    }
+
+    /** The windows strategy's aimed runs, once its first run is in (empty otherwise). */
+    public List<WindowAims.Aim> aims() {
+        return aims;
+    }
+
+    /** Counts run {@code i}'s result in; false when it failed. */
+    private boolean account(long i, Plan plan, RunResult r) {
+        r.findings().forEach((k, n) -> {
+            findings.get(k).addAndGet(n);
+            if (n > 0) {
+                runsWith.get(k).incrementAndGet();
+            }
+        });
+        notPresents.addAndGet(r.counters().getOrDefault(Counter.APF_NOT_PRESENT_INJECTED.key, 0L));
+        simulatedNanos.addAndGet(r.simulatedNanos());
+        boolean failed = stop.failed(r);
+        if (failed) {
+            failures.put(i, new Failure(plan, r));
+        }
+        done.incrementAndGet();
+        return !failed;
     }
 
     /** Runs finished so far. */

@@ -11,8 +11,9 @@ package dev.vcpuemu.engine.det;
  * @param choice        the recorded choice at that step, or -1 when there was none
  * @param ready         how many mailboxes were ready at that step, or 0 when the run had ended
  * @param scheduleSteps how many choices the schedule holds
+ * @param draw          for the draw kinds, the timing draw that did not fit and why; else null
  */
-public record Divergence(Kind kind, long step, int choice, int ready, int scheduleSteps) {
+public record Divergence(Kind kind, long step, int choice, int ready, int scheduleSteps, String draw) {
 
     public enum Kind {
         /** The recorded choice is not an index into that step's ready list. */
@@ -20,7 +21,11 @@ public record Divergence(Kind kind, long step, int choice, int ready, int schedu
         /** The schedule ran out while the run went on. */
         SCHEDULE_EXHAUSTED,
         /** The run ended with recorded choices left over. */
-        RUN_ENDED
+        RUN_ENDED,
+        /** The run took a timing draw the schedule has no value for. */
+        DRAW_MISSING,
+        /** The schedule's value for a timing draw is outside the draw's range. */
+        DRAW_OUT_OF_RANGE
     }
 
     /** What went wrong, as the end of a sentence beginning "the schedule does not fit this run: ". */
@@ -32,6 +37,7 @@ public record Divergence(Kind kind, long step, int choice, int ready, int schedu
                     scheduleSteps, step);
             case RUN_ENDED -> String.format("the run ended at step %,d with %,d of its %,d choices left",
                     step, scheduleSteps - step, scheduleSteps);
+            case DRAW_MISSING, DRAW_OUT_OF_RANGE -> String.format("at step %,d %s", step, draw);
         };
     }
 }

@@ -18,8 +18,12 @@ import java.util.concurrent.locks.LockSupport;
  * the ready list evolves as a function of the choices alone. Submissions from other threads
  * (Pekko creating the machine guardian, termination at the end) go to an inbox that is only
  * taken in when nothing is ready, i.e. before and after the simulation, never in its middle.
+ *
+ * <p>It is also where the run's actors take their timing draws ({@link Draws}): on this thread,
+ * at a point fixed by the choices, so the strategy decides them too and they are recorded beside
+ * the scheduling choices.
  */
-public final class SeededExecutor extends AbstractExecutorService {
+public final class SeededExecutor extends AbstractExecutorService implements Draws {
     // Driver-thread state. reset() writes it while the driver is idle; the next run's first task
     // then reaches the driver through the inbox, a happens-before edge that publishes the writes.
     private Strategy strategy;
@@ -78,6 +82,16 @@ public final class SeededExecutor extends AbstractExecutorService {
     public void endRun() {
         record = null;
         strategy.runEnded(steps);
+    }
+
+    /** The strategy's value for a timing draw, recorded; called by the run's actors, on the driver thread. */
+    @Override
+    public long draw(Draw draw, long min, long max, long sampled) {
+        long value = strategy.draw(draw, min, max, sampled);
+        if (record != null) {
+            record.addDraw(draw, value, min, max, value != sampled);
+        }
+        return value;
     }
 
     /** Scheduling steps taken so far: mailbox runs chosen by the strategy. Read on the driver thread. */

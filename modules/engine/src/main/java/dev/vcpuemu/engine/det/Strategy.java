@@ -10,8 +10,12 @@ import java.util.SplittableRandom;
  * is in a deterministic order (submission order, with removal by swapping in the last entry),
  * so a strategy's answer, an index into it, is the whole of a scheduling choice: recorded, it
  * replays the run without the generator that made it.
+ *
+ * <p>A strategy also gives the value of every timing draw ({@link #draw}): {@code random} and
+ * {@code pct} keep the actors' own draws, so their runs time everything as the concurrent engine
+ * does; {@link Replay} gives the recorded values, {@link Aimed} chosen ones.
  */
-public sealed interface Strategy permits Strategy.Uniform, Strategy.Pct, Strategy.Replay {
+public sealed interface Strategy permits Strategy.Uniform, Strategy.Pct, Strategy.Replay, Strategy.Aimed {
 
     /** Index of the mailbox to run at scheduling step {@code step} (0-based) among {@code ready}. */
     int choose(List<Runnable> ready, long step);
@@ -28,6 +32,14 @@ public sealed interface Strategy permits Strategy.Uniform, Strategy.Pct, Strateg
      * actors and are no part of it.
      */
     default void runEnded(long steps) {
+    }
+
+    /**
+     * The value of timing draw {@code draw}, in [{@code min}, {@code max}]; {@code sampled} is
+     * what the drawing actor's own generator gave, the default.
+     */
+    default long draw(Draw draw, long min, long max, long sampled) {
+        return sampled;
     }
 
     /** Uniform random choice among the ready mailboxes. */
@@ -51,6 +63,14 @@ public sealed interface Strategy permits Strategy.Uniform, Strategy.Pct, Strateg
      */
     static Replay replay(Schedule choices) {
         return new Replay(choices);
+    }
+
+    /**
+     * {@code base}'s scheduling choices and draws, except that each draw named in {@code aims}
+     * takes that value (clamped into the draw's range): the window-aimed strategy's runs.
+     */
+    static Strategy aimed(Strategy base, Map<Draw, Long> aims) {
+        return new Aimed(base, Map.copyOf(aims));
     }
 
     final class Uniform implements Strategy {
@@ -106,6 +126,35 @@ public sealed interface Strategy permits Strategy.Uniform, Strategy.Pct, Strateg
         }
     }
 
+    final class Aimed implements Strategy {
+        private final Strategy base;
+        private final Map<Draw, Long> aims;
+
+        private Aimed(Strategy base, Map<Draw, Long> aims) {
+            if (base instanceof Aimed || base instanceof Replay) {
+                throw new IllegalArgumentException("aims go on a generating strategy");
+            }
+            this.base = base;
+            this.aims = aims;
+        }
+
+        @Override
+        public int choose(List<Runnable> ready, long step) {
+            return base.choose(ready, step);
+        }
+
+        @Override
+        public void onlyOne(long step) {
+            base.onlyOne(step);
+        }
+
+        @Override
+        public long draw(Draw draw, long min, long max, long sampled) {
+            Long aim = aims.get(draw);
+            return aim == null ? base.draw(draw, min, max, sampled) : Math.max(min, Math.min(max, aim));
+        }
+    }
+
     /**
      * A recorded schedule followed step by step. A schedule that does not fit the run (another
      * topology, seed or mailbox throughput, or an edited or truncated file) is still replayed on,
@@ -118,6 +167,7 @@ public sealed interface Strategy permits Strategy.Uniform, Strategy.Pct, Strateg
         // Driver-thread state until the run's result; read by the caller once it has the result.
         private Divergence divergence;
         private boolean ended;
+        private long step;
 
         private Replay(Schedule choices) {
             this.choices = choices;
@@ -125,6 +175,7 @@ public sealed interface Strategy permits Strategy.Uniform, Strategy.Pct, Strateg
 
         @Override
         public int choose(List<Runnable> ready, long step) {
+            this.step = step;
             if (step >= choices.size()) {
                 diverged(Divergence.Kind.SCHEDULE_EXHAUSTED, step, -1, ready.size());
                 return 0;
@@ -139,6 +190,7 @@ public sealed interface Strategy permits Strategy.Uniform, Strategy.Pct, Strateg
 
         @Override
         public void onlyOne(long step) {
+            this.step = step;
             if (step >= choices.size()) {
                 diverged(Divergence.Kind.SCHEDULE_EXHAUSTED, step, -1, 1);
             } else if (choices.get(step) != 0) {
@@ -155,6 +207,30 @@ public sealed interface Strategy permits Strategy.Uniform, Strategy.Pct, Strateg
             ended = true;
         }
 
+        /**
+         * The recorded value; a draw the schedule lacks (shrinking drops draws to restore the
+         * actor's own) or whose value is out of range takes the actor's own value.
+         */
+        @Override
+        public long draw(Draw draw, long min, long max, long sampled) {
+            if (!choices.timed()) {
+                return sampled;
+            }
+            Long v = choices.valueOf(draw);
+            if (v == null) {
+                divergedDraw(Divergence.Kind.DRAW_MISSING, "the run drew the " + draw.describe()
+                        + ", for which the schedule has no value");
+                return sampled;
+            }
+            if (v < min || v > max) {
+                divergedDraw(Divergence.Kind.DRAW_OUT_OF_RANGE, String.format(
+                        "the schedule's value %,d for the %s is outside its range %,d to %,d", v, draw.describe(),
+                        min, max));
+                return sampled;
+            }
+            return v;
+        }
+
         /** The first step where the schedule did not fit the run, or null when it fitted throughout. */
         public Divergence divergence() {
             return divergence;
@@ -162,7 +238,14 @@ public sealed interface Strategy permits Strategy.Uniform, Strategy.Pct, Strateg
 
         private void diverged(Divergence.Kind kind, long step, int choice, int ready) {
             if (divergence == null && !ended) {
-                divergence = new Divergence(kind, step + 1, choice, ready, choices.size());
+                divergence = new Divergence(kind, step + 1, choice, ready, choices.size(), null);
+            }
+        }
+
+        private void divergedDraw(Divergence.Kind kind, String what) {
+            if (divergence == null && !ended) {
+                // The draw is taken while the mailbox chosen at the last step runs.
+                divergence = new Divergence(kind, step + 1, -1, 0, choices.size(), what);
             }
         }
     }

@@ -1,5 +1,6 @@
 package dev.vcpuemu.engine.sim;
 
+import dev.vcpuemu.engine.det.Draws;
 import dev.vcpuemu.engine.det.Trace;
 import dev.vcpuemu.engine.run.Progress;
 import dev.vcpuemu.engine.run.RunControl;
@@ -37,7 +38,8 @@ import java.util.function.Consumer;
  * <p>With a {@link Trace} (deterministic engine) every actor's messages are traced under a
  * stable number given here in spawn order, and the vCPU models report their events to it. With
  * {@link TrackSinks} (a timeline for {@code --trace}, either engine) each vCPU and paging worker
- * also records its events into its own track.
+ * also records its events into its own track. The timing draws go through {@link Draws}: the
+ * deterministic engine's strategy, or the actors' own generators.
  *
  * <p>It watches every actor it spawns. An exception escaping one is an emulator fault (DESIGN
  * §1.6): Pekko stops that actor, the machine gets {@link ChildFailed} and ends the run at once
@@ -54,7 +56,8 @@ public final class Machine {
     }
 
     public static Behavior<Void> create(Settings settings, RunControl control, CompletableFuture<RunResult> result,
-                                        Consumer<Progress> progress, Trace trace, TrackSinks timeline) {
+                                        Consumer<Progress> progress, Trace trace, TrackSinks timeline,
+                                        Draws draws) {
         return Behaviors.setup(ctx -> {
             int[] actor = {0};
             Props sim = control.countsMailboxBacklog()
@@ -83,7 +86,7 @@ public final class Machine {
                     String name = prefix + "paging-worker-" + i;
                     pool.add(ctx.spawn(traced(PagingWorker.Command.class, trace, actor[0]++,
                             PagingWorker.create(name, g, settings, latencies,
-                                    timeline == null ? null : timeline.worker(g, i))), name, sim));
+                                    timeline == null ? null : timeline.worker(g, i), draws)), name, sim));
                 }
                 List<ActorRef<VcpuActor.Command>> peers = new ArrayList<>();
                 for (int i = 0; i < settings.topology().vcpus(); i++) {
@@ -99,13 +102,15 @@ public final class Machine {
 
                 String reclaimer = prefix + "reclaimer";
                 reclaimers.add(ctx.spawn(traced(Reclaimer.Command.class, trace, actor[0]++,
-                        Reclaimer.create(reclaimer, settings, wired, timeKeeper)), reclaimer, sim));
-                for (Settings.NmiSource source : settings.nmi().sources()) {
+                        Reclaimer.create(reclaimer, g, settings, wired, timeKeeper, draws)), reclaimer, sim));
+                for (int s = 0; s < settings.nmi().sources().size(); s++) {
+                    Settings.NmiSource source = settings.nmi().sources().get(s);
                     List<ActorRef<VcpuActor.Command>> targets = source.targets().isEmpty() ? wired
                             : source.targets().stream().map(wired::get).toList();
                     String name = prefix + "nmi-" + source.name();
                     nmiSources.add(ctx.spawn(traced(NmiSource.Command.class, trace, actor[0]++,
-                            NmiSource.create(name, source, settings.run().seed(), targets, timeKeeper)), name, sim));
+                            NmiSource.create(name, g, s, source, settings.run().seed(), targets, timeKeeper, draws)),
+                            name, sim));
                 }
                 vcpus.addAll(wired);
                 workers.addAll(pool);

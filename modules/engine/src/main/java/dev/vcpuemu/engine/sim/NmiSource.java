@@ -10,6 +10,9 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 
+import dev.vcpuemu.engine.det.Draw;
+import dev.vcpuemu.engine.det.Draws;
+
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -22,7 +25,9 @@ import java.util.SplittableRandom;
  * <p>It works one quantum ahead (DESIGN §3): asked by the time-keeper to {@link Emit} what falls
  * due before the end of the next quantum, it sends those NMIs now, so every NMI is in its vCPU's
  * mailbox before the quantum it is due in opens, and lands at exactly its boundary. The arrival
- * times are drawn one after the other from the source's own generator, whatever the quanta.
+ * times are drawn one after the other from the source's own generator, whatever the quanta,
+ * each a choice point ({@link Draw.Site#NMI_ARRIVAL}, numbered 0, 1, …): the phase in
+ * [0, interval), then each gap in the jitter's range.
  */
 public final class NmiSource extends AbstractBehavior<NmiSource.Command> {
 
@@ -36,10 +41,15 @@ public final class NmiSource extends AbstractBehavior<NmiSource.Command> {
 
     public record Freeze(ActorRef<StatsCollector.Command> replyTo) implements Command {}
 
-    public static Behavior<Command> create(String name, Settings.NmiSource source, long seed,
+    /**
+     * @param guest the guest it belongs to, and {@code index} its place in {@code nmi.sources}:
+     *              with the draw number they name its draws
+     */
+    public static Behavior<Command> create(String name, int guest, int index, Settings.NmiSource source, long seed,
                                            List<ActorRef<VcpuActor.Command>> targets,
-                                           ActorRef<TimeKeeper.Command> timeKeeper) {
-        return Behaviors.setup(ctx -> new NmiSource(ctx, name, source, seed, targets, timeKeeper));
+                                           ActorRef<TimeKeeper.Command> timeKeeper, Draws draws) {
+        return Behaviors.setup(ctx -> new NmiSource(ctx, name, guest, index, source, seed, targets, timeKeeper,
+                draws));
     }
 
     private final String name;
@@ -47,20 +57,33 @@ public final class NmiSource extends AbstractBehavior<NmiSource.Command> {
     private final List<ActorRef<VcpuActor.Command>> targets;
     private final ActorRef<TimeKeeper.Command> timeKeeper;
     private final SplittableRandom rng;
+    private final Draws draws;
+    private final int guest;
+    private final int index;
+    private final long minGap;
+    private final long maxGap;
+    private long drawn;
     private final Counters counters = new Counters();
     private long nextDue;
     private long sent;
     private long received;
 
-    private NmiSource(ActorContext<Command> ctx, String name, Settings.NmiSource source, long seed,
-                      List<ActorRef<VcpuActor.Command>> targets, ActorRef<TimeKeeper.Command> timeKeeper) {
+    private NmiSource(ActorContext<Command> ctx, String name, int guest, int index, Settings.NmiSource source,
+                      long seed, List<ActorRef<VcpuActor.Command>> targets, ActorRef<TimeKeeper.Command> timeKeeper,
+                      Draws draws) {
         super(ctx);
         this.name = name;
+        this.guest = guest;
+        this.index = index;
         this.source = source;
         this.targets = targets;
         this.timeKeeper = timeKeeper;
+        this.draws = draws;
         this.rng = Seeds.forActor(seed, name);
-        this.nextDue = (long) (rng.nextDouble() * source.intervalNanos());
+        this.minGap = Math.max(1, (long) (source.intervalNanos() * (1 - source.jitter())));
+        this.maxGap = Math.max(1, (long) (source.intervalNanos() * (1 + source.jitter())));
+        this.nextDue = draws.draw(Draw.nmi(guest, index, drawn++), 0, Math.max(0, source.intervalNanos() - 1),
+                (long) (rng.nextDouble() * source.intervalNanos()));
     }
 
     @Override
@@ -86,7 +109,8 @@ public final class NmiSource extends AbstractBehavior<NmiSource.Command> {
                 sent++;
             }
             double jitter = source.jitter() * (2 * rng.nextDouble() - 1);
-            nextDue += Math.max(1, (long) (source.intervalNanos() * (1 + jitter)));
+            long gap = Math.max(1, (long) (source.intervalNanos() * (1 + jitter)));
+            nextDue += draws.draw(Draw.nmi(guest, index, drawn++), minGap, maxGap, gap);
         }
         sent++;
         if (e.wantStats()) {

@@ -1,5 +1,7 @@
 package dev.vcpuemu.engine.sim;
 
+import dev.vcpuemu.engine.det.Draw;
+import dev.vcpuemu.engine.det.Draws;
 import dev.vcpuemu.model.host.WorkItem;
 import dev.vcpuemu.model.settings.Settings;
 import dev.vcpuemu.model.stats.LatencyKind;
@@ -26,7 +28,8 @@ import java.util.Map;
  *
  * <p>The latency is drawn from a source seeded by the work item itself (the run seed, guest,
  * vCPU, token and issue time), not by the worker: which worker takes an item, and in which
- * order the items of several vCPUs reach it, changes nothing a vCPU sees.
+ * order the items of several vCPUs reach it, changes nothing a vCPU sees. The latency is a choice
+ * point ({@link Draw.Site#SWAP_IN}) named by the item too.
  */
 public final class PagingWorker extends AbstractBehavior<PagingWorker.Command> {
 
@@ -38,8 +41,8 @@ public final class PagingWorker extends AbstractBehavior<PagingWorker.Command> {
 
     /** @param events told each swap-in's start and completion (a timeline track), or null */
     public static Behavior<Command> create(String name, int guest, Settings settings, LatencySink latencies,
-                                           EventSink events) {
-        return Behaviors.setup(ctx -> new PagingWorker(ctx, name, guest, settings, latencies, events));
+                                           EventSink events, Draws draws) {
+        return Behaviors.setup(ctx -> new PagingWorker(ctx, name, guest, settings, latencies, events, draws));
     }
 
     private final String name;
@@ -48,13 +51,15 @@ public final class PagingWorker extends AbstractBehavior<PagingWorker.Command> {
     private final Settings.Latency latency;
     private final LatencySink latencies;
     private final EventSink events;
+    private final Draws draws;
     private long workReceived;
     private long sent;
     private long received;
 
     private PagingWorker(ActorContext<Command> ctx, String name, int guest, Settings settings, LatencySink latencies,
-                         EventSink events) {
+                         EventSink events, Draws draws) {
         super(ctx);
+        this.draws = draws;
         this.name = name;
         this.guest = guest;
         this.runSeed = settings.run().seed();
@@ -75,7 +80,9 @@ public final class PagingWorker extends AbstractBehavior<PagingWorker.Command> {
         received++;
         workReceived++;
         WorkItem item = s.item();
-        long serviceTime = latency.draw(Seeds.forWork(runSeed, guest, item.vcpu(), item.token(), item.issuedAtNanos()));
+        long serviceTime = draws.draw(Draw.swapIn(guest, item.vcpu(), item.token(), item.issuedAtNanos()),
+                latency.lowest(), latency.highest(),
+                latency.draw(Seeds.forWork(runSeed, guest, item.vcpu(), item.token(), item.issuedAtNanos())));
         latencies.record(LatencyKind.SWAP_IN, serviceTime);
         long due = item.issuedAtNanos() + serviceTime;
         if (events != null) {

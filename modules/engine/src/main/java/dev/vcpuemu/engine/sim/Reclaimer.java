@@ -1,5 +1,7 @@
 package dev.vcpuemu.engine.sim;
 
+import dev.vcpuemu.engine.det.Draw;
+import dev.vcpuemu.engine.det.Draws;
 import dev.vcpuemu.model.settings.Settings;
 import dev.vcpuemu.model.stats.Counter;
 import dev.vcpuemu.model.stats.Counters;
@@ -22,7 +24,8 @@ import java.util.SplittableRandom;
  * quantum ahead ({@link Emit}), so each eviction lands at exactly its boundary (DESIGN §3); the
  * times and targets are drawn one after the other, whatever the quanta. It never holds a quantum
  * open: an eviction due while its vCPU is blocked changes nothing that vCPU could see before it
- * runs again. (Reclaim to stay under {@code resident-limit} happens where a frame is charged, in
+ * runs again. Each time and each target is a choice point ({@link Draw.Site#EVICTION_TIME},
+ * {@link Draw.Site#EVICTION_VICTIM}). (Reclaim to stay under {@code resident-limit} happens where a frame is charged, in
  * the vCPU's host half.)
  */
 public final class Reclaimer extends AbstractBehavior<Reclaimer.Command> {
@@ -37,15 +40,20 @@ public final class Reclaimer extends AbstractBehavior<Reclaimer.Command> {
 
     public record Freeze(ActorRef<StatsCollector.Command> replyTo) implements Command {}
 
-    public static Behavior<Command> create(String name, Settings settings, List<ActorRef<VcpuActor.Command>> vcpus,
-                                           ActorRef<TimeKeeper.Command> timeKeeper) {
-        return Behaviors.setup(ctx -> new Reclaimer(ctx, name, settings, vcpus, timeKeeper));
+    public static Behavior<Command> create(String name, int guest, Settings settings,
+                                           List<ActorRef<VcpuActor.Command>> vcpus,
+                                           ActorRef<TimeKeeper.Command> timeKeeper, Draws draws) {
+        return Behaviors.setup(ctx -> new Reclaimer(ctx, name, guest, settings, vcpus, timeKeeper, draws));
     }
 
     private final String name;
     private final List<ActorRef<VcpuActor.Command>> vcpus;
     private final ActorRef<TimeKeeper.Command> timeKeeper;
     private final SplittableRandom rng;
+    private final Draws draws;
+    private final int guest;
+    private long times;
+    private long victims;
     private final double meanGapNanos;
     private final long[][] batch;
     private final int[] sizes;
@@ -53,10 +61,12 @@ public final class Reclaimer extends AbstractBehavior<Reclaimer.Command> {
     private long sent;
     private long received;
 
-    private Reclaimer(ActorContext<Command> ctx, String name, Settings settings, List<ActorRef<VcpuActor.Command>> vcpus,
-                      ActorRef<TimeKeeper.Command> timeKeeper) {
+    private Reclaimer(ActorContext<Command> ctx, String name, int guest, Settings settings,
+                      List<ActorRef<VcpuActor.Command>> vcpus, ActorRef<TimeKeeper.Command> timeKeeper, Draws draws) {
         super(ctx);
         this.name = name;
+        this.guest = guest;
+        this.draws = draws;
         this.vcpus = vcpus;
         this.timeKeeper = timeKeeper;
         this.rng = Seeds.forActor(settings.run().seed(), name);
@@ -78,7 +88,8 @@ public final class Reclaimer extends AbstractBehavior<Reclaimer.Command> {
     private Behavior<Command> onEmit(Emit e) {
         received++;
         while (nextDue < e.beforeNanos()) {
-            int v = rng.nextInt(vcpus.size());
+            int v = (int) draws.draw(Draw.evictionVictim(guest, victims++), 0, vcpus.size() - 1,
+                    rng.nextInt(vcpus.size()));
             if (sizes[v] == batch[v].length) {
                 batch[v] = Arrays.copyOf(batch[v], 2 * sizes[v]);
             }
@@ -106,7 +117,8 @@ public final class Reclaimer extends AbstractBehavior<Reclaimer.Command> {
 
     /** The exponential gap to the next eviction, at least a nanosecond. */
     private long gap() {
-        return Math.max(1, (long) (-Math.log(1.0 - rng.nextDouble()) * meanGapNanos));
+        return draws.draw(Draw.evictionTime(guest, times++), 1, Long.MAX_VALUE,
+                Math.max(1, (long) (-Math.log(1.0 - rng.nextDouble()) * meanGapNanos)));
     }
 
     private Behavior<Command> onFreeze(Freeze f) {

@@ -51,7 +51,7 @@ class ReplayStrategyTest {
         // Step 2 chose 7 of 3, step 4 chose 5 of 2: both run slot 0, the first is the one reported.
         assertEquals(List.of(1, 0, 1, 0), drive(replay, 2, 3, 2, 2));
         Divergence d = replay.divergence();
-        assertEquals(new Divergence(Divergence.Kind.CHOICE_OUT_OF_RANGE, 2, 7, 3, 4), d);
+        assertEquals(new Divergence(Divergence.Kind.CHOICE_OUT_OF_RANGE, 2, 7, 3, 4, null), d);
         assertEquals("at step 2 it chose mailbox 7 of 3 ready (they are 0 to 2)", d.describe());
     }
 
@@ -59,7 +59,7 @@ class ReplayStrategyTest {
     void aNonZeroChoiceWhereOneMailboxWasReadyDoesNotFit() {
         Strategy.Replay replay = Strategy.replay(Schedule.of(0, 1, 0));
         drive(replay, 2, 1, 2);
-        assertEquals(new Divergence(Divergence.Kind.CHOICE_OUT_OF_RANGE, 2, 1, 1, 3), replay.divergence());
+        assertEquals(new Divergence(Divergence.Kind.CHOICE_OUT_OF_RANGE, 2, 1, 1, 3, null), replay.divergence());
         assertEquals("at step 2 it chose mailbox 1 of 1 ready (the only one is 0)", replay.divergence().describe());
     }
 
@@ -68,7 +68,7 @@ class ReplayStrategyTest {
         Strategy.Replay replay = Strategy.replay(Schedule.of(1, 1));
         assertEquals(List.of(1, 1, 0, 0), drive(replay, 2, 2, 1, 3));
         Divergence d = replay.divergence();
-        assertEquals(new Divergence(Divergence.Kind.SCHEDULE_EXHAUSTED, 3, -1, 1, 2), d);
+        assertEquals(new Divergence(Divergence.Kind.SCHEDULE_EXHAUSTED, 3, -1, 1, 2, null), d);
         assertEquals("its 2 choices ran out at step 3 of a run that went on", d.describe());
     }
 
@@ -77,7 +77,7 @@ class ReplayStrategyTest {
         Strategy.Replay replay = Strategy.replay(Schedule.of(1, 0, 1, 0, 2500));
         drive(replay, 2, 2, 2);
         Divergence d = replay.divergence();
-        assertEquals(new Divergence(Divergence.Kind.RUN_ENDED, 3, -1, 0, 5), d);
+        assertEquals(new Divergence(Divergence.Kind.RUN_ENDED, 3, -1, 0, 5, null), d);
         assertEquals("the run ended at step 3 with 2 of its 5 choices left", d.describe());
     }
 

@@ -1,5 +1,6 @@
 package dev.vcpuemu.engine.sim;
 
+import dev.vcpuemu.engine.det.Draws;
 import dev.vcpuemu.model.TestSettings;
 import dev.vcpuemu.model.guest.SleeperTable;
 import dev.vcpuemu.model.host.WorkItem;
@@ -43,7 +44,7 @@ class ActorProtocolTest {
         // DESIGN §3: the answer travels ahead of its due time; the vCPU makes the frame resident then.
         Settings s = TestSettings.legacy().swapIn(100_000).build();
         TestProbe<VcpuActor.Command> vcpu = kit.createTestProbe();
-        ActorRef<PagingWorker.Command> worker = kit.spawn(PagingWorker.create("paging-worker-t", 0, s, LatencySink.NONE, null));
+        ActorRef<PagingWorker.Command> worker = kit.spawn(PagingWorker.create("paging-worker-t", 0, s, LatencySink.NONE, null, Draws.OWN));
         WorkItem item = new WorkItem(0, 0x1000, 3, false, true, 0, 7_000);
 
         worker.tell(new PagingWorker.Start(item, vcpu.ref()));
@@ -58,8 +59,8 @@ class ActorProtocolTest {
         Settings s = TestSettings.legacy().swapIn(new Settings.Latency(Settings.Latency.Distribution.EXPONENTIAL,
                 200_000, 20_000, 2_000_000)).build();
         TestProbe<VcpuActor.Command> vcpu = kit.createTestProbe();
-        ActorRef<PagingWorker.Command> a = kit.spawn(PagingWorker.create("paging-worker-a", 0, s, LatencySink.NONE, null));
-        ActorRef<PagingWorker.Command> b = kit.spawn(PagingWorker.create("paging-worker-b", 0, s, LatencySink.NONE, null));
+        ActorRef<PagingWorker.Command> a = kit.spawn(PagingWorker.create("paging-worker-a", 0, s, LatencySink.NONE, null, Draws.OWN));
+        ActorRef<PagingWorker.Command> b = kit.spawn(PagingWorker.create("paging-worker-b", 0, s, LatencySink.NONE, null, Draws.OWN));
         List<Long> dues = new ArrayList<>();
         for (ActorRef<PagingWorker.Command> w : List.of(a, b, a)) {
             for (int token : new int[] {0x1000, 0x2000}) {
@@ -77,7 +78,8 @@ class ActorProtocolTest {
         TestProbe<VcpuActor.Command> a = kit.createTestProbe();
         TestProbe<VcpuActor.Command> b = kit.createTestProbe();
         var source = new Settings.NmiSource("perf", List.of(), 10_000, 0.0, 0.25);
-        ActorRef<NmiSource.Command> nmi = kit.spawn(NmiSource.create("nmi-test", source, 7, List.of(a.ref(), b.ref()), tk.ref()));
+        ActorRef<NmiSource.Command> nmi = kit.spawn(NmiSource.create("nmi-test", 0, 0, source, 7, List.of(a.ref(), b.ref()), tk.ref(),
+                Draws.OWN));
 
         nmi.tell(new NmiSource.Emit(100_000, false));
         TimeKeeper.Done first = (TimeKeeper.Done) tk.receiveMessage();
@@ -119,8 +121,8 @@ class ActorProtocolTest {
         Settings s = TestSettings.legacy().hostMemory(1, 0.5, 50).build();
         TestProbe<TimeKeeper.Command> tk = kit.createTestProbe();
         List<TestProbe<VcpuActor.Command>> vcpus = List.of(kit.createTestProbe(), kit.createTestProbe());
-        ActorRef<Reclaimer.Command> reclaimer = kit.spawn(Reclaimer.create("reclaimer", s,
-                List.of(vcpus.get(0).ref(), vcpus.get(1).ref()), tk.ref()));
+        ActorRef<Reclaimer.Command> reclaimer = kit.spawn(Reclaimer.create("reclaimer", 0, s,
+                List.of(vcpus.get(0).ref(), vcpus.get(1).ref()), tk.ref(), Draws.OWN));
         reclaimer.tell(new Reclaimer.Emit(10_000_000, false));
         tk.expectMessage(TimeKeeper.Done.PASSIVE);
         int total = 0;
@@ -137,7 +139,8 @@ class ActorProtocolTest {
 
         Settings none = TestSettings.legacy().hostMemory(1, 0.5, 0).build();
         TestProbe<VcpuActor.Command> idle = kit.createTestProbe();
-        ActorRef<Reclaimer.Command> quiet = kit.spawn(Reclaimer.create("reclaimer-quiet", none, List.of(idle.ref()), tk.ref()));
+        ActorRef<Reclaimer.Command> quiet = kit.spawn(Reclaimer.create("reclaimer-quiet", 0, none, List.of(idle.ref()), tk.ref(),
+                Draws.OWN));
         quiet.tell(new Reclaimer.Emit(10_000_000, false));
         tk.expectMessage(TimeKeeper.Done.PASSIVE);
         idle.expectNoMessage(Duration.ofMillis(50));

@@ -266,5 +266,15 @@ public record Settings(Run run, Engine engine, Topology topology, Host host, Gue
                         minNanos + (long) (-Math.log(1.0 - rng.nextDouble()) * Math.max(1, meanNanos - minNanos)));
             };
         }
+
+        /** The least value {@link #draw} can give. */
+        public long lowest() {
+            return distribution == Distribution.FIXED ? meanNanos : minNanos;
+        }
+
+        /** The greatest value {@link #draw} can give. */
+        public long highest() {
+            return distribution == Distribution.FIXED ? meanNanos : maxNanos;
+        }
     }
 }
