@@ -17,6 +17,7 @@ import dev.vcpuemu.app.report.Report;
 import dev.vcpuemu.app.store.RunStore;
 import dev.vcpuemu.app.store.StoredRun;
 import dev.vcpuemu.engine.det.Schedule;
+import dev.vcpuemu.engine.det.Strategy;
 import dev.vcpuemu.engine.io.AtomicFiles;
 import dev.vcpuemu.engine.run.RunResult;
 import dev.vcpuemu.model.finding.FindingKind;
@@ -225,8 +226,9 @@ final class ExploreCommand implements Callable<Integer> {
             throws Exception {
         Explorer.Failure failure = outcome.failure();
         RunResult r = failure.result();
-        o.printf("explore: run with seed %d fails after %.1f s (%d runs, %.2f runs/s): %s at %.6f ms simulated, %d steps%n",
-                failure.seed(), outcome.wallSeconds(), outcome.runs(), outcome.runsPerSecond(), r.endReason(),
+        o.printf("explore: run %d of the search (seed %d) fails after %.1f s (%d runs, %.2f runs/s): %s at %.6f ms"
+                        + " simulated, %d steps%n",
+                failure.plan().index() + 1, failure.seed(), outcome.wallSeconds(), outcome.runs(), outcome.runsPerSecond(), r.endReason(),
                 r.simulatedNanos() / 1e6, r.schedulingSteps());
         if (failure.plan().aim() != null) {
             o.printf("  aimed run %d of the windows strategy: %s%n", failure.plan().index(),
@@ -280,28 +282,42 @@ final class ExploreCommand implements Callable<Integer> {
             if (kind == null) {
                 o.println("shrink: the run fails by a missing expected finding, not by a finding: nothing to shrink");
             } else {
-                shrink(runner, strategy, kind, maxSteps, failure.seed(), again, schedule, shrinkLimit, o);
+                shrink(runner, strategy, kind, maxSteps, failure.plan(), shrinkLimit, o);
             }
         }
         return Main.EXPECTATION_FAILED;
     }
 
-    private void shrink(DeterministicRunner runner, StrategySpec strategy, FindingKind kind, long maxSteps, long seed,
-                        RunResult original, Schedule originalSchedule, Duration budget, PrintWriter o) throws Exception {
-        LoadedSettings before = runner.load(seed, List.of());
-        Shrinker.Result s = new Shrinker(runner, strategy, kind, maxSteps, budget.toNanos(), o).shrink(List.of(), seed);
+    private void shrink(DeterministicRunner runner, StrategySpec strategy, FindingKind kind, long maxSteps,
+                        Explorer.Plan failing, Duration budget, PrintWriter o) throws Exception {
+        LoadedSettings before = runner.load(failing.seed(), List.of());
+        Shrinker.Result s = new Shrinker(runner, strategy, kind, maxSteps, budget.toNanos(), o).shrink(List.of(), failing);
         LoadedSettings after = runner.load(s.seed(), s.sets());
         Path schedulePath = out.resolve("shrunk-schedule.gz");
+        Path tracePath = out.resolve("shrunk-trace.json");
         s.schedule().write(schedulePath);
         Report.write(out.resolve("shrunk-report.json"), Report.build("explore", "deterministic", Main.version(),
                 after.source(), after.settings(), s.run(), Expectations.judge(after.settings().expect(), s.run())));
+        // The shrunk run once more, for its timeline: the same run (a replay of its own choices).
+        Timeline timeline = TraceOptions.timeline(after.settings(), TraceOptions.DEFAULT_EVENTS);
+        RunResult traced = DeterministicRunner.run(after, Strategy.replay(s.schedule()), StopRule.find(kind), maxSteps,
+                null, timeline);
+        PerfettoTrace.write(tracePath, timeline, 0, "shrunk " + after.source() + ", seed " + s.seed(),
+                TraceOptions.metadata(traced, after.settings()));
         o.printf("shrink (%d test runs): %s%n", s.tests(), kind);
-        o.printf("  original: %d vCPUs x %d tasks, %d NMI source(s), %d steps, %d non-default choices%n",
+        o.printf("  original: %d vCPUs x %d tasks, %d NMI source(s), %,d steps, %d non-default choices, "
+                        + "%d departing timing draws of %d, %,d vCPU events to the finding%n",
                 before.settings().topology().vcpus(), before.settings().guest().tasksPerVcpu(),
-                before.settings().nmi().sources().size(), originalSchedule.size(), originalSchedule.deviations());
-        o.printf("  shrunk:   %d vCPUs x %d tasks, %d NMI source(s), %d steps, %d non-default choices%n",
+                before.settings().nmi().sources().size(), s.original().size(), s.original().deviations(),
+                s.original().drawDepartures(), s.original().draws().size(), s.originalEvents());
+        o.printf("  shrunk:   %d vCPUs x %d tasks, %d NMI source(s), %,d steps, %d non-default choices, "
+                        + "%d departing timing draws of %d, %,d vCPU events to the finding%n",
                 after.settings().topology().vcpus(), after.settings().guest().tasksPerVcpu(),
-                after.settings().nmi().sources().size(), s.schedule().size(), s.schedule().deviations());
+                after.settings().nmi().sources().size(), s.schedule().size(), s.schedule().deviations(),
+                s.schedule().drawDepartures(), s.schedule().draws().size(), s.events());
+        s.schedule().draws().stream().filter(Schedule.Recorded::departs).forEach(d ->
+                o.printf("    timing: %s = %,d ns (range %,d to %,d)%n", d.draw().describe(), d.value(), d.min(), d.max()));
+        o.printf("  wrote %s, %s (open it in https://ui.perfetto.dev)%n", schedulePath, tracePath);
         List<String> all = new ArrayList<>(runner.sets());
         all.addAll(s.sets());
         o.println("Replay the shrunk run with:");

@@ -38,6 +38,13 @@ public final class DeterministicRunner {
         return sets;
     }
 
+    /** A runner of the same topology with {@code extra} set after this one's overrides. */
+    public DeterministicRunner with(List<String> extra) {
+        List<String> all = new ArrayList<>(sets);
+        all.addAll(extra);
+        return new DeterministicRunner(topology, all);
+    }
+
     /** The topology with the runner's overrides, loaded once for {@link #forSeed}. */
     private volatile LoadedSettings loaded;
 

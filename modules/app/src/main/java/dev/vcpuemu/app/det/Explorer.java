@@ -144,12 +144,13 @@ public final class Explorer {
     }
 
     /** The windows strategy's first run: recorded, its windows found, the aims planned. False when it failed. */
-    private boolean probe(long seed) throws InterruptedException {
+    private boolean probe(long seed) throws InterruptedException, ExecutionException {
         LoadedSettings loaded;
         try {
             loaded = runner.forSeed(seed);
         } catch (dev.vcpuemu.app.config.ConfigProblem e) {
-            throw new IllegalStateException(e);
+            // As a worker's run would report it.
+            throw new ExecutionException(e);
         }
         Plan plan = new Plan(0, seed, strategy, null);
         Schedule record = new Schedule();

@@ -3,6 +3,10 @@ package dev.vcpuemu.app.det;
 import dev.vcpuemu.app.config.ConfigProblem;
 import dev.vcpuemu.app.config.LoadedSettings;
 import dev.vcpuemu.engine.det.Schedule;
+import dev.vcpuemu.engine.det.Strategy;
+import dev.vcpuemu.engine.timeline.TrackSinks;
+import dev.vcpuemu.model.trace.EventSink;
+import dev.vcpuemu.model.trace.TraceEvent;
 import dev.vcpuemu.engine.run.RunResult;
 import dev.vcpuemu.model.finding.FindingKind;
 import dev.vcpuemu.model.settings.Settings;
@@ -15,15 +19,24 @@ import java.util.Locale;
 /**
  * Reduces a failing deterministic run while the same finding kind still appears: first the
  * topology (fewer vCPUs, tasks, paging workers, NMI sources, rarer NMIs; each candidate is
- * searched over a few seeds), then the schedule (delta debugging over the scheduling choices
- * that depart from the plain order, slot 0). The result is expressed as {@code --set}
- * overrides, a seed and a schedule file: a replay command.
+ * searched by a few runs of the search's own strategy: seeds for random and pct, a first run and
+ * its aimed runs for windows), then the choices: delta debugging over every departure from the
+ * default, scheduling choices that are not slot 0 (the plain order) and timing draws that are not
+ * the drawing actor's own value. The result is expressed as {@code --set} overrides, a seed and a
+ * schedule file: a replay command. The failing and the shrunk run's vCPU events are counted (up
+ * to the finding, where the run stops): the size of the interleaving a reader has to follow.
  */
 public final class Shrinker {
-    /** Seeds tried for each smaller topology before giving it up. */
+    /** Runs tried for each smaller topology before giving it up. */
     static final int SEEDS_PER_CANDIDATE = 6;
 
-    public record Result(List<String> sets, long seed, Schedule schedule, RunResult run, long tests) {}
+    /**
+     * @param events         vCPU events of the shrunk run (up to and with its finding)
+     * @param originalEvents vCPU events of the run shrinking started from
+     * @param original       the choices of that run
+     */
+    public record Result(List<String> sets, long seed, Schedule schedule, RunResult run, long tests, long events,
+                         Schedule original, long originalEvents) {}
 
     private final DeterministicRunner runner;
     private final StrategySpec strategy;
@@ -45,21 +58,28 @@ public final class Shrinker {
         this.log = log;
     }
 
-    public Result shrink(List<String> sets, long seed) throws ConfigProblem, InterruptedException {
+    /** Shrinks the failing run {@code failing} of a search over the runner's topology with {@code sets}. */
+    public Result shrink(List<String> sets, Explorer.Plan failing) throws ConfigProblem, InterruptedException {
         List<String> current = new ArrayList<>(sets);
-        long currentSeed = seed;
+        Explorer.Plan plan = failing;
+        Schedule original = new Schedule();
+        EventCount originalEvents = new EventCount();
+        tests++;
+        DeterministicRunner.run(runner.load(plan.seed(), current), plan.strategy(), stop, maxSteps, original,
+                originalEvents);
         boolean progress = true;
         while (progress && !outOfTime()) {
             progress = false;
-            Settings s = runner.load(currentSeed, current).settings();
+            Settings s = runner.load(plan.seed(), current).settings();
             for (Candidate c : candidates(s)) {
                 List<String> trial = override(current, c.sets());
-                Long found = searchSeeds(trial, currentSeed);
+                Explorer.Plan found = search(trial, plan.seed());
                 if (found != null) {
-                    log.printf("shrink: %s still shows %s (seed %d)%n", c.what(), kind, found);
+                    log.printf("shrink: %s still shows %s (seed %d%s)%n", c.what(), kind, found.seed(),
+                            found.aim() == null ? "" : ", an aimed run");
                     log.flush();
                     current = trial;
-                    currentSeed = found;
+                    plan = found;
                     progress = true;
                     break;
                 }
@@ -68,18 +88,22 @@ public final class Shrinker {
                 }
             }
         }
-        LoadedSettings loaded = runner.load(currentSeed, current);
-        Schedule original = new Schedule();
-        RunResult first = run(loaded, null, original);
-        Schedule shrunk = ddmin(loaded, original);
+        LoadedSettings loaded = runner.load(plan.seed(), current);
+        Schedule before = new Schedule();
+        tests++;
+        RunResult first = DeterministicRunner.run(loaded, plan.strategy(), stop, maxSteps, before, null);
+        Schedule shrunk = ddmin(loaded, before);
         Schedule fin = new Schedule();
-        RunResult last = run(loaded, shrunk, fin);
+        EventCount events = new EventCount();
+        tests++;
+        RunResult last = DeterministicRunner.run(loaded, Strategy.replay(shrunk), stop, maxSteps, fin, events);
         if (!stop.failed(last)) {
             // Cannot happen for a deterministic engine; keep the unreduced schedule if it does.
-            fin = original;
+            fin = before;
             last = first;
         }
-        return new Result(List.copyOf(current), currentSeed, fin, last, tests);
+        return new Result(List.copyOf(current), plan.seed(), fin, last, tests, events.count(), original,
+                originalEvents.count());
     }
 
     /** {@code base} with {@code changes} applied: a key set again replaces its earlier setting. */
@@ -95,38 +119,61 @@ public final class Shrinker {
         return out;
     }
 
-    private Long searchSeeds(List<String> sets, long seed) throws ConfigProblem, InterruptedException {
-        for (int i = 0; i < SEEDS_PER_CANDIDATE && !outOfTime(); i++) {
-            long s = seed + i;
-            if (stop.failed(run(runner.load(s, sets), null, null))) {
-                return s;
+    /** A few runs of the search's strategy on the smaller topology {@code sets}: the first that fails, or null. */
+    private Explorer.Plan search(List<String> sets, long seed) throws InterruptedException {
+        Explorer explorer = new Explorer(runner.with(sets), strategy, stop, maxSteps, 1);
+        try {
+            Explorer.Outcome o = explorer.run(seed, SEEDS_PER_CANDIDATE, deadlineNanos);
+            tests += o.runs();
+            return o.failure() == null ? null : o.failure().plan();
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof ConfigProblem) {
+                return null;
             }
+            throw new IllegalStateException("a shrink candidate's run failed", e.getCause());
         }
-        return null;
     }
 
     /**
-     * ddmin (Zeller and Hildebrandt, 2002) over the positions of non-default choices: set
-     * chunks of them to 0 while the finding still appears; finer chunks when none can go.
+     * ddmin (Zeller and Hildebrandt, 2002) over the departures from the default: scheduling
+     * choices that are not 0 (a departure at position i of the choices) and timing draws that are
+     * not the actor's own (a departure numbered choices + j, for draw j). Set chunks of them back to
+     * the default while the finding still appears (a choice to 0, a draw dropped from the schedule,
+     * so that the actor draws its own); finer chunks when none can go.
      */
     private Schedule ddmin(LoadedSettings loaded, Schedule schedule) throws InterruptedException {
         int[] choices = schedule.toArray();
+        List<Schedule.Recorded> draws = schedule.draws();
         List<Integer> deviations = new ArrayList<>();
         for (int i = 0; i < choices.length; i++) {
             if (choices[i] != 0) {
                 deviations.add(i);
             }
         }
+        for (int j = 0; j < draws.size(); j++) {
+            if (draws.get(j).departs()) {
+                deviations.add(choices.length + j);
+            }
+        }
+        boolean[] dropped = new boolean[draws.size()];
         int n = 2;
         while (deviations.size() >= 1 && !outOfTime()) {
             int chunk = Math.max(1, (int) Math.ceil(deviations.size() / (double) n));
             boolean removed = false;
             for (int start = 0; start < deviations.size() && !outOfTime(); start += chunk) {
                 int[] trial = choices.clone();
+                boolean[] trialDropped = dropped.clone();
                 List<Integer> cut = deviations.subList(start, Math.min(deviations.size(), start + chunk));
-                cut.forEach(i -> trial[i] = 0);
-                if (stop.failed(run(loaded, Schedule.of(trial), null))) {
+                for (int i : cut) {
+                    if (i < trial.length) {
+                        trial[i] = 0;
+                    } else {
+                        trialDropped[i - trial.length] = true;
+                    }
+                }
+                if (stop.failed(run(loaded, kept(trial, draws, trialDropped)))) {
                     choices = trial;
+                    dropped = trialDropped;
                     List<Integer> rest = new ArrayList<>(deviations.subList(0, start));
                     rest.addAll(deviations.subList(Math.min(deviations.size(), start + chunk), deviations.size()));
                     deviations = rest;
@@ -142,12 +189,52 @@ public final class Shrinker {
                 n = Math.min(deviations.size(), n * 2);
             }
         }
-        return Schedule.of(choices);
+        return kept(choices, draws, dropped);
     }
 
-    private RunResult run(LoadedSettings loaded, Schedule replay, Schedule record) throws InterruptedException {
+    private static Schedule kept(int[] choices, List<Schedule.Recorded> draws, boolean[] dropped) {
+        List<Schedule.Recorded> kept = new ArrayList<>();
+        for (int j = 0; j < draws.size(); j++) {
+            if (!dropped[j]) {
+                kept.add(draws.get(j));
+            }
+        }
+        return Schedule.of(choices, kept);
+    }
+
+    private RunResult run(LoadedSettings loaded, Schedule replay) throws InterruptedException {
         tests++;
-        return DeterministicRunner.run(loaded, strategy, stop, maxSteps, replay, record, null, p -> { });
+        return DeterministicRunner.run(loaded, Strategy.replay(replay), stop, maxSteps, null, null);
+    }
+
+    /** Counts every vCPU's events and findings: the size of a run's interleaving. */
+    static final class EventCount implements TrackSinks {
+        private long count;
+        private final EventSink sink = new EventSink() {
+            @Override
+            public void event(int vcpu, long atNanos, TraceEvent what, long arg) {
+                count++;
+            }
+
+            @Override
+            public void finding(int vcpu, long atNanos, FindingKind kind) {
+                count++;
+            }
+        };
+
+        @Override
+        public EventSink vcpu(int guest, int vcpu) {
+            return sink;
+        }
+
+        @Override
+        public EventSink worker(int guest, int worker) {
+            return null;
+        }
+
+        long count() {
+            return count;
+        }
     }
 
     private boolean outOfTime() {
@@ -187,8 +274,11 @@ public final class Shrinker {
                     List.of("nmi.sources=" + render(sources, v, i, false))));
         }
         for (int i = 0; i < sources.size(); i++) {
-            out.add(new Candidate("NMI source " + sources.get(i).name() + " at half the rate",
-                    List.of("nmi.sources=" + render(sources, v, i, true))));
+            // Down to one NMI per run: rarer still says nothing more.
+            if (sources.get(i).intervalNanos() * 2 <= s.run().duration().toNanos()) {
+                out.add(new Candidate("NMI source " + sources.get(i).name() + " at half the rate",
+                        List.of("nmi.sources=" + render(sources, v, i, true))));
+            }
         }
         return out;
     }

@@ -15,6 +15,8 @@ import dev.vcpuemu.model.host.WorkItem;
 import dev.vcpuemu.model.settings.Settings.GuestEra;
 import dev.vcpuemu.model.settings.Settings.HostEra;
 import dev.vcpuemu.model.stats.Counter;
+import dev.vcpuemu.model.trace.EventSink;
+import dev.vcpuemu.model.trace.TraceEvent;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -34,8 +36,30 @@ import static org.junit.jupiter.api.Assertions.fail;
 class NmiWindowTest {
     private static final int SEEDS = 20;
 
+    /**
+     * vCPU events and findings of the scripted interleaving of §4(i) from the rig's start to the
+     * stolen word (step 5): the size the deterministic engine's shrinking aims at (at most twice
+     * this, {@code ShrinkerTest}); {@link #theScriptedInterleavingHasItsSize} keeps it honest.
+     */
+    static final int SCRIPTED_EVENTS_TO_STOLEN_WORD = 16;
+
+    /** Counts a vCPU's events and findings. */
+    private static final class EventCount implements EventSink {
+        long count;
+
+        @Override
+        public void event(int vcpu, long atNanos, TraceEvent what, long arg) {
+            count++;
+        }
+
+        @Override
+        public void finding(int vcpu, long atNanos, FindingKind kind) {
+            count++;
+        }
+    }
+
     /** The state at the moment the NMI was delivered into the window. */
-    private record Window(Rig rig, WorkItem work, long token, Routine pfRoutine, long genuineAtNmi) {}
+    private record Window(Rig rig, WorkItem work, long token, Routine pfRoutine, long genuineAtNmi, EventCount events) {}
 
     private static TestSettings settings(HostEra era) {
         // A working set much larger than the page-table mapping limit: the NMI handler's user read
@@ -50,6 +74,8 @@ class NmiWindowTest {
      */
     private static Window nmiInWindow(HostEra era, long seed, double userRead) {
         Rig rig = new Rig(settings(era).build(), seed);
+        EventCount events = new EventCount();
+        rig.vcpu.eventSink(events);
         Routine pf = HostRules.of(era).pageReadyAsPageFault() ? Routine.PF_LEGACY
                 : era == HostEra.INTERRUPT ? Routine.PF_INTERRUPT : Routine.PF_ERROR_CODE;
         rig.allResident();
@@ -69,7 +95,7 @@ class NmiWindowTest {
         assertTrue(rig.at(Routine.NMI, NmiHandler.ENTRY), "NMI delivered at the handler's first instruction boundary");
         assertTrue(rig.vcpu.cpu().nmiBlocked());
         assertEquals(1, rig.vcpu.host().area().word(), "the word is still unread");
-        return new Window(rig, w, token, pf, rig.count(Counter.GENUINE_PAGE_FAULTS));
+        return new Window(rig, w, token, pf, rig.count(Counter.GENUINE_PAGE_FAULTS), events);
     }
 
     /**
@@ -98,6 +124,13 @@ class NmiWindowTest {
         }
         fail("in " + SEEDS + " seeds the NMI handler's user read never took a genuine #PF in the window");
         return null;
+    }
+
+    @Test
+    void theScriptedInterleavingHasItsSize() {
+        Window win = nmiWithNestedFault(HostEra.LEGACY);
+        win.rig.stepUntil("the nested handler consumed R", () -> win.rig.findingCount(FindingKind.APF_WORD_STOLEN) == 1);
+        assertEquals(SCRIPTED_EVENTS_TO_STOLEN_WORD, win.events.count);
     }
 
     @Test
