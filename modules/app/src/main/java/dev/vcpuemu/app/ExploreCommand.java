@@ -77,7 +77,7 @@ final class ExploreCommand implements Callable<Integer> {
 
     @Option(names = "--estimate", paramLabel = "KIND", converter = FindingKindConverter.class,
             description = "Instead of searching, run every seed to its end and estimate how often KIND hits: per run, "
-                    + "per 10^6 not-presents and per simulated hour, each with its 95 % interval.")
+                    + "per 10^6 not-presents and per simulated hour, each with its 95 %% interval.")
     FindingKind estimate;
 
     @Option(names = "--eras", paramLabel = "HOST/GUEST", split = ",",
@@ -138,6 +138,9 @@ final class ExploreCommand implements Callable<Integer> {
         }
         if (problem == null && estimate != null && (find != null || shrink)) {
             problem = "--estimate: runs every seed to its end; it cannot be combined with " + (find != null ? "--find" : "--shrink");
+        }
+        if (problem == null && estimate != null && strategyOptions.strategy == StrategySpec.Kind.windows) {
+            problem = "--estimate: rates hold for runs timed at random; --strategy windows aims its runs at the windows";
         }
         if (problem == null && eras != null && estimate == null) {
             problem = "--eras: only with --estimate";

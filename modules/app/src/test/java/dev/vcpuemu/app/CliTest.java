@@ -203,5 +203,15 @@ class CliTest {
                 "1");
         assertEquals(2, both.exit());
         assertTrue(both.err().startsWith("--estimate: "), both.err());
+
+        InProcess.Outcome aimed = execute("explore", topology.toString(), "--estimate", "NESTED_NMI", "--strategy",
+                "windows", "--runs", "1");
+        assertEquals(2, aimed.exit());
+        assertEquals("--estimate: rates hold for runs timed at random; --strategy windows aims its runs at the windows",
+                aimed.err().strip());
+        InProcess.Outcome negative = execute("explore", topology.toString(), "--strategy", "windows", "--window-runs",
+                "-1", "--runs", "1");
+        assertEquals(2, negative.exit());
+        assertEquals("--window-runs: must be at least 0, got -1", negative.err().strip());
     }
 }

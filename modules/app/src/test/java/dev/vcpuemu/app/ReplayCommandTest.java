@@ -105,6 +105,13 @@ class ReplayCommandTest {
                 + " --strict: nothing written", longer, choices.length, choices.length + 50), extra.err().strip());
         assertFalse(Files.exists(tmp.resolve("longer.json")));
 
+        // The windows strategy plans the runs of a search: one run cannot take it.
+        InProcess.Outcome windows = replay(WINDOW, "windows.json", "--strategy", "windows");
+        assertEquals(Main.BAD_INPUT, windows.exit(), windows.out() + windows.err());
+        assertEquals("--strategy windows: aims the runs of a search at the windows of its first run; explore only"
+                + " (replay follows the schedule explore writes)", windows.err().strip());
+        assertFalse(Files.exists(tmp.resolve("windows.json")));
+
         InProcess.Outcome alone = replay(WINDOW, "alone.json", "--strict");
         assertEquals(Main.BAD_INPUT, alone.exit());
         assertEquals("--strict: needs --schedule (it checks a recorded schedule against the run)", alone.err().strip());

@@ -1,5 +1,6 @@
 package dev.vcpuemu.app.det;
 
+import dev.vcpuemu.app.config.ConfigProblem;
 import dev.vcpuemu.app.config.LoadedSettings;
 import dev.vcpuemu.engine.DeterministicHost;
 import dev.vcpuemu.engine.det.Schedule;
@@ -148,7 +149,7 @@ public final class Explorer {
         LoadedSettings loaded;
         try {
             loaded = runner.forSeed(seed);
-        } catch (dev.vcpuemu.app.config.ConfigProblem e) {
+        } catch (ConfigProblem e) {
             // As a worker's run would report it.
             throw new ExecutionException(e);
         }

@@ -4,17 +4,18 @@ import dev.vcpuemu.app.config.ConfigProblem;
 import dev.vcpuemu.app.config.LoadedSettings;
 import dev.vcpuemu.engine.det.Schedule;
 import dev.vcpuemu.engine.det.Strategy;
-import dev.vcpuemu.engine.timeline.TrackSinks;
-import dev.vcpuemu.model.trace.EventSink;
-import dev.vcpuemu.model.trace.TraceEvent;
 import dev.vcpuemu.engine.run.RunResult;
+import dev.vcpuemu.engine.timeline.TrackSinks;
 import dev.vcpuemu.model.finding.FindingKind;
 import dev.vcpuemu.model.settings.Settings;
+import dev.vcpuemu.model.trace.EventSink;
+import dev.vcpuemu.model.trace.TraceEvent;
 
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.ExecutionException;
 
 /**
  * Reduces a failing deterministic run while the same finding kind still appears: first the
@@ -126,7 +127,7 @@ public final class Shrinker {
             Explorer.Outcome o = explorer.run(seed, SEEDS_PER_CANDIDATE, deadlineNanos);
             tests += o.runs();
             return o.failure() == null ? null : o.failure().plan();
-        } catch (java.util.concurrent.ExecutionException e) {
+        } catch (ExecutionException e) {
             if (e.getCause() instanceof ConfigProblem) {
                 return null;
             }
