@@ -32,9 +32,12 @@ import java.util.Set;
  *
  * <p>The boundaries: one nanosecond after the window opens (the input lands on the first
  * micro-op boundary inside it, e.g. §4(i) step 3, the #PF handler's first instruction), and one
- * before it closes (the last boundary inside it).
+ * before it closes (the last boundary inside it). Windows are taken in blocks of {@link #BLOCK},
+ * earliest first: the opening boundaries of a block, then its closing ones.
  */
 public final class WindowAims {
+    /** Windows whose opening boundaries are aimed at before their closing ones. */
+    static final int BLOCK = 8;
     /** One aimed run: the window, the boundary, and the draws it moves there. */
     public record Aim(WindowTracker.Window window, long atNanos, Map<Draw, Long> values) {
         public String describe() {
@@ -89,17 +92,43 @@ public final class WindowAims {
             }
         }
         nmiDraws.values().forEach(l -> l.sort(Comparator.comparingLong(r -> r.draw().n())));
-        List<Aim> aims = new ArrayList<>();
-        Set<Map<Draw, Long>> seen = new LinkedHashSet<>();
+        // Each window's aims at its opening and at its closing boundary; windows no draw reaches are left out.
+        List<List<List<Aim>>> aimable = new ArrayList<>();
         for (WindowTracker.Window w : windows) {
-            for (long at : boundaries(w)) {
-                if (aims.size() >= limit) {
-                    return aims;
-                }
+            long open = w.openNanos() + 1;
+            long close = w.closeNanos() - 1;
+            if (close < open) {
+                continue;
+            }
+            List<List<Aim>> sides = new ArrayList<>();
+            for (long at : close == open ? List.of(open) : List.of(open, close)) {
+                List<Aim> side = new ArrayList<>();
                 for (Map<Draw, Long> values : w.kind().aim == ProtocolWindow.Aim.NMI
                         ? nmiAims(settings, nmiDraws, w, at) : completionAim(swapIns, w, at)) {
-                    if (aims.size() < limit && seen.add(values)) {
-                        aims.add(new Aim(w, at, values));
+                    side.add(new Aim(w, at, values));
+                }
+                sides.add(side);
+            }
+            if (sides.stream().anyMatch(side -> !side.isEmpty())) {
+                aimable.add(sides);
+            }
+        }
+        // Blocks of windows: the opening boundaries of a block, then its closing ones. Two boundaries
+        // of one window often give the same outcome (the handler the input runs does the same
+        // thing), so the first aims go to distinct windows; every boundary still comes in turn.
+        List<Aim> aims = new ArrayList<>();
+        Set<Map<Draw, Long>> seen = new LinkedHashSet<>();
+        for (int block = 0; block < aimable.size(); block += BLOCK) {
+            List<List<List<Aim>>> some = aimable.subList(block, Math.min(aimable.size(), block + BLOCK));
+            for (int side = 0; side < 2; side++) {
+                for (List<List<Aim>> sides : some) {
+                    for (Aim aim : side < sides.size() ? sides.get(side) : List.<Aim>of()) {
+                        if (aims.size() >= limit) {
+                            return aims;
+                        }
+                        if (seen.add(aim.values())) {
+                            aims.add(aim);
+                        }
                     }
                 }
             }
@@ -109,12 +138,6 @@ public final class WindowAims {
 
     private static long swapKey(int guest, int vcpu, int token) {
         return ((long) guest << 48) ^ ((long) vcpu << 32) ^ (token & 0xFFFFFFFFL);
-    }
-
-    private static List<Long> boundaries(WindowTracker.Window w) {
-        long open = w.openNanos() + 1;
-        long close = w.closeNanos() - 1;
-        return close > open ? List.of(open, close) : close == open ? List.of(open) : List.of();
     }
 
     /** For each NMI source that targets the window's vCPU: its first NMI due after {@code at}, moved to {@code at}. */
