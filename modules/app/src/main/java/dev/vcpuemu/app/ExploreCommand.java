@@ -364,6 +364,12 @@ final class ExploreCommand implements Callable<Integer> {
             }
         }
         o.println(progressLine(explorer, runs, started));
+        if (strategy.kind() == StrategySpec.Kind.windows) {
+            o.printf("windows: the first run (seed %d) showed %s; %d runs aimed at their boundaries, then pct%n", first,
+                    explorer.windowsSeen().isEmpty() ? "no protocol window" : explorer.windowsSeen().entrySet().stream()
+                            .map(e -> String.format("%,d %s", e.getValue(), e.getKey()))
+                            .collect(java.util.stream.Collectors.joining(", ")), explorer.aims().size());
+        }
         return new Search(explorer, outcome);
     }
 

@@ -8,6 +8,8 @@ import dev.vcpuemu.engine.det.Strategy;
 import dev.vcpuemu.engine.run.RunResult;
 import dev.vcpuemu.model.finding.FindingKind;
 import dev.vcpuemu.model.stats.Counter;
+import dev.vcpuemu.model.trace.ProtocolWindow;
+import dev.vcpuemu.model.trace.WindowTracker;
 
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -73,6 +75,7 @@ public final class Explorer {
     private final AtomicLong simulatedNanos = new AtomicLong();
     private final ConcurrentSkipListMap<Long, Failure> failures = new ConcurrentSkipListMap<>();
     private volatile List<WindowAims.Aim> aims = List.of();
+    private volatile Map<ProtocolWindow, Long> windowsSeen = Map.of();
 
     public Explorer(DeterministicRunner runner, StrategySpec strategy, StopRule stop, long maxSteps, int threads) {
         this.runner = runner;
@@ -157,7 +160,11 @@ public final class Explorer {
         Schedule record = new Schedule();
         WindowAims.Probe probe = new WindowAims.Probe();
         RunResult r = DeterministicRunner.run(loaded, plan.strategy(), stop, maxSteps, record, probe);
-        aims = WindowAims.plan(loaded.settings(), probe.windows(), record, strategy.windowRuns());
+        List<WindowTracker.Window> windows = probe.windows();
+        Map<ProtocolWindow, Long> seen = new EnumMap<>(ProtocolWindow.class);
+        windows.forEach(w -> seen.merge(w.kind(), 1L, Long::sum));
+        windowsSeen = seen;
+        aims = WindowAims.plan(loaded.settings(), windows, record, strategy.windowRuns());
         return account(0, plan, r);
     }
 
@@ -174,6 +181,11 @@ public final class Explorer {
             return new Plan(i, first, strategy, planned.get((int) i - 1));
         }
         return new Plan(i, first + i - planned.size(), strategy.pct(), null);
+    }
+
+    /** The windows the windows strategy's first run showed, by kind (empty for other strategies). */
+    public Map<ProtocolWindow, Long> windowsSeen() {
+        return windowsSeen;
     }
 
     /** The windows strategy's aimed runs, once its first run is in (empty otherwise). */
