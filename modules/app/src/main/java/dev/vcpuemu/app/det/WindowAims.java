@@ -32,8 +32,9 @@ import java.util.Set;
  *
  * <p>The boundaries: one nanosecond after the window opens (the input lands on the first
  * micro-op boundary inside it, e.g. §4(i) step 3, the #PF handler's first instruction), and one
- * before it closes (the last boundary inside it). Windows are taken in blocks of {@link #BLOCK},
- * earliest first: the opening boundaries of a block, then its closing ones.
+ * before it closes (the last boundary inside it). Windows opened over a task come before those
+ * over the idle task (an NMI handler reads user memory only over a task), each earliest first,
+ * in blocks of {@link #BLOCK}: the opening boundaries of a block, then its closing ones.
  */
 public final class WindowAims {
     /** Windows whose opening boundaries are aimed at before their closing ones. */
@@ -113,6 +114,9 @@ public final class WindowAims {
                 aimable.add(sides);
             }
         }
+        // Windows over a task before those over the idle task, each in time order: what an NMI's
+        // handler does depends on it (perf reads a user call chain only over a task, §4(i) step 4).
+        aimable.sort(Comparator.comparing(sides -> firstAim(sides).window().task() < 0));
         // Blocks of windows: the opening boundaries of a block, then its closing ones. Two boundaries
         // of one window often give the same outcome (the handler the input runs does the same
         // thing), so the first aims go to distinct windows; every boundary still comes in turn.
@@ -134,6 +138,10 @@ public final class WindowAims {
             }
         }
         return aims;
+    }
+
+    private static Aim firstAim(List<List<Aim>> sides) {
+        return sides.stream().filter(side -> !side.isEmpty()).findFirst().orElseThrow().get(0);
     }
 
     private static long swapKey(int guest, int vcpu, int token) {

@@ -13,18 +13,25 @@ import java.util.Map;
  * times; a window still open when the run ends is not (its extent is unknown).
  */
 public final class WindowTracker implements EventSink {
-    /** One window as it happened: open at {@code openNanos}, closed at {@code closeNanos}. */
-    public record Window(ProtocolWindow kind, int guest, int vcpu, long openNanos, long closeNanos, long token) {}
+    /**
+     * One window as it happened: open at {@code openNanos}, closed at {@code closeNanos}, opened
+     * over task {@code task} (-1: the idle task, or before the first task switch).
+     */
+    public record Window(ProtocolWindow kind, int guest, int vcpu, long openNanos, long closeNanos, long token,
+                         int task) {}
 
     private final int guest;
     private final int vcpu;
     private final List<Window> windows = new ArrayList<>();
+    private int task = -1;
     private long apfWordOpen = -1;
     private long apfWordToken;
+    private int apfWordTask;
+    private int nmiReopenedTask;
     private int nmiDepth;
     private long nmiReopened = -1;
     // Tokens delivered whose task has not enqueued yet: at most a few at a time.
-    private final Map<Long, Long> awaitingEnqueue = new HashMap<>();
+    private final Map<Long, long[]> awaitingEnqueue = new HashMap<>();
 
     public WindowTracker(int guest, int vcpu) {
         this.guest = guest;
@@ -34,33 +41,39 @@ public final class WindowTracker implements EventSink {
     @Override
     public void event(int v, long at, TraceEvent what, long arg) {
         switch (what) {
+            case SWITCH_TO_TASK -> task = (int) arg;
             case DELIVER_ASYNC_PAGE_FAULT -> {
                 apfWordOpen = at;
                 apfWordToken = arg & 0xFFFFFFFFL;
-                awaitingEnqueue.put(arg & 0xFFFFFFFFL, at);
+                apfWordTask = task;
+                awaitingEnqueue.put(arg & 0xFFFFFFFFL, new long[] {at, task});
             }
             case READ_CLEAR_APF_WORD -> {
                 if (apfWordOpen >= 0) {
-                    windows.add(new Window(ProtocolWindow.APF_WORD_UNREAD, guest, vcpu, apfWordOpen, at, apfWordToken));
+                    windows.add(new Window(ProtocolWindow.APF_WORD_UNREAD, guest, vcpu, apfWordOpen, at, apfWordToken,
+                            apfWordTask));
                     apfWordOpen = -1;
                 }
             }
             case WAIT_SLEEP, WAIT_HALT, WAIT_FOUND_DUMMY -> {
-                Long open = awaitingEnqueue.remove(arg & 0xFFFFFFFFL);
+                long[] open = awaitingEnqueue.remove(arg & 0xFFFFFFFFL);
                 if (open != null) {
-                    windows.add(new Window(ProtocolWindow.WAKE_BEFORE_WAIT, guest, vcpu, open, at, arg & 0xFFFFFFFFL));
+                    windows.add(new Window(ProtocolWindow.WAKE_BEFORE_WAIT, guest, vcpu, open[0], at, arg & 0xFFFFFFFFL,
+                            (int) open[1]));
                 }
             }
             case DELIVER_NMI -> nmiDepth++;
             case IRET -> {
                 if (arg == Routine.NMI.ordinal()) {
                     if (nmiReopened >= 0) {
-                        windows.add(new Window(ProtocolWindow.NMI_REOPENED, guest, vcpu, nmiReopened, at, 0));
+                        windows.add(new Window(ProtocolWindow.NMI_REOPENED, guest, vcpu, nmiReopened, at, 0,
+                                nmiReopenedTask));
                     }
                     nmiReopened = -1;
                     nmiDepth = Math.max(0, nmiDepth - 1);
                 } else if (nmiDepth > 0 && nmiReopened < 0) {
                     nmiReopened = at;
+                    nmiReopenedTask = task;
                 }
             }
             default -> {
