@@ -149,7 +149,7 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
     private record SizeResult(String growthRow, boolean conserved, int warnings) {}
 
     /** The emulator's measured run, its start-up and memory when they were taken, and the machine's load meanwhile. */
-    private record Measured(RunResult result, Footprint footprint, MachineLoad.Load load) {}
+    private record Measured(RunResult result, Footprint footprint, MachineLoad.Load load, EngineFigures figures) {}
 
     @Override
     public Integer call() throws InterruptedException, IOException {
@@ -306,7 +306,12 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
     }
 
     /** One measured run of a phase: its figures, the emulator's footprint (or null), the machine's load, conservation. */
-    record Sample(Phase phase, Footprint footprint, MachineLoad.Load load, boolean conserved) {}
+    /** @param engine an emulator phase's user-level figures, else null */
+    record Sample(Phase phase, Footprint footprint, MachineLoad.Load load, boolean conserved, EngineFigures engine) {
+        Sample(Phase phase, Footprint footprint, MachineLoad.Load load, boolean conserved) {
+            this(phase, footprint, load, conserved, null);
+        }
+    }
 
     /** A phase of the bench: its JSON key, its name, and how to run it once (warm-up and measured run). */
     private record Task(String key, String name, PhaseRun run) {}
@@ -325,7 +330,7 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
             tasks.add(new Task("emulatorConcurrent", "emulator, concurrent engine", () -> {
                 Measured m = emulator(loaded, false, warm, measure, true);
                 return new Sample(Phase.of("emulator, concurrent engine", m.result()), m.footprint(), m.load(),
-                        conservation(m.result(), err));
+                        conservation(m.result(), err), m.figures());
             }));
         }
         if (engines.contains(Part.deterministic)) {
@@ -336,7 +341,7 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
             tasks.add(new Task("emulatorDeterministic", "emulator, deterministic engine", () -> {
                 Measured m = emulator(loaded, true, warm, measure, false);
                 return new Sample(Phase.of("emulator, deterministic engine", m.result()), null, m.load(),
-                        conservation(m.result(), err));
+                        conservation(m.result(), err), m.figures());
             }));
         }
         return tasks;
@@ -383,6 +388,9 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
                 samples.get(t.key()).add(x);
                 conserved &= x.conserved();
                 print(o, x.phase(), repeat > 1 ? String.format("   run %d/%d", round, repeat) : "");
+                if (x.engine() != null) {
+                    x.engine().print(o);
+                }
                 String busy = x.load().warning();
                 if (busy != null) {
                     String w = t.name() + (repeat > 1 ? " run " + round : "") + ": " + busy;
@@ -551,13 +559,16 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
             sampler = HeapSampler.after(measure.dividedBy(2));
         }
         RunControl control = RunControl.wallClock(measure, s.run().progressInterval());
+        if (!deterministic) {
+            control.measureBarrier();
+        }
         MachineLoad load = MachineLoad.start();
         long t0 = System.nanoTime();
         RunResult r = simulate(loaded, deterministic, control);
         MachineLoad.Load busy = load.stop();
         Footprint f = !footprint ? null : new Footprint((control.startedAtNanos() - t0) / 1e9, heapBefore,
                 sampler.live(), s.topology().totalVcpus());
-        return new Measured(r, f, busy);
+        return new Measured(r, f, busy, EngineFigures.of(r, control.barrier()));
     }
 
     /** Takes the live heap once, {@code delay} from now, on its own thread. */
@@ -639,6 +650,7 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
             x.put("microOps", runs.stream().mapToLong(r -> r.phase().microOps()).sum());
             putStat(x, "microOpsPerSecond", runs.stream().mapToDouble(r -> r.phase().microOpsPerSecond()).toArray());
         }
+        EngineFigures.put(x, runs.stream().map(Sample::engine).toList());
         List<Footprint> footprints = runs.stream().map(Sample::footprint).filter(f -> f != null).toList();
         if (!footprints.isEmpty()) {
             x.put("startupSeconds", median(footprints.stream().mapToDouble(Footprint::startupSeconds).toArray()));

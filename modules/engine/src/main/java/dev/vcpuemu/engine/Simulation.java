@@ -60,6 +60,7 @@ public final class Simulation {
     public static RunResult run(Settings settings, Config config, RunControl control, Consumer<Progress> progress,
                                 TrackSinks timeline) throws InterruptedException, TimeoutException {
         CompletableFuture<RunResult> result = new CompletableFuture<>();
+        control.threads(threads(settings));
         ActorSystem<Void> system = start(settings, concurrentDispatcher(settings).withFallback(config), control,
                 result, progress, timeline);
         try {
@@ -127,9 +128,13 @@ public final class Simulation {
 
     /** The concurrent simulation dispatcher and the shutdown settings, derived from the typed settings. */
     public static Config concurrentDispatcher(Settings settings) {
+        return forkJoinDispatcher(threads(settings), settings);
+    }
+
+    /** The concurrent simulation dispatcher's threads: engine.parallelism, or every core. */
+    static int threads(Settings settings) {
         var e = settings.engine();
-        return forkJoinDispatcher(e.parallelism() > 0 ? e.parallelism() : Runtime.getRuntime().availableProcessors(),
-                settings);
+        return e.parallelism() > 0 ? e.parallelism() : Runtime.getRuntime().availableProcessors();
     }
 
     /** The concurrent simulation dispatcher with {@code parallelism} threads. */

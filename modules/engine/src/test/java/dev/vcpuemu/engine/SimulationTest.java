@@ -53,6 +53,26 @@ class SimulationTest {
     }
 
     @Test
+    void theBarrierIsMeasuredOnlyWhenAskedAndAccountsForTheQuantaItSaw() throws Exception {
+        Settings s = busy(Duration.ofMillis(500));
+        RunControl plain = RunControl.wallClock(s.run().duration(), s.run().progressInterval());
+        Simulation.run(s, ConfigFactory.load(), plain, p -> { });
+        assertEquals(null, plain.barrier(), "no wall clock read per answer unless asked");
+
+        RunControl measured = RunControl.wallClock(s.run().duration(), s.run().progressInterval()).measureBarrier();
+        RunResult r = Simulation.run(s, ConfigFactory.load(), measured, p -> { });
+        RunControl.Barrier b = measured.barrier();
+        assertTrue(b.quanta() > 0);
+        // Quanta are 20 us of virtual time; time jumps over empty ones, so at most this many opened.
+        assertTrue(b.quanta() <= r.simulatedNanos() / 20_000 + 1, b + " for " + r.simulatedNanos() + " ns");
+        assertEquals(Simulation.threads(s), b.threads());
+        assertTrue(b.quantumNanos() > 0 && b.waitNanos() >= 0 && b.primingNanos() >= 0, b.toString());
+        assertTrue(b.waitNanos() <= b.quantumNanos(), "the wait is part of the quanta: " + b);
+        assertTrue((b.quantumNanos() + b.primingNanos()) / 1e9 <= r.wallSeconds() + 0.05,
+                "the quanta's wall time fits in the run's: " + b + " in " + r.wallSeconds() + " s");
+    }
+
+    @Test
     void stopRequestFromAnotherThreadEndsASaturatedRun() throws Exception {
         Settings s = busy(Duration.ofMinutes(10));
         RunControl control = RunControl.wallClock(s.run().duration(), s.run().progressInterval());

@@ -40,6 +40,9 @@ public final class RunControl {
     private boolean countBacklog;
     private LongSupplier backlog = () -> -1;
     private Runnable onStart = () -> { };
+    private boolean measureBarrier;
+    private int threads = 1;
+    private volatile Barrier barrier;
 
     private RunControl(LongSupplier wallClock, boolean virtual, Duration duration, Duration progressInterval) {
         this.wallClock = wallClock;
@@ -91,6 +94,50 @@ public final class RunControl {
     /** Messages waiting in the simulation's mailboxes now, or -1 when not counted. */
     public long mailboxBacklog() {
         return backlog.getAsLong();
+    }
+
+    /**
+     * Where the quanta's wall time went, as the time-keeper saw it (bench, concurrent engine).
+     * {@code quantumNanos}: from opening each quantum (its ticks sent) to its last answer, summed.
+     * {@code waitNanos}: the part of it while fewer of the quantum's participants were left than
+     * the dispatcher has threads, so that at least one thread had nothing of the quantum to run:
+     * the barrier's cost in idle cores. {@code primingNanos}: the priming rounds before quanta
+     * that time jumped to.
+     */
+    public record Barrier(int threads, long quanta, long quantumNanos, long waitNanos, long primes,
+                          long primingNanos) {}
+
+    /**
+     * Has the time-keeper read the wall clock at each answer and keep the {@link Barrier}: a
+     * measurement of the concurrent engine (a deterministic run would read the wall clock for
+     * nothing: its quanta run on one thread).
+     */
+    public RunControl measureBarrier() {
+        this.measureBarrier = true;
+        return this;
+    }
+
+    public boolean measuresBarrier() {
+        return measureBarrier;
+    }
+
+    /** Set by the engine: the threads its simulation dispatcher has (1 for the deterministic engine). */
+    public void threads(int threads) {
+        this.threads = threads;
+    }
+
+    public int threads() {
+        return threads;
+    }
+
+    /** Set by the time-keeper as the run ends. */
+    public void barrier(Barrier barrier) {
+        this.barrier = barrier;
+    }
+
+    /** The run's barrier, once it has ended, or null when not measured. */
+    public Barrier barrier() {
+        return barrier;
     }
 
     /** The deterministic engine's count of scheduling steps, read by the time-keeper on its thread. */

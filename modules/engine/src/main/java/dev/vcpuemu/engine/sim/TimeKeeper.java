@@ -104,12 +104,22 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
     private boolean allQuiescent;
     private long sent;
     private long received;
+    // The barrier's wall-clock figures (RunControl.measureBarrier), else untouched.
+    private final boolean measureBarrier;
+    private long openedAt;
+    private long waitingSince;
+    private long quanta;
+    private long quantumNanos;
+    private long waitNanos;
+    private long primes;
+    private long primingNanos;
 
     private TimeKeeper(ActorContext<Command> ctx, long quantum, RunControl control, ActorRef<StatsCollector.Command> collector) {
         super(ctx);
         this.quantum = quantum;
         this.control = control;
         this.collector = collector;
+        this.measureBarrier = control.measuresBarrier();
     }
 
     @Override
@@ -149,7 +159,14 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
         // Read as each actor reports, while the quantum still runs elsewhere (a sum over a few cells).
         long backlog = control.mailboxBacklog();
         backlogMax = Math.max(backlogMax, backlog);
-        if (--outstanding == 0) {
+        if (--outstanding == control.threads() - 1 && measureBarrier && !priming) {
+            // From here on at least one thread has nothing of this quantum left to run.
+            waitingSince = System.nanoTime();
+        }
+        if (outstanding == 0) {
+            if (measureBarrier) {
+                lapBarrier();
+            }
             if (priming) {
                 priming = false;
                 openQuantum();
@@ -198,6 +215,7 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
             return;
         }
         priming = true;
+        openedAt = measureBarrier ? System.nanoTime() : 0;
         outstanding = participants.producers();
         minNextDue = Long.MAX_VALUE;
         emit(quantumEnd(start), false);
@@ -240,11 +258,29 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
         minNextDue = Long.MAX_VALUE;
         allQuiescent = true;
         outstanding = participants.vcpus().size() + participants.producers();
+        if (measureBarrier) {
+            openedAt = System.nanoTime();
+            // Fewer participants than threads: some thread waits from the start.
+            waitingSince = outstanding < control.threads() ? openedAt : 0;
+        }
         sent += participants.vcpus().size();
         for (ActorRef<VcpuActor.Command> v : participants.vcpus()) {
             v.tell(new VcpuActor.Tick(end, wantStats));
         }
         emit(quantumEnd(end), wantStats);
+    }
+
+    /** The quantum (or priming round) whose last answer just came: its wall time, and how much of it a thread waited. */
+    private void lapBarrier() {
+        long now = System.nanoTime();
+        if (priming) {
+            primes++;
+            primingNanos += now - openedAt;
+        } else {
+            quanta++;
+            quantumNanos += now - openedAt;
+            waitNanos += now - waitingSince;
+        }
     }
 
     /**
@@ -253,6 +289,10 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
      * vCPU's findings reach the collector before its frozen state, as both come from it.
      */
     private void finish(String endReason) {
+        if (measureBarrier) {
+            control.barrier(new RunControl.Barrier(control.threads(), quanta, quantumNanos, waitNanos, primes,
+                    primingNanos));
+        }
         for (ActorRef<VcpuActor.Command> v : participants.vcpus()) {
             if (endReason.equals(RunControl.QUIESCENT)) {
                 v.tell(VcpuActor.Quiesced.INSTANCE);
