@@ -8,8 +8,8 @@ import dev.vcpuemu.engine.run.RunResult;
 import dev.vcpuemu.engine.timeline.TrackSinks;
 import dev.vcpuemu.model.finding.FindingKind;
 import dev.vcpuemu.model.settings.Settings;
+import dev.vcpuemu.model.trace.EventCounter;
 import dev.vcpuemu.model.trace.EventSink;
-import dev.vcpuemu.model.trace.TraceEvent;
 
 import java.io.PrintWriter;
 import java.util.ArrayList;
@@ -210,22 +210,11 @@ public final class Shrinker {
 
     /** Counts every vCPU's events and findings: the size of a run's interleaving. */
     static final class EventCount implements TrackSinks {
-        private long count;
-        private final EventSink sink = new EventSink() {
-            @Override
-            public void event(int vcpu, long atNanos, TraceEvent what, long arg) {
-                count++;
-            }
-
-            @Override
-            public void finding(int vcpu, long atNanos, FindingKind kind) {
-                count++;
-            }
-        };
+        private final EventCounter counter = new EventCounter();
 
         @Override
         public EventSink vcpu(int guest, int vcpu) {
-            return sink;
+            return counter;
         }
 
         @Override
@@ -234,7 +223,7 @@ public final class Shrinker {
         }
 
         long count() {
-            return count;
+            return counter.count();
         }
     }
 

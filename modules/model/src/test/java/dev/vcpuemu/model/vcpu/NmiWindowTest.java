@@ -15,8 +15,7 @@ import dev.vcpuemu.model.host.WorkItem;
 import dev.vcpuemu.model.settings.Settings.GuestEra;
 import dev.vcpuemu.model.settings.Settings.HostEra;
 import dev.vcpuemu.model.stats.Counter;
-import dev.vcpuemu.model.trace.EventSink;
-import dev.vcpuemu.model.trace.TraceEvent;
+import dev.vcpuemu.model.trace.EventCounter;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -43,23 +42,8 @@ class NmiWindowTest {
      */
     static final int SCRIPTED_EVENTS_TO_STOLEN_WORD = 16;
 
-    /** Counts a vCPU's events and findings. */
-    private static final class EventCount implements EventSink {
-        long count;
-
-        @Override
-        public void event(int vcpu, long atNanos, TraceEvent what, long arg) {
-            count++;
-        }
-
-        @Override
-        public void finding(int vcpu, long atNanos, FindingKind kind) {
-            count++;
-        }
-    }
-
     /** The state at the moment the NMI was delivered into the window. */
-    private record Window(Rig rig, WorkItem work, long token, Routine pfRoutine, long genuineAtNmi, EventCount events) {}
+    private record Window(Rig rig, WorkItem work, long token, Routine pfRoutine, long genuineAtNmi, EventCounter events) {}
 
     private static TestSettings settings(HostEra era) {
         // A working set much larger than the page-table mapping limit: the NMI handler's user read
@@ -74,7 +58,7 @@ class NmiWindowTest {
      */
     private static Window nmiInWindow(HostEra era, long seed, double userRead) {
         Rig rig = new Rig(settings(era).build(), seed);
-        EventCount events = new EventCount();
+        EventCounter events = new EventCounter();
         rig.vcpu.eventSink(events);
         Routine pf = HostRules.of(era).pageReadyAsPageFault() ? Routine.PF_LEGACY
                 : era == HostEra.INTERRUPT ? Routine.PF_INTERRUPT : Routine.PF_ERROR_CODE;
@@ -130,7 +114,7 @@ class NmiWindowTest {
     void theScriptedInterleavingHasItsSize() {
         Window win = nmiWithNestedFault(HostEra.LEGACY);
         win.rig.stepUntil("the nested handler consumed R", () -> win.rig.findingCount(FindingKind.APF_WORD_STOLEN) == 1);
-        assertEquals(SCRIPTED_EVENTS_TO_STOLEN_WORD, win.events.count);
+        assertEquals(SCRIPTED_EVENTS_TO_STOLEN_WORD, win.events.count());
     }
 
     @Test
