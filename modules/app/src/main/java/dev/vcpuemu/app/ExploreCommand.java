@@ -12,6 +12,7 @@ import dev.vcpuemu.app.det.Explorer;
 import dev.vcpuemu.app.det.Shrinker;
 import dev.vcpuemu.app.det.StopRule;
 import dev.vcpuemu.app.det.StrategySpec;
+import dev.vcpuemu.app.det.WindowAims;
 import dev.vcpuemu.app.report.Expectations;
 import dev.vcpuemu.app.report.Report;
 import dev.vcpuemu.app.store.RunStore;
@@ -365,10 +366,12 @@ final class ExploreCommand implements Callable<Integer> {
         }
         o.println(progressLine(explorer, runs, started));
         if (strategy.kind() == StrategySpec.Kind.windows) {
-            o.printf("windows: the first run (seed %d) showed %s; %d runs aimed at their boundaries, then pct%n", first,
+            o.printf("windows: the first run (seed %d) showed %s (its earliest, at most %,d in all); %d runs aimed at"
+                            + " their boundaries, then pct%n", first,
                     explorer.windowsSeen().isEmpty() ? "no protocol window" : explorer.windowsSeen().entrySet().stream()
                             .map(e -> String.format("%,d %s", e.getValue(), e.getKey()))
-                            .collect(java.util.stream.Collectors.joining(", ")), explorer.aims().size());
+                            .collect(java.util.stream.Collectors.joining(", ")), WindowAims.WINDOWS_KEPT,
+                    explorer.aims().size());
         }
         return new Search(explorer, outcome);
     }

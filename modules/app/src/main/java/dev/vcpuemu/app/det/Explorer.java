@@ -158,7 +158,8 @@ public final class Explorer {
         }
         Plan plan = new Plan(0, seed, strategy, null);
         Schedule record = new Schedule();
-        WindowAims.Probe probe = new WindowAims.Probe();
+        WindowAims.Probe probe = new WindowAims.Probe(
+                (int) Math.min(Integer.MAX_VALUE, loaded.settings().topology().totalVcpus()));
         RunResult r = DeterministicRunner.run(loaded, plan.strategy(), stop, maxSteps, record, probe);
         List<WindowTracker.Window> windows = probe.windows();
         Map<ProtocolWindow, Long> seen = new EnumMap<>(ProtocolWindow.class);

@@ -52,13 +52,22 @@ public final class WindowAims {
     private WindowAims() {
     }
 
-    /** Where a first run's vCPUs report their events: one tracker per vCPU. */
+    /** Windows a first run keeps in all, at most: the earliest are what the aims need. */
+    public static final int WINDOWS_KEPT = 8192;
+
+    /** Where a first run's vCPUs report their events: one tracker per vCPU, each keeping its first windows. */
     public static final class Probe implements TrackSinks {
         private final Map<Long, WindowTracker> trackers = new HashMap<>();
+        private final int perVcpu;
+
+        /** For a run of {@code vcpus} vCPUs in all. */
+        public Probe(int vcpus) {
+            this.perVcpu = Math.max(16, WINDOWS_KEPT / Math.max(1, vcpus));
+        }
 
         @Override
         public EventSink vcpu(int guest, int vcpu) {
-            return trackers.computeIfAbsent(((long) guest << 32) | vcpu, k -> new WindowTracker(guest, vcpu));
+            return trackers.computeIfAbsent(((long) guest << 32) | vcpu, k -> new WindowTracker(guest, vcpu, perVcpu));
         }
 
         @Override

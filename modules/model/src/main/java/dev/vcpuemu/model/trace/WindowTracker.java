@@ -10,7 +10,9 @@ import java.util.Map;
 /**
  * Finds the {@link ProtocolWindow}s in one vCPU's events, told in the vCPU's order: an
  * {@link EventSink} for one vCPU. Each window that closed is kept with its open and close
- * times; a window still open when the run ends is not (its extent is unknown).
+ * times; a window still open when the run ends is not (its extent is unknown). It keeps the
+ * first {@code limit} windows only: a long run has millions, and the earliest are what an aim
+ * needs.
  */
 public final class WindowTracker implements EventSink {
     /**
@@ -33,9 +35,22 @@ public final class WindowTracker implements EventSink {
     // Tokens delivered whose task has not enqueued yet: at most a few at a time.
     private final Map<Long, long[]> awaitingEnqueue = new HashMap<>();
 
+    private final int limit;
+
     public WindowTracker(int guest, int vcpu) {
+        this(guest, vcpu, Integer.MAX_VALUE);
+    }
+
+    public WindowTracker(int guest, int vcpu, int limit) {
         this.guest = guest;
         this.vcpu = vcpu;
+        this.limit = limit;
+    }
+
+    private void add(Window w) {
+        if (windows.size() < limit) {
+            windows.add(w);
+        }
     }
 
     @Override
@@ -50,7 +65,7 @@ public final class WindowTracker implements EventSink {
             }
             case READ_CLEAR_APF_WORD -> {
                 if (apfWordOpen >= 0) {
-                    windows.add(new Window(ProtocolWindow.APF_WORD_UNREAD, guest, vcpu, apfWordOpen, at, apfWordToken,
+                    add(new Window(ProtocolWindow.APF_WORD_UNREAD, guest, vcpu, apfWordOpen, at, apfWordToken,
                             apfWordTask));
                     apfWordOpen = -1;
                 }
@@ -58,7 +73,7 @@ public final class WindowTracker implements EventSink {
             case WAIT_SLEEP, WAIT_HALT, WAIT_FOUND_DUMMY -> {
                 long[] open = awaitingEnqueue.remove(arg & 0xFFFFFFFFL);
                 if (open != null) {
-                    windows.add(new Window(ProtocolWindow.WAKE_BEFORE_WAIT, guest, vcpu, open[0], at, arg & 0xFFFFFFFFL,
+                    add(new Window(ProtocolWindow.WAKE_BEFORE_WAIT, guest, vcpu, open[0], at, arg & 0xFFFFFFFFL,
                             (int) open[1]));
                 }
             }
@@ -66,7 +81,7 @@ public final class WindowTracker implements EventSink {
             case IRET -> {
                 if (arg == Routine.NMI.ordinal()) {
                     if (nmiReopened >= 0) {
-                        windows.add(new Window(ProtocolWindow.NMI_REOPENED, guest, vcpu, nmiReopened, at, 0,
+                        add(new Window(ProtocolWindow.NMI_REOPENED, guest, vcpu, nmiReopened, at, 0,
                                 nmiReopenedTask));
                     }
                     nmiReopened = -1;

@@ -49,4 +49,14 @@ class WindowTrackerTest {
         // Opened by the first IRET inside the handler, closed by its own; IRETs outside open nothing.
         assertEquals(List.of(new WindowTracker.Window(ProtocolWindow.NMI_REOPENED, 0, 0, 300, 900, 0, 0)), t.windows());
     }
+
+    @Test
+    void itKeepsTheEarliestWindowsUpToItsLimit() {
+        WindowTracker t = new WindowTracker(0, 0, 2);
+        for (int i = 0; i < 5; i++) {
+            t.event(0, 100L * i, TraceEvent.DELIVER_ASYNC_PAGE_FAULT, TOKEN + i);
+            t.event(0, 100L * i + 40, TraceEvent.READ_CLEAR_APF_WORD, 1);
+        }
+        assertEquals(List.of(0L, 100L), t.windows().stream().map(WindowTracker.Window::openNanos).toList());
+    }
 }
