@@ -11,11 +11,8 @@ import dev.vcpuemu.app.det.Explorer;
 import dev.vcpuemu.app.report.Report;
 import dev.vcpuemu.app.store.RunStore;
 import dev.vcpuemu.app.store.StoredRun;
-import dev.vcpuemu.engine.det.Strategy;
 import dev.vcpuemu.engine.Baseline;
-import dev.vcpuemu.engine.run.RunControl;
 import dev.vcpuemu.engine.run.RunResult;
-import dev.vcpuemu.engine.Simulation;
 import dev.vcpuemu.model.settings.Settings;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -26,7 +23,6 @@ import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.LocalDate;
@@ -38,7 +34,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
-import java.util.concurrent.TimeoutException;
 
 /**
  * {@code bench}: how fast the emulator runs against what raw Pekko can do on the same machine,
@@ -149,7 +144,6 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
     private record SizeResult(String growthRow, boolean conserved, int warnings) {}
 
     /** The emulator's measured run, its start-up and memory when they were taken, and the machine's load meanwhile. */
-    private record Measured(RunResult result, Footprint footprint, MachineLoad.Load load, EngineFigures figures) {}
 
     @Override
     public Integer call() throws InterruptedException, IOException {
@@ -326,20 +320,20 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
         List<Task> tasks = new ArrayList<>();
         if (engines.contains(Part.concurrent)) {
             tasks.add(new Task("rawConcurrent", "raw Pekko, simulation dispatcher",
-                    () -> baseline(Baseline.Dispatcher.CONCURRENT, loaded, actors, warm, measure)));
+                    () -> BenchPhases.baseline(Baseline.Dispatcher.CONCURRENT, loaded, actors, warm, measure)));
             tasks.add(new Task("emulatorConcurrent", "emulator, concurrent engine", () -> {
-                Measured m = emulator(loaded, false, warm, measure, true);
+                BenchPhases.Measured m = BenchPhases.emulator(loaded, false, warm, measure, true);
                 return new Sample(Phase.of("emulator, concurrent engine", m.result()), m.footprint(), m.load(),
                         conservation(m.result(), err), m.figures());
             }));
         }
         if (engines.contains(Part.deterministic)) {
             tasks.add(new Task("rawSingleThread", "raw Pekko, one thread",
-                    () -> baseline(Baseline.Dispatcher.SINGLE_THREAD, loaded, actors, warm, measure)));
+                    () -> BenchPhases.baseline(Baseline.Dispatcher.SINGLE_THREAD, loaded, actors, warm, measure)));
             tasks.add(new Task("rawSeededExecutor", "raw Pekko, seeded executor",
-                    () -> baseline(Baseline.Dispatcher.SEEDED, loaded, actors, warm, measure)));
+                    () -> BenchPhases.baseline(Baseline.Dispatcher.SEEDED, loaded, actors, warm, measure)));
             tasks.add(new Task("emulatorDeterministic", "emulator, deterministic engine", () -> {
-                Measured m = emulator(loaded, true, warm, measure, false);
+                BenchPhases.Measured m = BenchPhases.emulator(loaded, true, warm, measure, false);
                 return new Sample(Phase.of("emulator, deterministic engine", m.result()), null, m.load(),
                         conservation(m.result(), err), m.figures());
             }));
@@ -524,100 +518,6 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
     static int actors(Settings s) {
         long perGuest = s.topology().vcpus() + s.host().pagingWorkers() + 1 + s.nmi().sources().size();
         return Math.toIntExact(s.topology().guests() * perGuest + 2);
-    }
-
-    private static Sample baseline(Baseline.Dispatcher d, LoadedSettings loaded, int actors, Duration warm,
-                                   Duration measure) throws InterruptedException {
-        if (!warm.isZero()) {
-            Baseline.run(d, loaded.settings(), loaded.config(), actors, warm);
-        }
-        String name = switch (d) {
-            case CONCURRENT -> "raw Pekko, simulation dispatcher";
-            case SINGLE_THREAD -> "raw Pekko, one thread";
-            case SEEDED -> "raw Pekko, seeded executor";
-        };
-        MachineLoad load = MachineLoad.start();
-        Baseline.Result r = Baseline.run(d, loaded.settings(), loaded.config(), actors, measure);
-        return new Sample(Phase.of(name, r), null, load.stop(), true);
-    }
-
-    /**
-     * A warm-up run, then the measured run. With {@code footprint}, the warm-up run (or, without
-     * one, the measured run) also takes the live heap: a full GC half way through it, from a
-     * thread of its own (a quantum of a big topology can outlast the whole bound, so the
-     * simulation's own progress samples may never come), against the heap before it started.
-     */
-    private static Measured emulator(LoadedSettings loaded, boolean deterministic, Duration warm, Duration measure,
-                                     boolean footprint) throws InterruptedException {
-        Settings s = loaded.settings();
-        long heapBefore = footprint ? liveHeap() : 0;
-        HeapSampler sampler = null;
-        if (!warm.isZero()) {
-            sampler = footprint ? HeapSampler.after(warm.dividedBy(2)) : null;
-            simulate(loaded, deterministic, RunControl.wallClock(warm, s.run().progressInterval()));
-        } else if (footprint) {
-            sampler = HeapSampler.after(measure.dividedBy(2));
-        }
-        RunControl control = RunControl.wallClock(measure, s.run().progressInterval());
-        if (!deterministic) {
-            control.measureBarrier();
-        }
-        MachineLoad load = MachineLoad.start();
-        long t0 = System.nanoTime();
-        RunResult r = simulate(loaded, deterministic, control);
-        MachineLoad.Load busy = load.stop();
-        Footprint f = !footprint ? null : new Footprint((control.startedAtNanos() - t0) / 1e9, heapBefore,
-                sampler.live(), s.topology().totalVcpus());
-        return new Measured(r, f, busy, EngineFigures.of(r, control.barrier()));
-    }
-
-    /** Takes the live heap once, {@code delay} from now, on its own thread. */
-    private static final class HeapSampler {
-        private final Thread thread;
-        private volatile long live;
-
-        private HeapSampler(Duration delay) {
-            thread = new Thread(() -> {
-                try {
-                    Thread.sleep(delay.toMillis());
-                    live = liveHeap();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }, "vcpu-emu-bench-heap");
-            thread.setDaemon(true);
-        }
-
-        static HeapSampler after(Duration delay) {
-            HeapSampler s = new HeapSampler(delay);
-            s.thread.start();
-            return s;
-        }
-
-        long live() throws InterruptedException {
-            thread.join();
-            return live;
-        }
-    }
-
-    private static RunResult simulate(LoadedSettings loaded, boolean deterministic, RunControl control)
-            throws InterruptedException {
-        Settings s = loaded.settings();
-        if (deterministic) {
-            return Simulation.runDeterministic(s, loaded.config(), control, p -> { }, Strategy.uniform(s.run().seed()),
-                    null, null);
-        }
-        try {
-            return Simulation.run(s, loaded.config(), control, p -> { });
-        } catch (TimeoutException e) {
-            throw new IllegalStateException("the run did not end within its duration + " + Simulation.GRACE, e);
-        }
-    }
-
-    /** Heap in use right after a full collection: what is reachable. */
-    private static long liveHeap() {
-        System.gc();
-        return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
     }
 
     private static boolean conservation(RunResult r, PrintWriter err) {

@@ -1,0 +1,121 @@
+package dev.vcpuemu.app;
+
+import dev.vcpuemu.app.config.LoadedSettings;
+import dev.vcpuemu.engine.Baseline;
+import dev.vcpuemu.engine.Simulation;
+import dev.vcpuemu.engine.det.Strategy;
+import dev.vcpuemu.engine.run.RunControl;
+import dev.vcpuemu.engine.run.RunResult;
+import dev.vcpuemu.model.settings.Settings;
+
+import java.lang.management.ManagementFactory;
+import java.time.Duration;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * How {@code bench} measures one phase: a raw Pekko baseline, or the emulator on one engine,
+ * each after its warm-up, with the machine's load watched meanwhile and, for the concurrent
+ * engine, the start-up, the live heap and the quantum barrier taken.
+ */
+final class BenchPhases {
+    /** An emulator phase: its run, its footprint (or null), the machine's load, the user-level figures. */
+    record Measured(RunResult result, BenchCommand.Footprint footprint, MachineLoad.Load load, EngineFigures figures) {}
+
+    private BenchPhases() {
+    }
+
+    static BenchCommand.Sample baseline(Baseline.Dispatcher d, LoadedSettings loaded, int actors, Duration warm,
+                                   Duration measure) throws InterruptedException {
+        if (!warm.isZero()) {
+            Baseline.run(d, loaded.settings(), loaded.config(), actors, warm);
+        }
+        String name = switch (d) {
+            case CONCURRENT -> "raw Pekko, simulation dispatcher";
+            case SINGLE_THREAD -> "raw Pekko, one thread";
+            case SEEDED -> "raw Pekko, seeded executor";
+        };
+        MachineLoad load = MachineLoad.start();
+        Baseline.Result r = Baseline.run(d, loaded.settings(), loaded.config(), actors, measure);
+        return new BenchCommand.Sample(BenchCommand.Phase.of(name, r), null, load.stop(), true);
+    }
+
+    /**
+     * A warm-up run, then the measured run. With {@code footprint}, the warm-up run (or, without
+     * one, the measured run) also takes the live heap: a full GC half way through it, from a
+     * thread of its own (a quantum of a big topology can outlast the whole bound, so the
+     * simulation's own progress samples may never come), against the heap before it started.
+     */
+    static Measured emulator(LoadedSettings loaded, boolean deterministic, Duration warm, Duration measure,
+                                     boolean footprint) throws InterruptedException {
+        Settings s = loaded.settings();
+        long heapBefore = footprint ? liveHeap() : 0;
+        HeapSampler sampler = null;
+        if (!warm.isZero()) {
+            sampler = footprint ? HeapSampler.after(warm.dividedBy(2)) : null;
+            simulate(loaded, deterministic, RunControl.wallClock(warm, s.run().progressInterval()));
+        } else if (footprint) {
+            sampler = HeapSampler.after(measure.dividedBy(2));
+        }
+        RunControl control = RunControl.wallClock(measure, s.run().progressInterval());
+        if (!deterministic) {
+            control.measureBarrier();
+        }
+        MachineLoad load = MachineLoad.start();
+        long t0 = System.nanoTime();
+        RunResult r = simulate(loaded, deterministic, control);
+        MachineLoad.Load busy = load.stop();
+        BenchCommand.Footprint f = !footprint ? null : new BenchCommand.Footprint(
+                (control.startedAtNanos() - t0) / 1e9, heapBefore, sampler.live(), s.topology().totalVcpus());
+        return new Measured(r, f, busy, EngineFigures.of(r, control.barrier()));
+    }
+
+    /** Takes the live heap once, {@code delay} from now, on its own thread. */
+    private static final class HeapSampler {
+        private final Thread thread;
+        private volatile long live;
+
+        private HeapSampler(Duration delay) {
+            thread = new Thread(() -> {
+                try {
+                    Thread.sleep(delay.toMillis());
+                    live = liveHeap();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "vcpu-emu-bench-heap");
+            thread.setDaemon(true);
+        }
+
+        static HeapSampler after(Duration delay) {
+            HeapSampler s = new HeapSampler(delay);
+            s.thread.start();
+            return s;
+        }
+
+        long live() throws InterruptedException {
+            thread.join();
+            return live;
+        }
+    }
+
+    private static RunResult simulate(LoadedSettings loaded, boolean deterministic, RunControl control)
+            throws InterruptedException {
+        Settings s = loaded.settings();
+        if (deterministic) {
+            return Simulation.runDeterministic(s, loaded.config(), control, p -> { }, Strategy.uniform(s.run().seed()),
+                    null, null);
+        }
+        try {
+            return Simulation.run(s, loaded.config(), control, p -> { });
+        } catch (TimeoutException e) {
+            throw new IllegalStateException("the run did not end within its duration + " + Simulation.GRACE, e);
+        }
+    }
+
+    /** Heap in use right after a full collection: what is reachable. */
+    private static long liveHeap() {
+        System.gc();
+        return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+    }
+
+}
