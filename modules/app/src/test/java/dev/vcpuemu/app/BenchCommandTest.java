@@ -6,6 +6,7 @@ import picocli.CommandLine;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.vcpuemu.engine.run.RunControl;
 
 import java.util.List;
 import java.util.Optional;
@@ -62,6 +63,25 @@ class BenchCommandTest {
         assertEquals(4.0, x.get("wallSeconds").asDouble());
         assertEquals(3, x.get("runs").size());
         assertEquals(1.2, x.get("runs").get(1).get("otherProcessesCores").asDouble());
+    }
+
+    @Test
+    void anEmulatorPhaseGivesItsUserLevelFiguresAndItsBarrier() {
+        MachineLoad.Load calm = new MachineLoad.Load(0.1, 2.0, 1.5, 2);
+        RunControl.Barrier b = new RunControl.Barrier(2, 1_000, 2_000_000_000L, 500_000_000L, 10, 100_000_000L);
+        EngineFigures f = new EngineFigures(5.0, 0.5, 20_000, b);
+        assertEquals(0.1, f.simulatedSecondsPerSecond(), 1e-12);
+        assertEquals(4_000, f.roundTripsPerSecond(), 1e-9);
+        assertEquals(0.1, f.barrierShare(), 1e-12, "0.5 s waited in 5 s of wall time");
+        assertEquals(0.02, f.primingShare(), 1e-12);
+        assertEquals(2_000, f.microsPerQuantum(), 1e-9, "2 s over 1,000 quanta");
+        List<BenchCommand.Sample> runs = List.of(
+                new BenchCommand.Sample(new BenchCommand.Phase("emu", 1_000, 2_000, 5.0), null, calm, true, f),
+                new BenchCommand.Sample(new BenchCommand.Phase("emu", 1_000, 2_000, 5.0), null, calm, true,
+                        new EngineFigures(5.0, 1.5, 0, null)));
+        ObjectNode x = BenchCommand.put(new ObjectMapper().createObjectNode(), "emulatorConcurrent", "emu", runs);
+        assertEquals(0.2, x.get("simulatedSecondsPerSecond").asDouble(), 1e-12, "median of 0.1 and 0.3");
+        assertNull(x.get("barrierShare"), "a barrier is reported only when every run measured it");
     }
 
     @Test

@@ -16,6 +16,7 @@ import java.util.concurrent.TimeUnit;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -302,8 +303,14 @@ class EndToEndIT {
             }
             for (String emulator : List.of("emulatorConcurrent", "emulatorDeterministic")) {
                 assertTrue(size.get("phases").get(emulator).get("microOps").asLong() > 0, emulator);
+                assertTrue(size.get("phases").get(emulator).get("simulatedSecondsPerSecond").asDouble() > 0, emulator);
             }
             JsonNode concurrent = size.get("phases").get("emulatorConcurrent");
+            double barrier = concurrent.get("barrierShare").asDouble(-1);
+            assertTrue(barrier >= 0 && barrier <= 1, "the barrier is a share of wall time: " + concurrent);
+            assertTrue(concurrent.get("microsPerQuantum").asDouble() > 0, concurrent.toString());
+            assertNull(size.get("phases").get("emulatorDeterministic").get("barrierShare"),
+                    "one thread runs the deterministic engine's quanta: no barrier measured");
             assertTrue(concurrent.get("heapLiveBytes").asLong() > concurrent.get("heapBeforeBytes").asLong(),
                     "the topology takes heap: " + concurrent);
             assertTrue(concurrent.get("startupSeconds").asDouble() > 0, concurrent.toString());
