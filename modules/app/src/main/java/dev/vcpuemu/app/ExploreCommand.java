@@ -185,7 +185,8 @@ final class ExploreCommand implements Callable<Integer> {
         long maxSteps = strategyOptions.maxStepsOrUnbounded();
 
         StrategySpec strategy = strategyOptions.spec(StrategySpec.DEFAULT_HORIZON);
-        if (strategy.kind() == StrategySpec.Kind.pct && strategyOptions.pctHorizon == null) {
+        // windows falls back to PCT after its aimed runs: the same horizon, measured the same way.
+        if (strategy.kind() != StrategySpec.Kind.random && strategyOptions.pctHorizon == null) {
             RunResult calibration = DeterministicRunner.run(runner.load(first, List.of()), StrategySpec.random(), stop,
                     maxSteps, null, null, null, p -> { });
             strategy = strategy.withHorizon(Math.max(1000, calibration.schedulingSteps()));
