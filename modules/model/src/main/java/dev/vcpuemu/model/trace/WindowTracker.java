@@ -3,9 +3,7 @@ package dev.vcpuemu.model.trace;
 import dev.vcpuemu.model.guest.program.Routine;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Finds the {@link ProtocolWindow}s in one vCPU's events, told in the vCPU's order: an
@@ -25,6 +23,7 @@ public final class WindowTracker implements EventSink {
     private final int guest;
     private final int vcpu;
     private final List<Window> windows = new ArrayList<>();
+    private final int limit;
     private int task = -1;
     private long apfWordOpen = -1;
     private long apfWordToken;
@@ -32,10 +31,13 @@ public final class WindowTracker implements EventSink {
     private int nmiReopenedTask;
     private int nmiDepth;
     private long nmiReopened = -1;
-    // Tokens delivered whose task has not enqueued yet: at most a few at a time.
-    private final Map<Long, long[]> awaitingEnqueue = new HashMap<>();
-
-    private final int limit;
+    // The not-present the host injected last, until its delivery (-1: none, or a page-ready since).
+    private long injectedNotPresent = -1;
+    // The delivered not-present whose task has not enqueued yet: one at a time, as an async #PF is
+    // never taken inside another's handler before the enqueue (IF=0 until then, §4(iii)).
+    private long enqueueOpen = -1;
+    private long enqueueToken;
+    private int enqueueTask;
 
     public WindowTracker(int guest, int vcpu) {
         this(guest, vcpu, Integer.MAX_VALUE);
@@ -57,11 +59,20 @@ public final class WindowTracker implements EventSink {
     public void event(int v, long at, TraceEvent what, long arg) {
         switch (what) {
             case SWITCH_TO_TASK -> task = (int) arg;
+            case HOST_INJECT_NOT_PRESENT -> injectedNotPresent = arg & 0xFFFFFFFFL;
+            case HOST_INJECT_PAGE_READY -> injectedNotPresent = -1;
             case DELIVER_ASYNC_PAGE_FAULT -> {
+                // Either kind of delivery opens the word's window (§4(i) and its page-ready variant);
+                // only a not-present has a task that will enqueue on the token.
                 apfWordOpen = at;
                 apfWordToken = arg & 0xFFFFFFFFL;
                 apfWordTask = task;
-                awaitingEnqueue.put(arg & 0xFFFFFFFFL, new long[] {at, task});
+                if ((arg & 0xFFFFFFFFL) == injectedNotPresent) {
+                    enqueueOpen = at;
+                    enqueueToken = injectedNotPresent;
+                    enqueueTask = task;
+                }
+                injectedNotPresent = -1;
             }
             case READ_CLEAR_APF_WORD -> {
                 if (apfWordOpen >= 0) {
@@ -71,10 +82,10 @@ public final class WindowTracker implements EventSink {
                 }
             }
             case WAIT_SLEEP, WAIT_HALT, WAIT_FOUND_DUMMY -> {
-                long[] open = awaitingEnqueue.remove(arg & 0xFFFFFFFFL);
-                if (open != null) {
-                    add(new Window(ProtocolWindow.WAKE_BEFORE_WAIT, guest, vcpu, open[0], at, arg & 0xFFFFFFFFL,
-                            (int) open[1]));
+                if (enqueueOpen >= 0 && (arg & 0xFFFFFFFFL) == enqueueToken) {
+                    add(new Window(ProtocolWindow.WAKE_BEFORE_WAIT, guest, vcpu, enqueueOpen, at, enqueueToken,
+                            enqueueTask));
+                    enqueueOpen = -1;
                 }
             }
             case DELIVER_NMI -> nmiDepth++;

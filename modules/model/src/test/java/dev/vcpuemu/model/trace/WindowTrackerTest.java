@@ -15,6 +15,7 @@ class WindowTrackerTest {
     void anAsyncFaultOpensTheWordWindowAndTheEnqueueWindowOverItsTask() {
         WindowTracker t = new WindowTracker(0, 1);
         t.event(1, 10, TraceEvent.SWITCH_TO_TASK, 2);
+        t.event(1, 95, TraceEvent.HOST_INJECT_NOT_PRESENT, TOKEN);
         t.event(1, 100, TraceEvent.DELIVER_ASYNC_PAGE_FAULT, TOKEN);
         t.event(1, 140, TraceEvent.READ_CLEAR_APF_WORD, 1);
         t.event(1, 300, TraceEvent.WAIT_SLEEP, TOKEN);
@@ -26,12 +27,24 @@ class WindowTrackerTest {
     @Test
     void aWaitForAnotherTokenDoesNotCloseTheEnqueueWindowAndAnUnreadWordNeverCloses() {
         WindowTracker t = new WindowTracker(0, 0);
+        t.event(0, 95, TraceEvent.HOST_INJECT_NOT_PRESENT, TOKEN);
         t.event(0, 100, TraceEvent.DELIVER_ASYNC_PAGE_FAULT, TOKEN);
         t.event(0, 200, TraceEvent.WAIT_FOUND_DUMMY, TOKEN + 0x1000);
         // The error-code and #VE eras read no word: their windows stay open and are not reported.
         assertEquals(List.of(), t.windows());
         t.event(0, 250, TraceEvent.WAIT_HALT, TOKEN);
         assertEquals(List.of(new WindowTracker.Window(ProtocolWindow.WAKE_BEFORE_WAIT, 0, 0, 100, 250, TOKEN, -1)),
+                t.windows());
+    }
+
+    @Test
+    void aPageReadyDeliveryOpensOnlyTheWordWindowSoALaterWaitOnItsTokenClosesNothing() {
+        WindowTracker t = new WindowTracker(0, 0);
+        t.event(0, 95, TraceEvent.HOST_INJECT_PAGE_READY, TOKEN);
+        t.event(0, 100, TraceEvent.DELIVER_ASYNC_PAGE_FAULT, TOKEN);
+        t.event(0, 140, TraceEvent.READ_CLEAR_APF_WORD, 2);
+        t.event(0, 900, TraceEvent.WAIT_SLEEP, TOKEN);
+        assertEquals(List.of(new WindowTracker.Window(ProtocolWindow.APF_WORD_UNREAD, 0, 0, 100, 140, TOKEN, -1)),
                 t.windows());
     }
 
