@@ -11,7 +11,7 @@ import dev.vcpuemu.model.trace.WindowTracker;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.LinkedHashSet;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -39,13 +39,24 @@ import java.util.Set;
 public final class WindowAims {
     /** Windows whose opening boundaries are aimed at before their closing ones. */
     static final int BLOCK = 8;
-    /** One aimed run: the window, the boundary, and the draws it moves there. */
-    public record Aim(WindowTracker.Window window, long atNanos, Map<Draw, Long> values) {
+    /** One aimed run: the window, the boundary, and the draw it moves there with its new value. */
+    public record Aim(WindowTracker.Window window, long atNanos, Draw draw, long value) {
+        /** The draws the run takes otherwise than its first run did: this one. */
+        public Map<Draw, Long> values() {
+            return Map.of(draw, value);
+        }
+
         public String describe() {
-            Map.Entry<Draw, Long> e = values.entrySet().iterator().next();
             return String.format("%s on vCPU %d%s [%,d, %,d) ns: %s = %,d ns to land at %,d ns", window.kind(),
                     window.vcpu(), window.guest() == 0 ? "" : " of guest " + window.guest(), window.openNanos(),
-                    window.closeNanos(), e.getKey().describe(), e.getValue(), atNanos);
+                    window.closeNanos(), draw.describe(), value, atNanos);
+        }
+    }
+
+    /** A window's aims at its opening boundary and at its closing one. */
+    private record Sides(WindowTracker.Window window, List<Aim> opening, List<Aim> closing) {
+        List<Aim> side(int i) {
+            return i == 0 ? opening : closing;
         }
     }
 
@@ -103,43 +114,36 @@ public final class WindowAims {
         }
         nmiDraws.values().forEach(l -> l.sort(Comparator.comparingLong(r -> r.draw().n())));
         // Each window's aims at its opening and at its closing boundary; windows no draw reaches are left out.
-        List<List<List<Aim>>> aimable = new ArrayList<>();
+        List<Sides> aimable = new ArrayList<>();
         for (WindowTracker.Window w : windows) {
             long open = w.openNanos() + 1;
             long close = w.closeNanos() - 1;
             if (close < open) {
                 continue;
             }
-            List<List<Aim>> sides = new ArrayList<>();
-            for (long at : close == open ? List.of(open) : List.of(open, close)) {
-                List<Aim> side = new ArrayList<>();
-                for (Map<Draw, Long> values : w.kind().aim == ProtocolWindow.Aim.NMI
-                        ? nmiAims(settings, nmiDraws, w, at) : completionAim(swapIns, w, at)) {
-                    side.add(new Aim(w, at, values));
-                }
-                sides.add(side);
-            }
-            if (sides.stream().anyMatch(side -> !side.isEmpty())) {
-                aimable.add(sides);
+            List<Aim> opening = aims(settings, nmiDraws, swapIns, w, open);
+            List<Aim> closing = close == open ? List.of() : aims(settings, nmiDraws, swapIns, w, close);
+            if (!opening.isEmpty() || !closing.isEmpty()) {
+                aimable.add(new Sides(w, opening, closing));
             }
         }
         // Windows over a task before those over the idle task, each in time order: what an NMI's
         // handler does depends on it (perf reads a user call chain only over a task, §4(i) step 4).
-        aimable.sort(Comparator.comparing(sides -> firstAim(sides).window().task() < 0));
+        aimable.sort(Comparator.comparing(sides -> sides.window().task() < 0));
         // Blocks of windows: the opening boundaries of a block, then its closing ones. Two boundaries
         // of one window often give the same outcome (the handler the input runs does the same
         // thing), so the first aims go to distinct windows; every boundary still comes in turn.
         List<Aim> aims = new ArrayList<>();
-        Set<Map<Draw, Long>> seen = new LinkedHashSet<>();
+        Set<Map.Entry<Draw, Long>> seen = new HashSet<>();
         for (int block = 0; block < aimable.size(); block += BLOCK) {
-            List<List<List<Aim>>> some = aimable.subList(block, Math.min(aimable.size(), block + BLOCK));
+            List<Sides> some = aimable.subList(block, Math.min(aimable.size(), block + BLOCK));
             for (int side = 0; side < 2; side++) {
-                for (List<List<Aim>> sides : some) {
-                    for (Aim aim : side < sides.size() ? sides.get(side) : List.<Aim>of()) {
+                for (Sides sides : some) {
+                    for (Aim aim : sides.side(side)) {
                         if (aims.size() >= limit) {
                             return aims;
                         }
-                        if (seen.add(aim.values())) {
+                        if (seen.add(Map.entry(aim.draw(), aim.value()))) {
                             aims.add(aim);
                         }
                     }
@@ -149,8 +153,11 @@ public final class WindowAims {
         return aims;
     }
 
-    private static Aim firstAim(List<List<Aim>> sides) {
-        return sides.stream().filter(side -> !side.isEmpty()).findFirst().orElseThrow().get(0);
+    /** The aims at boundary {@code at} of {@code w}: NMIs for the NMI windows, the window's own completion else. */
+    private static List<Aim> aims(Settings settings, Map<Long, List<Schedule.Recorded>> nmiDraws,
+                                  Map<Long, List<Schedule.Recorded>> swapIns, WindowTracker.Window w, long at) {
+        return w.kind().aim == ProtocolWindow.Aim.NMI ? nmiAims(settings, nmiDraws, w, at)
+                : completionAim(swapIns, w, at);
     }
 
     private static long swapKey(int guest, int vcpu, int token) {
@@ -158,9 +165,9 @@ public final class WindowAims {
     }
 
     /** For each NMI source that targets the window's vCPU: its first NMI due after {@code at}, moved to {@code at}. */
-    private static List<Map<Draw, Long>> nmiAims(Settings settings, Map<Long, List<Schedule.Recorded>> nmiDraws,
-                                                 WindowTracker.Window w, long at) {
-        List<Map<Draw, Long>> out = new ArrayList<>();
+    private static List<Aim> nmiAims(Settings settings, Map<Long, List<Schedule.Recorded>> nmiDraws,
+                                     WindowTracker.Window w, long at) {
+        List<Aim> out = new ArrayList<>();
         List<Settings.NmiSource> sources = settings.nmi().sources();
         for (int s = 0; s < sources.size(); s++) {
             List<Integer> targets = sources.get(s).targets();
@@ -175,7 +182,7 @@ public final class WindowAims {
                 if (due > at) {
                     long value = at - before;
                     if (value >= r.min() && value <= r.max()) {
-                        out.add(Map.of(r.draw(), value));
+                        out.add(new Aim(w, at, r.draw(), value));
                     }
                     break;
                 }
@@ -185,8 +192,8 @@ public final class WindowAims {
     }
 
     /** The window's own swap-in (its token's, issued before it opened), completing at {@code at} instead. */
-    private static List<Map<Draw, Long>> completionAim(Map<Long, List<Schedule.Recorded>> swapIns,
-                                                       WindowTracker.Window w, long at) {
+    private static List<Aim> completionAim(Map<Long, List<Schedule.Recorded>> swapIns, WindowTracker.Window w,
+                                           long at) {
         // A token can come back later: the window's own swap-in is the last issued before it opened.
         Schedule.Recorded r = null;
         for (Schedule.Recorded c : swapIns.getOrDefault(swapKey(w.guest(), w.vcpu(), (int) w.token()), List.of())) {
@@ -199,6 +206,6 @@ public final class WindowAims {
         }
         long value = at - r.draw().n();
         boolean earlier = r.draw().n() + r.value() > at;
-        return earlier && value >= r.min() && value <= r.max() ? List.of(Map.of(r.draw(), value)) : List.of();
+        return earlier && value >= r.min() && value <= r.max() ? List.of(new Aim(w, at, r.draw(), value)) : List.of();
     }
 }
