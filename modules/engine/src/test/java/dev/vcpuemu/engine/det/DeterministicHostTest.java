@@ -15,6 +15,7 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 /**
  * Explore's reuse of one actor system for many deterministic runs: a run in a used host is the
@@ -35,6 +36,23 @@ class DeterministicHostTest {
     private static RunControl control(Settings s, long steps) {
         RunControl c = RunControl.virtualTime(s.run().duration(), s.run().duration().dividedBy(10));
         return steps > 0 ? c.stepBudget(steps) : c;
+    }
+
+    @Test
+    void aHostOutlivesItsDispatchersIdleShutdown() throws Exception {
+        // Pekko shuts a dispatcher's executor down after shutdown-timeout without actors and asks
+        // for a new one when an actor comes back: the host's one thread must survive that pause.
+        Config quickShutdown = ConfigFactory.parseString(
+                "vcpu-emu-engine.sim-dispatcher.shutdown-timeout = 20ms").withFallback(CONFIG);
+        Settings s = busy(3);
+        try (DeterministicHost host = new DeterministicHost(s, quickShutdown, false)) {
+            RunResult first = host.run(s, control(s, 0), null, Strategy.uniform(3), null, null);
+            Thread.sleep(300);
+            // Bounded: without its thread the host would wait for it forever.
+            RunResult second = assertTimeoutPreemptively(Duration.ofSeconds(60),
+                    () -> host.run(s, control(s, 0), null, Strategy.uniform(3), null, null));
+            assertEquals(first.traceHash(), second.traceHash());
+        }
     }
 
     @Test
