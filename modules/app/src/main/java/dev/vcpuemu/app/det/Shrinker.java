@@ -2,6 +2,7 @@ package dev.vcpuemu.app.det;
 
 import dev.vcpuemu.app.config.ConfigProblem;
 import dev.vcpuemu.app.config.LoadedSettings;
+import dev.vcpuemu.engine.DeterministicHost;
 import dev.vcpuemu.engine.det.Schedule;
 import dev.vcpuemu.engine.det.Strategy;
 import dev.vcpuemu.engine.run.RunResult;
@@ -61,13 +62,20 @@ public final class Shrinker {
 
     /** Shrinks the failing run {@code failing} of a search over the runner's topology with {@code sets}. */
     public Result shrink(List<String> sets, Explorer.Plan failing) throws ConfigProblem, InterruptedException {
+        LoadedSettings start = runner.load(failing.seed(), sets);
+        // One actor system for this shrink's own runs, as explore keeps one per thread.
+        try (DeterministicHost host = new DeterministicHost(start.settings(), start.config(), false)) {
+            return shrink(host, start, sets, failing);
+        }
+    }
+
+    private Result shrink(DeterministicHost host, LoadedSettings start, List<String> sets, Explorer.Plan failing)
+            throws ConfigProblem, InterruptedException {
         List<String> current = new ArrayList<>(sets);
         Explorer.Plan plan = failing;
         Schedule original = new Schedule();
         EventCount originalEvents = new EventCount();
-        tests++;
-        DeterministicRunner.run(runner.load(plan.seed(), current), plan.strategy(), stop, maxSteps, original,
-                originalEvents);
+        RunResult originalRun = run(host, start, plan.strategy(), original, originalEvents);
         boolean progress = true;
         while (progress && !outOfTime()) {
             progress = false;
@@ -89,15 +97,17 @@ public final class Shrinker {
                 }
             }
         }
-        LoadedSettings loaded = runner.load(plan.seed(), current);
-        Schedule before = new Schedule();
-        tests++;
-        RunResult first = DeterministicRunner.run(loaded, plan.strategy(), stop, maxSteps, before, null);
-        Schedule shrunk = ddmin(loaded, before);
+        LoadedSettings loaded = plan == failing ? start : runner.load(plan.seed(), current);
+        Schedule before = original;
+        RunResult first = originalRun;
+        if (plan != failing) {
+            before = new Schedule();
+            first = run(host, loaded, plan.strategy(), before, null);
+        }
+        Schedule shrunk = ddmin(host, loaded, before);
         Schedule fin = new Schedule();
         EventCount events = new EventCount();
-        tests++;
-        RunResult last = DeterministicRunner.run(loaded, Strategy.replay(shrunk), stop, maxSteps, fin, events);
+        RunResult last = run(host, loaded, Strategy.replay(shrunk), fin, events);
         if (!stop.failed(last)) {
             // Cannot happen for a deterministic engine; keep the unreduced schedule if it does.
             fin = before;
@@ -142,7 +152,8 @@ public final class Shrinker {
      * the default while the finding still appears (a choice to 0, a draw dropped from the schedule,
      * so that the actor draws its own); finer chunks when none can go.
      */
-    private Schedule ddmin(LoadedSettings loaded, Schedule schedule) throws InterruptedException {
+    private Schedule ddmin(DeterministicHost host, LoadedSettings loaded, Schedule schedule)
+            throws InterruptedException {
         int[] choices = schedule.toArray();
         List<Schedule.Recorded> draws = schedule.draws();
         List<Integer> deviations = new ArrayList<>();
@@ -172,7 +183,7 @@ public final class Shrinker {
                         trialDropped[i - trial.length] = true;
                     }
                 }
-                if (stop.failed(run(loaded, kept(trial, draws, trialDropped)))) {
+                if (stop.failed(run(host, loaded, Strategy.replay(kept(trial, draws, trialDropped)), null, null))) {
                     choices = trial;
                     dropped = trialDropped;
                     List<Integer> rest = new ArrayList<>(deviations.subList(0, start));
@@ -203,9 +214,10 @@ public final class Shrinker {
         return Schedule.of(choices, kept);
     }
 
-    private RunResult run(LoadedSettings loaded, Schedule replay) throws InterruptedException {
+    private RunResult run(DeterministicHost host, LoadedSettings loaded, Strategy strategy, Schedule record,
+                          TrackSinks events) throws InterruptedException {
         tests++;
-        return DeterministicRunner.run(loaded, Strategy.replay(replay), stop, maxSteps, null, null);
+        return DeterministicRunner.run(host, loaded, strategy, stop, maxSteps, record, events);
     }
 
     /** Counts every vCPU's events and findings: the size of a run's interleaving. */
