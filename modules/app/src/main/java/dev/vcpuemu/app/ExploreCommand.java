@@ -233,8 +233,8 @@ final class ExploreCommand implements Callable<Integer> {
         RunResult r = failure.result();
         o.printf("explore: run %d of the search (seed %d) fails after %.1f s (%d runs, %.2f runs/s): %s at %.6f ms"
                         + " simulated, %d steps%n",
-                failure.plan().index() + 1, failure.seed(), outcome.wallSeconds(), outcome.runs(), outcome.runsPerSecond(), r.endReason(),
-                r.simulatedNanos() / 1e6, r.schedulingSteps());
+                failure.plan().index() + 1, failure.seed(), outcome.wallSeconds(), outcome.runs(),
+                outcome.runsPerSecond(), r.endReason(), r.simulatedNanos() / 1e6, r.schedulingSteps());
         if (failure.plan().aim() != null) {
             o.printf("  aimed run %d of the windows strategy: %s%n", failure.plan().index(),
                     failure.plan().aim().describe());
@@ -371,7 +371,7 @@ final class ExploreCommand implements Callable<Integer> {
                             + " their boundaries, then pct%n", first,
                     explorer.windowsSeen().isEmpty() ? "no protocol window" : explorer.windowsSeen().entrySet().stream()
                             .map(e -> String.format("%,d %s", e.getValue(), e.getKey()))
-                            .collect(java.util.stream.Collectors.joining(", ")), WindowAims.WINDOWS_KEPT,
+                            .collect(Collectors.joining(", ")), WindowAims.WINDOWS_KEPT,
                     explorer.aims().size());
         }
         return new Search(explorer, outcome);

@@ -59,13 +59,13 @@ public final class PagingWorker extends AbstractBehavior<PagingWorker.Command> {
     private PagingWorker(ActorContext<Command> ctx, String name, int guest, Settings settings, LatencySink latencies,
                          EventSink events, Draws draws) {
         super(ctx);
-        this.draws = draws;
         this.name = name;
         this.guest = guest;
         this.runSeed = settings.run().seed();
         this.latency = settings.host().swapIn();
         this.latencies = latencies;
         this.events = events;
+        this.draws = draws;
     }
 
     @Override

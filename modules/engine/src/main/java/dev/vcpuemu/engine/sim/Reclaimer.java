@@ -25,8 +25,8 @@ import java.util.SplittableRandom;
  * times and targets are drawn one after the other, whatever the quanta. It never holds a quantum
  * open: an eviction due while its vCPU is blocked changes nothing that vCPU could see before it
  * runs again. Each time and each target is a choice point ({@link Draw.Site#EVICTION_TIME},
- * {@link Draw.Site#EVICTION_VICTIM}). (Reclaim to stay under {@code resident-limit} happens where a frame is charged, in
- * the vCPU's host half.)
+ * {@link Draw.Site#EVICTION_VICTIM}). (Reclaim to stay under {@code resident-limit} happens where
+ * a frame is charged, in the vCPU's host half.)
  */
 public final class Reclaimer extends AbstractBehavior<Reclaimer.Command> {
 

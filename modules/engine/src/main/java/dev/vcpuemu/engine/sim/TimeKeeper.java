@@ -159,7 +159,8 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
         // Read as each actor reports, while the quantum still runs elsewhere (a sum over a few cells).
         long backlog = control.mailboxBacklog();
         backlogMax = Math.max(backlogMax, backlog);
-        if (--outstanding == control.threads() - 1 && measureBarrier && !priming) {
+        outstanding--;
+        if (measureBarrier && !priming && outstanding == control.threads() - 1) {
             // From here on at least one thread has nothing of this quantum left to run.
             waitingSince = System.nanoTime();
         }
