@@ -2,6 +2,10 @@ package dev.vcpuemu.app;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.vcpuemu.app.cluster.ClusterNode;
+import dev.vcpuemu.app.cluster.Farm;
+import dev.vcpuemu.app.cluster.FarmSearch;
+import dev.vcpuemu.app.cluster.Job;
 import dev.vcpuemu.app.config.ConfigProblem;
 import dev.vcpuemu.app.config.LoadedSettings;
 import dev.vcpuemu.app.config.SettingsLoader;
@@ -47,6 +51,10 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import java.util.function.IntSupplier;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
 
 /**
@@ -109,6 +117,22 @@ final class ExploreCommand implements Callable<Integer> {
             description = "Wall time shrinking may take. Default: ${DEFAULT-VALUE}.")
     String shrinkTime;
 
+    @Option(names = "--cluster", description = "Farm the runs out over JVMs that join this one (node --join, "
+            + "docs/cluster.md); this JVM works too.")
+    boolean cluster;
+
+    @Option(names = "--local-cluster", paramLabel = "K",
+            description = "Farm the runs out over K JVMs on this machine: this one and K-1 it starts.")
+    Integer localCluster;
+
+    @Option(names = "--bind", paramLabel = "HOST", defaultValue = "127.0.0.1",
+            description = "With --cluster: the address to listen on, which the workers must reach. Default: ${DEFAULT-VALUE}.")
+    String bind;
+
+    @Option(names = "--port", paramLabel = "P",
+            description = "With --cluster: the port to listen on (default 25520; with --local-cluster any free port).")
+    Integer port;
+
     @Mixin
     StrategyOptions strategyOptions;
 
@@ -164,6 +188,9 @@ final class ExploreCommand implements Callable<Integer> {
         if (problem == null && parallelism != null && parallelism < 1) {
             problem = "--parallelism: must be at least 1, got " + parallelism;
         }
+        if (problem == null) {
+            problem = clusterProblem();
+        }
         if (problem != null) {
             err.println(problem);
             return Main.BAD_INPUT;
@@ -181,7 +208,11 @@ final class ExploreCommand implements Callable<Integer> {
         // An estimate counts findings in whole runs: only the emulator's own failure stops one.
         StopRule stop = estimate != null ? StopRule.emulatorFailure()
                 : find != null ? StopRule.find(find) : StopRule.unexpected(base.settings().expect());
-        int threads = parallelism != null ? parallelism : Runtime.getRuntime().availableProcessors();
+        int cores = Runtime.getRuntime().availableProcessors();
+        // K JVMs on one machine share its cores: each gets its share unless told otherwise.
+        int threads = parallelism != null ? parallelism : localCluster != null ? Math.max(1, cores / localCluster) : cores;
+        String atOnce = localCluster != null ? localCluster + " JVMs x " + threads + " thread(s)"
+                : cluster ? threads + " here and more as nodes join" : String.valueOf(threads);
         long maxSteps = strategyOptions.maxStepsOrUnbounded();
 
         StrategySpec strategy = strategyOptions.spec(StrategySpec.DEFAULT_HORIZON);
@@ -192,9 +223,9 @@ final class ExploreCommand implements Callable<Integer> {
             strategy = strategy.withHorizon(Math.max(1000, calibration.schedulingSteps()));
             o.printf("explore: PCT horizon %d steps (measured on one run)%n", strategy.pctHorizon());
         }
-        o.printf("vcpu-emu %s: explore %s, %s, %d runs from seed %d, %d at once, %s simulated each, strategy %s, stop at %s%n",
+        o.printf("vcpu-emu %s: explore %s, %s, %d runs from seed %d, %s at once, %s simulated each, strategy %s, stop at %s%n",
                 Main.version(), topology, ValidateCommand.describe(base.settings()).replaceAll(", seed -?\\d+$", ""),
-                runs, first, threads, ValidateCommand.human(base.settings().run().duration()), strategy.describe(), stop.describe());
+                runs, first, atOnce, ValidateCommand.human(base.settings().run().duration()), strategy.describe(), stop.describe());
         o.flush();
 
         long started = System.nanoTime();
@@ -204,37 +235,78 @@ final class ExploreCommand implements Callable<Integer> {
             for (List<String> extra : pairs) {
                 DeterministicRunner pairRunner = new DeterministicRunner(Optional.of(topology), concat(sets.sets, extra));
                 Search pairSearch = search(pairRunner, strategy, stop, maxSteps, threads, first, deadline, o, err);
-                if (pairSearch.outcome().failure() != null) {
-                    return Stored.finish(stored, reportFailure(pairRunner, strategy, stop, maxSteps, pairSearch.outcome(),
+                if (pairSearch.found() != null) {
+                    return Stored.finish(stored, reportFailure(pairRunner, strategy, stop, maxSteps, pairSearch,
                             shrinkLimit, o, err), err);
                 }
-                estimates.add(pairSearch.explorer().estimate(estimate));
+                estimates.add(pairSearch.estimates().apply(estimate));
             }
             return Stored.finish(stored, printEstimates(eras, estimates, base, o), err);
         }
-        Search search = search(runner, strategy, stop, maxSteps, threads, first, deadline, o, err);
-        Explorer explorer = search.explorer();
-        Explorer.Outcome outcome = search.outcome();
-        if (estimate != null && outcome.failure() == null) {
-            return Stored.finish(stored, printEstimate(explorer.estimate(estimate), base, o), err);
+        Search search;
+        try {
+            search = search(runner, strategy, stop, maxSteps, threads, first, deadline, o, err);
+        } catch (ConfigProblem p) {
+            // The cluster's port cannot be had: found before any run.
+            err.println("explore: " + p.getMessage());
+            return Stored.finish(stored, Main.BAD_INPUT, err);
         }
-        if (outcome.failure() == null) {
-            o.printf("explore: no failing run in %d runs (%.1f s, %.2f runs/s)%n", outcome.runs(), outcome.wallSeconds(),
-                    outcome.runsPerSecond());
+        if (estimate != null && search.found() == null) {
+            return Stored.finish(stored, printEstimate(search.estimates().apply(estimate), base, o), err);
+        }
+        if (search.found() == null) {
+            o.printf("explore: no failing run in %d runs (%.1f s, %.2f runs/s)%n", search.runs(), search.wallSeconds(),
+                    search.runsPerSecond());
             return Stored.finish(stored, Main.OK, err);
         }
-        return Stored.finish(stored, reportFailure(runner, strategy, stop, maxSteps, outcome, shrinkLimit, o, err), err);
+        return Stored.finish(stored, reportFailure(runner, strategy, stop, maxSteps, search, shrinkLimit, o, err), err);
     }
 
+    /** Null when the cluster options fit the rest, else the one-line problem. */
+    private String clusterProblem() {
+        boolean farm = cluster || localCluster != null;
+        if (localCluster != null && localCluster < 1) {
+            return "--local-cluster: must be at least 1, got " + localCluster;
+        }
+        if (cluster && localCluster != null) {
+            return "--cluster: waits for workers to join; --local-cluster starts its own: choose one";
+        }
+        if (!farm && port != null) {
+            return "--port: only with --cluster or --local-cluster";
+        }
+        if (port != null && (port < 0 || port > 65535)) {
+            return "--port: a port is 0 to 65535, got " + port;
+        }
+        if (farm && strategyOptions.strategy == StrategySpec.Kind.windows) {
+            return "--strategy windows: plans its runs from its first one, on one JVM; with a cluster use random or pct";
+        }
+        if (farm && eras != null) {
+            return "--eras: one search per era pair runs on one JVM; not with a cluster";
+        }
+        return null;
+    }
+
+    /**
+     * Re-runs the failing run on this JVM, recording its schedule and trace (the run it reports
+     * is this re-run, which must have the search's trace hash), and prints how to replay it.
+     */
     private int reportFailure(DeterministicRunner runner, StrategySpec strategy, StopRule stop, long maxSteps,
-                              Explorer.Outcome outcome, Duration shrinkLimit, PrintWriter o, PrintWriter err)
+                              Search search, Duration shrinkLimit, PrintWriter o, PrintWriter err)
             throws Exception {
-        Explorer.Failure failure = outcome.failure();
-        RunResult r = failure.result();
-        o.printf("explore: run %d of the search (seed %d) fails after %.1f s (%d runs, %.2f runs/s): %s at %.6f ms"
+        Found failure = search.found();
+        Files.createDirectories(out);
+        Path schedulePath = out.resolve("schedule.gz");
+        Path tracePath = out.resolve("trace.json");
+        Path reportPath = out.resolve("report.json");
+        LoadedSettings loaded = runner.load(failure.plan().seed(), List.of());
+        Schedule schedule = new Schedule();
+        Timeline timeline = TraceOptions.timeline(loaded.settings(), TraceOptions.DEFAULT_EVENTS);
+        RunResult r = DeterministicRunner.run(loaded, failure.plan().strategy(), stop, maxSteps, schedule, timeline);
+        o.printf("explore: run %d of the search (seed %d%s) fails after %.1f s (%d runs, %.2f runs/s): %s at %.6f ms"
                         + " simulated, %d steps%n",
-                failure.plan().index() + 1, failure.seed(), outcome.wallSeconds(), outcome.runs(),
-                outcome.runsPerSecond(), r.endReason(), r.simulatedNanos() / 1e6, r.schedulingSteps());
+                failure.plan().index() + 1, failure.plan().seed(), failure.node() == null ? "" : ", on node "
+                        + failure.node(), search.wallSeconds(), search.runs(), search.runsPerSecond(), r.endReason(),
+                r.simulatedNanos() / 1e6, r.schedulingSteps());
         if (failure.plan().aim() != null) {
             o.printf("  aimed run %d of the windows strategy: %s%n", failure.plan().index(),
                     failure.plan().aim().describe());
@@ -242,27 +314,18 @@ final class ExploreCommand implements Callable<Integer> {
         r.findingExamples().stream().findFirst().ifPresent(f ->
                 o.printf("  first finding: %s on vCPU %d%s at %d ns: %s%n", f.kind(), f.vcpu(),
                         f.guest() == 0 ? "" : " of guest " + f.guest(), f.atNanos(), f.detail()));
-
-        Files.createDirectories(out);
-        Path schedulePath = out.resolve("schedule.gz");
-        Path tracePath = out.resolve("trace.json");
-        Path reportPath = out.resolve("report.json");
-        LoadedSettings loaded = runner.load(failure.seed(), List.of());
-        Schedule schedule = new Schedule();
-        RunResult again;
-        Timeline timeline = TraceOptions.timeline(loaded.settings(), TraceOptions.DEFAULT_EVENTS);
-        again = DeterministicRunner.run(loaded, failure.plan().strategy(), stop, maxSteps, schedule, timeline);
         PerfettoTrace.Written written = PerfettoTrace.write(tracePath, timeline, 0,
-                "explore " + loaded.source() + ", seed " + failure.seed(), TraceOptions.metadata(again, loaded.settings()));
+                "explore " + loaded.source() + ", seed " + failure.plan().seed(), TraceOptions.metadata(r, loaded.settings()));
         schedule.write(schedulePath);
         Report.write(reportPath, Report.build("explore", "deterministic", Main.version(), loaded.source(),
-                loaded.settings(), again, Expectations.judge(loaded.settings().expect(), again)));
-        boolean same = again.traceHash().equals(r.traceHash());
-        o.printf("  re-run: trace hash %s %s%n", again.traceHash(), same ? "(same as the explore run)"
-                : "DIFFERS from the explore run's " + r.traceHash());
+                loaded.settings(), r, Expectations.judge(loaded.settings().expect(), r)));
+        boolean same = r.traceHash().equals(failure.traceHash());
+        String ran = failure.node() == null ? "the explore run" : "the run on node " + failure.node();
+        o.printf("  re-run: trace hash %s %s%n", r.traceHash(), same ? "(same as " + ran + ")"
+                : "DIFFERS from " + ran + "'s " + failure.traceHash());
         o.printf("  wrote %s, %s (%d steps), %s (%,d trace events)%n", reportPath, schedulePath, schedule.size(),
                 tracePath, written.events());
-        String replay = Main.invocation() + " replay " + quote(topology.toString()) + " --seed " + failure.seed()
+        String replay = Main.invocation() + " replay " + quote(topology.toString()) + " --seed " + failure.plan().seed()
                 + failure.plan().spec().args() + stop.args() + setArgs(runner.sets()) + maxStepsArg(maxSteps);
         if (failure.plan().bySeed()) {
             o.println("Replay it with:");
@@ -332,40 +395,28 @@ final class ExploreCommand implements Callable<Integer> {
         o.flush();
     }
 
-    private record Search(Explorer explorer, Explorer.Outcome outcome) {}
+    /** A failing run a search found: how it was made, its trace hash, and the node that ran it (null: this JVM). */
+    private record Found(Explorer.Plan plan, String traceHash, String node) {}
+
+    /** How a search ended, on one JVM or a farm. */
+    private record Search(long runs, double wallSeconds, Found found, Function<FindingKind, Estimate> estimates) {
+        double runsPerSecond() {
+            return runs / Math.max(1e-9, wallSeconds);
+        }
+    }
+
+    /** What the progress display reads while a search runs. */
+    private record Counts(LongSupplier done, IntSupplier failing, Supplier<Map<FindingKind, Long>> findings) {}
 
     /** Seeds {@code first} on, with a progress display, to the runs, the deadline or a failure. */
     private Search search(DeterministicRunner runner, StrategySpec strategy, StopRule stop, long maxSteps, int threads,
                           long first, long deadline, PrintWriter o, PrintWriter err) throws Exception {
-        long started = System.nanoTime();
-        Explorer explorer = new Explorer(runner, strategy, stop, maxSteps, threads);
-        ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "explore-progress");
-            t.setDaemon(true);
-            return t;
-        });
-        // Runs done of the total: a bar at a terminal, a plain line a second otherwise.
-        ProgressBar bar = ProgressDisplay.terminal() ? ProgressDisplay.bar("explore", runs, " runs", System.err) : null;
-        ticker.scheduleAtFixedRate(() -> {
-            if (bar != null) {
-                bar.stepTo(explorer.done());
-                bar.setExtraMessage(" failing " + explorer.failing());
-            } else {
-                err.println(progressLine(explorer, runs, started));
-                err.flush();
-            }
-        }, 1, 1, TimeUnit.SECONDS);
-        Explorer.Outcome outcome;
-        try {
-            outcome = explorer.run(first, runs, deadline);
-        } finally {
-            ticker.shutdownNow();
-            if (bar != null) {
-                bar.stepTo(explorer.done());
-                bar.close();
-            }
+        if (cluster || localCluster != null) {
+            return farm(runner, strategy, stop, maxSteps, threads, first, deadline, o, err);
         }
-        o.println(progressLine(explorer, runs, started));
+        Explorer explorer = new Explorer(runner, strategy, stop, maxSteps, threads);
+        Explorer.Outcome outcome = withProgress(new Counts(explorer::done, explorer::failing, explorer::findings), err,
+                () -> explorer.run(first, runs, deadline));
         if (strategy.kind() == StrategySpec.Kind.windows) {
             o.printf("windows: the first run (seed %d) showed %s (its earliest, at most %,d in all); %d runs aimed at"
                             + " their boundaries, then pct%n", first,
@@ -374,7 +425,86 @@ final class ExploreCommand implements Callable<Integer> {
                             .collect(Collectors.joining(", ")), WindowAims.WINDOWS_KEPT,
                     explorer.aims().size());
         }
-        return new Search(explorer, outcome);
+        Explorer.Failure f = outcome.failure();
+        return new Search(outcome.runs(), outcome.wallSeconds(),
+                f == null ? null : new Found(f.plan(), f.result().traceHash(), null), explorer::estimate);
+    }
+
+    /**
+     * The search farmed out (docs/cluster.md): this JVM coordinates and works; with
+     * {@code --local-cluster K} it starts K - 1 worker JVMs, with {@code --cluster} it prints how
+     * workers join. Runs are the same as on one JVM: run {@code i} has seed {@code first + i}.
+     */
+    private Search farm(DeterministicRunner runner, StrategySpec strategy, StopRule stop, long maxSteps, int threads,
+                        long first, long deadline, PrintWriter o, PrintWriter err) throws Exception {
+        String text = Files.readString(topology);
+        Job job = new Job(topology.getFileName().toString(), text, runner.sets(), strategy, Job.stopOf(stop), stop.find(),
+                maxSteps, first);
+        int workers = localCluster != null ? localCluster - 1 : 0;
+        Duration limit = deadline == Long.MAX_VALUE ? null : Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
+        Files.createDirectories(out);
+        try (FarmSearch farm = new FarmSearch(job, runs, limit, bind,
+                port != null ? port : localCluster != null ? 0 : ClusterNode.DEFAULT_PORT, "--port", threads, workers,
+                threads, out, err)) {
+            if (localCluster != null) {
+                o.printf("explore: coordinating at %s with %d worker JVM(s) on this machine, %d thread(s) each"
+                        + " (their output: %s)%n", farm.address(), workers, threads, out.resolve("node-*.log"));
+            } else {
+                o.printf("explore: coordinating at %s; workers join with:%n  %s node --join %s%n", farm.address(),
+                        Main.invocation(), farm.address());
+            }
+            o.flush();
+            Farm.View view = farm.view();
+            Farm.Outcome outcome = withProgress(new Counts(view::done, view::failing, view::findings), err, farm::await);
+            o.printf("explore: %d node(s):%n", outcome.nodes().size());
+            for (Farm.Node n : outcome.nodes()) {
+                o.printf("  %-21s pid %-8d %2d thread(s) %,10d runs%n", n.address(), n.pid(), n.threads(), n.runs());
+            }
+            o.flush();
+            if (outcome.error() != null) {
+                throw new IllegalStateException(outcome.error());
+            }
+            Farm.FailedRun f = outcome.failure();
+            return new Search(outcome.runs(), outcome.wallSeconds(), f == null ? null
+                    : new Found(new Explorer.Plan(f.index(), f.seed(), strategy, null), f.traceHash(), f.node()),
+                    view.tally()::estimate);
+        }
+    }
+
+    private interface Searching<T> {
+        T call() throws Exception;
+    }
+
+    /** Runs {@code search} with a progress display: a bar at a terminal, a plain line a second otherwise. */
+    private <T> T withProgress(Counts counts, PrintWriter err, Searching<T> search) throws Exception {
+        long started = System.nanoTime();
+        ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "explore-progress");
+            t.setDaemon(true);
+            return t;
+        });
+        ProgressBar bar = ProgressDisplay.terminal() ? ProgressDisplay.bar("explore", runs, " runs", System.err) : null;
+        ticker.scheduleAtFixedRate(() -> {
+            if (bar != null) {
+                bar.stepTo(counts.done().getAsLong());
+                bar.setExtraMessage(" failing " + counts.failing().getAsInt());
+            } else {
+                err.println(progressLine(counts, runs, started));
+                err.flush();
+            }
+        }, 1, 1, TimeUnit.SECONDS);
+        T result;
+        try {
+            result = search.call();
+        } finally {
+            ticker.shutdownNow();
+            if (bar != null) {
+                bar.stepTo(counts.done().getAsLong());
+                bar.close();
+            }
+        }
+        spec.commandLine().getOut().println(progressLine(counts, runs, started));
+        return result;
     }
 
     /** The estimate on stdout and, as estimate.json, beside the explore's report. */
@@ -457,11 +587,11 @@ final class ExploreCommand implements Callable<Integer> {
         return d.scale() > 0 ? d.toPlainString() : String.format("%,d", d.longValue());
     }
 
-    private static String progressLine(Explorer explorer, long runs, long started) {
+    private static String progressLine(Counts counts, long runs, long started) {
         double s = (System.nanoTime() - started) / 1e9;
-        long done = explorer.done();
-        int failing = explorer.failing();
-        Map<FindingKind, Long> seen = explorer.findings();
+        long done = counts.done().getAsLong();
+        int failing = counts.failing().getAsInt();
+        Map<FindingKind, Long> seen = counts.findings().get();
         return String.format("explore: %d/%d runs, %.1f s, %.2f runs/s, failing %d, findings %s", done, runs, s,
                 done / Math.max(1e-9, s), failing, seen.isEmpty() ? "none" : seen.entrySet().stream()
                         .map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining(" ")));

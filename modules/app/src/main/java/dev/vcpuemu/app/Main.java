@@ -26,7 +26,8 @@ import java.nio.file.Path;
                 "3:the emulator itself failed", "130:stopped by SIGINT (Ctrl-C), report written",
                 "143:stopped by SIGTERM, report written"},
         subcommands = {RunCommand.class, ExploreCommand.class, ReplayCommand.class, ValidateCommand.class,
-                SoakCommand.class, BenchCommand.class, MatrixCommand.class, CompareCommand.class, CommandLine.HelpCommand.class,
+                SoakCommand.class, BenchCommand.class, MatrixCommand.class, CompareCommand.class, NodeCommand.class,
+                CommandLine.HelpCommand.class,
                 AutoComplete.GenerateCompletion.class})
 public final class Main {
     public static final int OK = 0;

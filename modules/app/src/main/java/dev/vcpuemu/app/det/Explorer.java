@@ -7,7 +7,6 @@ import dev.vcpuemu.engine.det.Schedule;
 import dev.vcpuemu.engine.det.Strategy;
 import dev.vcpuemu.engine.run.RunResult;
 import dev.vcpuemu.model.finding.FindingKind;
-import dev.vcpuemu.model.stats.Counter;
 import dev.vcpuemu.model.trace.ProtocolWindow;
 import dev.vcpuemu.model.trace.WindowTracker;
 
@@ -15,7 +14,6 @@ import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -68,11 +66,7 @@ public final class Explorer {
     private final StopRule stop;
     private final long maxSteps;
     private final int threads;
-    private final AtomicLong done = new AtomicLong();
-    private final Map<FindingKind, AtomicLong> findings = new EnumMap<>(FindingKind.class);
-    private final Map<FindingKind, AtomicLong> runsWith = new EnumMap<>(FindingKind.class);
-    private final AtomicLong notPresents = new AtomicLong();
-    private final AtomicLong simulatedNanos = new AtomicLong();
+    private final Tally tally = new Tally();
     private final ConcurrentSkipListMap<Long, Failure> failures = new ConcurrentSkipListMap<>();
     private volatile List<WindowAims.Aim> aims = List.of();
     private volatile Map<ProtocolWindow, Long> windowsSeen = Map.of();
@@ -83,10 +77,6 @@ public final class Explorer {
         this.stop = stop;
         this.maxSteps = maxSteps;
         this.threads = threads;
-        for (FindingKind k : FindingKind.values()) {
-            findings.put(k, new AtomicLong());
-            runsWith.put(k, new AtomicLong());
-        }
     }
 
     /**
@@ -144,7 +134,7 @@ public final class Explorer {
             pool.shutdownNow();
         }
         double wall = (System.nanoTime() - started) / 1e9;
-        return new Outcome(done.get(), wall, failures.isEmpty() ? null : failures.firstEntry().getValue());
+        return new Outcome(tally.runs(), wall, failures.isEmpty() ? null : failures.firstEntry().getValue());
     }
 
     /** The windows strategy's first run: recorded, its windows found, the aims planned. False when it failed. */
@@ -196,25 +186,17 @@ public final class Explorer {
 
     /** Counts run {@code i}'s result in; false when it failed. */
     private boolean account(long i, Plan plan, RunResult r) {
-        r.findings().forEach((k, n) -> {
-            findings.get(k).addAndGet(n);
-            if (n > 0) {
-                runsWith.get(k).incrementAndGet();
-            }
-        });
-        notPresents.addAndGet(r.counters().getOrDefault(Counter.APF_NOT_PRESENT_INJECTED.key, 0L));
-        simulatedNanos.addAndGet(r.simulatedNanos());
         boolean failed = stop.failed(r);
         if (failed) {
             failures.put(i, new Failure(plan, r));
         }
-        done.incrementAndGet();
+        tally.add(r);
         return !failed;
     }
 
     /** Runs finished so far. */
     public long done() {
-        return done.get();
+        return tally.runs();
     }
 
     /** Failing runs so far. */
@@ -227,18 +209,11 @@ public final class Explorer {
      * Only meaningful when the stop rule let every run reach its end ({@link StopRule#emulatorFailure}).
      */
     public Estimate estimate(FindingKind kind) {
-        return new Estimate(kind, done.get(), runsWith.get(kind).get(), findings.get(kind).get(), notPresents.get(),
-                simulatedNanos.get());
+        return tally.estimate(kind);
     }
 
     /** Findings of every run so far, by kind (only kinds seen). */
     public Map<FindingKind, Long> findings() {
-        Map<FindingKind, Long> seen = new TreeMap<>();
-        findings.forEach((k, v) -> {
-            if (v.get() > 0) {
-                seen.put(k, v.get());
-            }
-        });
-        return seen;
+        return tally.findings();
     }
 }
