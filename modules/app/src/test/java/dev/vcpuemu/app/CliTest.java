@@ -23,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class CliTest {
     /** Every subcommand that runs something. */
-    static final List<String> COMMANDS = List.of("run", "explore", "replay", "validate", "soak", "bench", "matrix");
+    static final List<String> COMMANDS = List.of("run", "explore", "replay", "validate", "soak", "bench", "matrix", "node");
 
     @TempDir
     Path tmp;

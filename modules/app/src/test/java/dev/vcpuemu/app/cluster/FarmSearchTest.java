@@ -5,6 +5,8 @@ import dev.vcpuemu.app.det.Explorer;
 import dev.vcpuemu.app.det.StopRule;
 import dev.vcpuemu.app.det.StrategySpec;
 import dev.vcpuemu.model.finding.FindingKind;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -15,6 +17,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -67,6 +70,28 @@ class FarmSearchTest {
         assertEquals(local.plan().index(), farmed.index());
         assertEquals(local.seed(), farmed.seed());
         assertEquals(local.result().traceHash(), farmed.traceHash());
+    }
+
+    @Test
+    void aNodeOfAnotherBuildIsRefusedAtItsHello() throws Exception {
+        FarmNode.Ended ended = assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
+            try (FarmSearch farm = new FarmSearch(job(StopRule.emulatorFailure(), 1), 1, null, "127.0.0.1", 0, "--port", 1,
+                    0, 1, dir, new PrintWriter(new StringWriter()))) {
+                CompletableFuture<FarmNode.Ended> end = new CompletableFuture<>();
+                ActorSystem<FarmNode.Command> other = ClusterNode.start(Behaviors.setup(ctx -> FarmNode.create(
+                        "0.0.1 (deadbee)", ClusterNode.hostPort(ctx.getSystem()), 1, end)), "127.0.0.1", 0, "--port");
+                try {
+                    String[] seed = farm.address().split(":");
+                    ClusterNode.join(other, seed[0], Integer.parseInt(seed[1]));
+                    return end.get();
+                } finally {
+                    other.terminate();
+                }
+            }
+        });
+        assertEquals(2, ended.exitCode());
+        assertTrue(ended.why().contains("this node 0.0.1 (deadbee)"), ended.why());
+        assertTrue(ended.why().contains("every node must run the same build"), ended.why());
     }
 
     @Test

@@ -1,0 +1,77 @@
+package dev.vcpuemu.app;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Bad input to the explore farm (docs/cluster.md), in this JVM: each is one line on stderr,
+ * exit 2, and nothing written. (A node of another build is refused: FarmSearchTest.)
+ */
+class ClusterCliTest {
+    private static final Path TOPOLOGY = Path.of(System.getProperty("vcpuemu.conf", "../../conf"))
+            .resolve("scenarios/hazard-i-nmi-window.conf");
+
+    @TempDir
+    Path tmp;
+
+    private void assertBadInput(InProcess.Outcome o, String says) {
+        assertEquals(Main.BAD_INPUT, o.exit(), o.err());
+        assertEquals(1, o.err().strip().lines().count(), o.err());
+        assertTrue(o.err().contains(says), o.err());
+    }
+
+    private InProcess.Outcome explore(String... more) {
+        String[] args = new String[more.length + 6];
+        System.arraycopy(new String[] {"explore", TOPOLOGY.toString(), "--runs", "4", "--out", tmp.resolve("out").toString()},
+                0, args, 0, 6);
+        System.arraycopy(more, 0, args, 6, more.length);
+        return InProcess.execute(args);
+    }
+
+    @Test
+    void clusterOptionsThatDoNotFitAreOneLine() {
+        assertBadInput(explore("--local-cluster", "0"), "--local-cluster: must be at least 1");
+        assertBadInput(explore("--cluster", "--local-cluster", "2"), "choose one");
+        assertBadInput(explore("--port", "2552"), "--port: only with --cluster");
+        assertBadInput(explore("--cluster", "--port", "70000"), "0 to 65535");
+        assertBadInput(explore("--local-cluster", "2", "--strategy", "windows"), "--strategy windows");
+        assertFalse(Files.exists(tmp.resolve("out")));
+    }
+
+    @Test
+    void aPortInUseIsBadInputNamingTheAddress() throws IOException {
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+            int port = taken.getLocalPort();
+            InProcess.Outcome o = explore("--cluster", "--port", String.valueOf(port));
+            assertBadInput(o, "cannot listen on 127.0.0.1:" + port);
+            assertFalse(Files.exists(tmp.resolve("out/report.json")));
+        }
+    }
+
+    @Test
+    void aNodeWithABadJoinAddressIsOneLine() {
+        assertBadInput(InProcess.execute("node", "--join", "127.0.0.1"), "expected HOST:PORT");
+        assertBadInput(InProcess.execute("node", "--join", "127.0.0.1:x"), "the port is not a number");
+        assertBadInput(InProcess.execute("node", "--join", "127.0.0.1:2552", "--join-timeout", "soon"), "--join-timeout");
+    }
+
+    @Test
+    void aJoinThatTimesOutIsBadInput() throws IOException {
+        int free;
+        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+            free = probe.getLocalPort();
+        }
+        InProcess.Outcome o = InProcess.execute("node", "--join", "127.0.0.1:" + free, "--join-timeout", "2s");
+        assertBadInput(o, "could not join the cluster within 2s");
+    }
+}

@@ -1,0 +1,120 @@
+package dev.vcpuemu.app;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The explore farm of the shaded jar on this machine (docs/cluster.md): three JVMs on 127.0.0.1
+ * find the NMI-window hazard and the printed replay command reproduces it in one JVM; a worker
+ * killed with SIGKILL mid-search is downed and its ranges run elsewhere, so the farm's estimate
+ * is exactly one JVM's; and no worker JVM outlives its coordinator.
+ */
+class ClusterIT {
+    private static final Path CONF = Path.of(System.getProperty("vcpuemu.conf", "../../conf")).toAbsolutePath();
+    private static final String NMI_WINDOW = CONF.resolve("scenarios/hazard-i-nmi-window.conf").toString();
+    private static final Pattern COORDINATOR = Pattern.compile("coordinating at (127\\.0\\.0\\.1:\\d+)");
+    private static final Pattern NODE_ROW = Pattern.compile("(?m)^  127\\.0\\.0\\.1:\\d+\\s+pid (\\d+)\\s+");
+    private static final Pattern HASH = Pattern.compile("trace hash ([0-9a-f]{16})", Pattern.CASE_INSENSITIVE);
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void threeJvmsFindTheNmiWindowHazardAndOneJvmReplaysIt() throws Exception {
+        Path out = tmp.resolve("farm");
+        Jar.Outcome o = Jar.run(tmp, "explore", NMI_WINDOW, "--local-cluster", "3", "--find", "apf-word-stolen", "--runs", "200",
+                "--duration", "1ms", "--seed", "2000", "--out", out.toString());
+        assertEquals(Main.EXPECTATION_FAILED, o.exit(), o.out() + o.err());
+        assertTrue(o.out().contains("3 JVMs x 1 thread(s)"), o.out());
+        List<String> pids = all(NODE_ROW, o.out());
+        assertEquals(3, pids.size(), o.out());
+        assertEquals(3, pids.stream().distinct().count(), o.out());
+        assertTrue(o.out().contains("(same as the run on node 127.0.0.1:"), o.out());
+        String hash = all(HASH, o.out()).get(0);
+        assertNoNodeLeft(o.out());
+
+        // The first printed replay command, in one JVM: the same run, the same trace hash.
+        String replay = o.out().lines().filter(l -> l.startsWith("  java -jar ") && l.contains(" replay ")).findFirst()
+                .orElseThrow().strip();
+        List<String> args = new ArrayList<>(Arrays.asList(replay.split(" ")));
+        args = args.subList(3, args.size());
+        Path one = Files.createDirectories(tmp.resolve("replay"));
+        Jar.Outcome r = Jar.run(one, args.toArray(String[]::new));
+        assertEquals(Main.EXPECTATION_FAILED, r.exit(), r.out() + r.err());
+        assertTrue(r.out().contains("Trace hash: " + hash), hash + " in " + r.out());
+    }
+
+    @Test
+    void aWorkerKilledMidSearchIsDownedAndItsRunsRunElsewhere() throws Exception {
+        Path farmDir = Files.createDirectories(tmp.resolve("farm"));
+        Process coordinator = Jar.command(farmDir, "explore", NMI_WINDOW, "--local-cluster", "3", "--estimate",
+                "apf-word-stolen", "--runs", "1500", "--duration", "1ms", "--out", farmDir.resolve("out").toString()).start();
+        // Once runs are being counted, every node has joined (the coordinator waits for them): kill one.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+        while (!Pattern.compile("explore: [1-9]\\d*/1500 runs").matcher(Files.readString(farmDir.resolve("stderr.txt")))
+                .find()) {
+            assertTrue(System.nanoTime() < deadline && coordinator.isAlive(), "no progress: "
+                    + Files.readString(farmDir.resolve("stderr.txt")));
+            Thread.sleep(100);
+        }
+        ProcessHandle worker = coordinator.toHandle().children().findFirst().orElseThrow();
+        assertTrue(worker.destroyForcibly());
+        assertTrue(coordinator.waitFor(120, TimeUnit.SECONDS), "the search ends without the killed worker");
+        String out = Files.readString(farmDir.resolve("stdout.txt"));
+        String err = Files.readString(farmDir.resolve("stderr.txt"));
+        assertEquals(Main.OK, coordinator.exitValue(), out + err);
+        assertTrue(err.contains("is unreachable: downed; its unfinished ranges go to the others"), err);
+        assertNoNodeLeft(out);
+
+        Path oneDir = Files.createDirectories(tmp.resolve("one"));
+        Jar.Outcome one = Jar.run(oneDir, "explore", NMI_WINDOW, "--estimate", "apf-word-stolen", "--runs", "1500",
+                "--duration", "1ms", "--out", oneDir.resolve("out").toString());
+        assertEquals(Main.OK, one.exit(), one.err());
+        JsonNode farmed = new ObjectMapper().readTree(farmDir.resolve("out/estimate.json").toFile());
+        JsonNode alone = new ObjectMapper().readTree(oneDir.resolve("out/estimate.json").toFile());
+        for (String field : List.of("runs", "runsWith", "findings", "notPresents", "simulatedNanos")) {
+            assertEquals(alone.get(field), farmed.get(field), field);
+        }
+        assertEquals(1500, farmed.get("runs").asLong());
+    }
+
+    private static List<String> all(Pattern p, String text) {
+        List<String> found = new ArrayList<>();
+        Matcher m = p.matcher(text);
+        while (m.find()) {
+            found.add(m.group(1));
+        }
+        return found;
+    }
+
+    /** No process joined to the coordinator printed in {@code out} is still running (waiting up to 30 s). */
+    private static void assertNoNodeLeft(String out) throws InterruptedException {
+        Matcher m = COORDINATOR.matcher(out);
+        assertTrue(m.find(), out);
+        String join = "--join " + m.group(1);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline && nodes(join) > 0) {
+            Thread.sleep(200);
+        }
+        assertEquals(0, nodes(join), "worker JVMs still running with " + join);
+    }
+
+    private static long nodes(String join) {
+        return ProcessHandle.allProcesses()
+                .filter(p -> p.info().arguments().map(a -> String.join(" ", a).contains(join)).orElse(false)).count();
+    }
+}
