@@ -118,7 +118,7 @@ final class ExploreCommand implements Callable<Integer> {
     String shrinkTime;
 
     @Option(names = "--cluster", description = "Farm the runs out over JVMs that join this one (node --join, "
-            + "docs/cluster.md); this JVM works too.")
+            + "src/site/markdown/cluster.md); this JVM works too.")
     boolean cluster;
 
     @Option(names = "--local-cluster", paramLabel = "K",
@@ -431,7 +431,7 @@ final class ExploreCommand implements Callable<Integer> {
     }
 
     /**
-     * The search farmed out (docs/cluster.md): this JVM coordinates and works; with
+     * The search farmed out (src/site/markdown/cluster.md): this JVM coordinates and works; with
      * {@code --local-cluster K} it starts K - 1 worker JVMs, with {@code --cluster} it prints how
      * workers join. Runs are the same as on one JVM: run {@code i} has seed {@code first + i}.
      */

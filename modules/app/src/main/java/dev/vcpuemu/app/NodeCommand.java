@@ -16,7 +16,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * {@code node --join HOST:PORT}: a worker JVM of an explore farm (docs/cluster.md). It joins the
+ * {@code node --join HOST:PORT}: a worker JVM of an explore farm (src/site/markdown/cluster.md). It joins the
  * coordinator's cluster, says hello with its build, runs the ranges of runs it pulls, and ends
  * when the coordinator dismisses it (exit 0), refuses it (another build: exit 2) or is lost
  * (exit 3). A join that does not succeed within {@code --join-timeout} is bad input (exit 2).

@@ -14,7 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Bad input to the explore farm (docs/cluster.md), in this JVM: each is one line on stderr,
+ * Bad input to the explore farm (src/site/markdown/cluster.md), in this JVM: each is one line on stderr,
  * exit 2, and nothing written. (A node of another build is refused: FarmSearchTest.)
  */
 class ClusterCliTest {

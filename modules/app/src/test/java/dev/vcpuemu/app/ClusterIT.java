@@ -18,7 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The explore farm of the shaded jar on this machine (docs/cluster.md): three JVMs on 127.0.0.1
+ * The explore farm of the shaded jar on this machine (src/site/markdown/cluster.md): three JVMs on 127.0.0.1
  * find the NMI-window hazard and the printed replay command reproduces it in one JVM; a worker
  * killed with SIGKILL mid-search is downed and its ranges run elsewhere, so the farm's estimate
  * is exactly one JVM's; and no worker JVM outlives its coordinator.

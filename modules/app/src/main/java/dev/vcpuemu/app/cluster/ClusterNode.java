@@ -18,7 +18,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The actor system of one node of an explore farm (docs/cluster.md): Pekko Cluster over Artery
+ * The actor system of one node of an explore farm (src/site/markdown/cluster.md): Pekko Cluster over Artery
  * TCP, bound to the address asked for (127.0.0.1 unless told otherwise), with {@code cluster.conf}
  * over Pekko's defaults. Only cluster mode builds one: no other command opens a port.
  */

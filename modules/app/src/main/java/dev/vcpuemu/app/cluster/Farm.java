@@ -20,16 +20,18 @@ import org.apache.pekko.cluster.typed.Subscribe;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
 /**
- * The coordinator of an explore farm (docs/cluster.md): the search of {@code explore} handed out
+ * The coordinator of an explore farm (src/site/markdown/cluster.md): the search of {@code explore} handed out
  * over several JVMs. Nodes (this JVM's own among them) say {@link Hello}; one of the same build
  * gets the {@link Job}, one of another build is refused (its runs would not be this build's runs).
  * Runs go out as {@link Range}s of run indices through Pekko's work-pulling reliable delivery: a
@@ -168,6 +170,7 @@ public final class Farm extends AbstractBehavior<Farm.Command> {
     private final Map<String, Node> nodes = new TreeMap<>();
     private final Map<String, ActorRef<FarmNode.Command>> nodeRefs = new TreeMap<>();
     private final Map<Long, Range> outstanding = new TreeMap<>();
+    private final Set<Long> ran = new HashSet<>();
     private final TreeMap<Long, FailedRun> failures = new TreeMap<>();
     private WorkPullingProducerController.RequestNext<Range> waiting;
     private long next;
@@ -274,6 +277,11 @@ public final class Farm extends AbstractBehavior<Farm.Command> {
     private Behavior<Command> onRangeDone(RangeDone d) {
         if (d.range() != null) {
             outstanding.remove(d.range().from());
+            // Delivery is at least once: a node lost between reporting a range and confirming it has
+            // its range run again elsewhere. Count a range once.
+            if (!ran.add(d.range().from())) {
+                return finishIfOver();
+            }
         }
         view.tally.add(d.ran());
         nodes.computeIfPresent(d.node(), (k, v) -> new Node(v.address(), v.pid(), v.threads(), v.runs() + d.ran().runs()));

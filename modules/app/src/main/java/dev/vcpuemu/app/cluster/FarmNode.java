@@ -32,7 +32,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 
 /**
- * One JVM of an explore farm (docs/cluster.md), the coordinator's own included: it finds the
+ * One JVM of an explore farm (src/site/markdown/cluster.md), the coordinator's own included: it finds the
  * coordinator through the receptionist, says {@link Farm.Hello} with its build, and once
  * {@link Welcome}d runs the {@link Job} on {@code threads} worker threads, each a consumer of
  * ranges ({@link Worker}) with an actor system of its own for its deterministic runs, as
