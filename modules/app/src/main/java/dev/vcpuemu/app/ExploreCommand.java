@@ -2,6 +2,7 @@ package dev.vcpuemu.app;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.typesafe.config.ConfigRenderOptions;
 import dev.vcpuemu.app.cluster.ClusterNode;
 import dev.vcpuemu.app.cluster.Farm;
 import dev.vcpuemu.app.cluster.FarmSearch;
@@ -250,6 +251,9 @@ final class ExploreCommand implements Callable<Integer> {
             // The cluster's port cannot be had: found before any run.
             err.println("explore: " + p.getMessage());
             return Stored.finish(stored, Main.BAD_INPUT, err);
+        } catch (NodeFailed f) {
+            err.println("vcpu-emu: emulator failure on " + f.getMessage());
+            return Stored.finish(stored, Main.EMULATOR_FAILURE, err);
         }
         if (estimate != null && search.found() == null) {
             return Stored.finish(stored, printEstimate(search.estimates().apply(estimate), base, o), err);
@@ -437,9 +441,13 @@ final class ExploreCommand implements Callable<Integer> {
      */
     private Search farm(DeterministicRunner runner, StrategySpec strategy, StopRule stop, long maxSteps, int threads,
                         long first, long deadline, PrintWriter o, PrintWriter err) throws Exception {
-        String text = Files.readString(topology);
+        // The topology as resolved here (its includes too), so that a node needs no file of its own.
+        LoadedSettings here = runner.forSeed(first);
+        String text = "# " + topology + ", resolved by the coordinator\n" + here.config().withOnlyPath("vcpu-emu").root()
+                .render(ConfigRenderOptions.defaults().setOriginComments(false).setComments(false).setJson(false));
         Job job = new Job(topology.getFileName().toString(), text, runner.sets(), strategy, Job.stopOf(stop), stop.find(),
                 maxSteps, first);
+        loadsAlike(job, here);
         int workers = localCluster != null ? localCluster - 1 : 0;
         Duration limit = deadline == Long.MAX_VALUE ? null : Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
         Files.createDirectories(out);
@@ -462,12 +470,43 @@ final class ExploreCommand implements Callable<Integer> {
             }
             o.flush();
             if (outcome.error() != null) {
-                throw new IllegalStateException(outcome.error());
+                throw new NodeFailed(outcome.error());
             }
             Farm.FailedRun f = outcome.failure();
             return new Search(outcome.runs(), outcome.wallSeconds(), f == null ? null
                     : new Found(new Explorer.Plan(f.index(), f.seed(), strategy, null), f.traceHash(), f.node()),
                     view.tally()::estimate);
+        }
+    }
+
+    /**
+     * What a node loads from the job is what this JVM runs: the same settings, record for record.
+     * A difference is an emulator failure of the farm, found before any node starts.
+     */
+    private static void loadsAlike(Job job, LoadedSettings here) throws IOException, ConfigProblem {
+        Path dir = Files.createTempDirectory("vcpu-emu-job");
+        try {
+            Path copy = Files.writeString(dir.resolve(job.topologyName()), job.topologyText());
+            if (!new DeterministicRunner(Optional.of(copy), job.sets()).forSeed(job.firstSeed()).settings()
+                    .equals(here.settings())) {
+                throw new IllegalStateException("the topology as sent to the nodes does not load as it does here");
+            }
+        } finally {
+            try (var files = Files.list(dir)) {
+                for (Path f : files.toList()) {
+                    Files.delete(f);
+                }
+            }
+            Files.delete(dir);
+        }
+    }
+
+    /** A node of the farm could not run its runs: the emulator failed there (exit 3). */
+    private static final class NodeFailed extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        NodeFailed(String message) {
+            super(message);
         }
     }
 

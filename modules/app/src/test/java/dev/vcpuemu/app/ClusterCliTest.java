@@ -59,6 +59,19 @@ class ClusterCliTest {
     }
 
     @Test
+    void aTopologyThatIncludesAnotherFileIsFarmedOutResolved() throws IOException {
+        // A node gets the topology as the coordinator resolved it: the included file's settings too
+        // (else its runs would be other runs, and the failing run's re-run would not match).
+        Path top = Files.writeString(tmp.resolve("top.conf"), "include file(\"" + TOPOLOGY.toAbsolutePath() + "\")\n"
+                + "vcpu-emu.run.duration = 1ms\n");
+        InProcess.Outcome o = InProcess.execute("explore", top.toString(), "--runs", "60", "--seed", "2000", "--find",
+                "apf-word-stolen", "--local-cluster", "1", "--out", tmp.resolve("out").toString());
+        assertEquals(Main.EXPECTATION_FAILED, o.exit(), o.out() + o.err());
+        assertTrue(o.out().contains("run 11 of the search (seed 2010, on node 127.0.0.1:"), o.out());
+        assertTrue(o.out().contains("(same as the run on node 127.0.0.1:"), o.out());
+    }
+
+    @Test
     void aNodeWithABadJoinAddressIsOneLine() {
         assertBadInput(InProcess.execute("node", "--join", "127.0.0.1"), "expected HOST:PORT");
         assertBadInput(InProcess.execute("node", "--join", "127.0.0.1:x"), "the port is not a number");

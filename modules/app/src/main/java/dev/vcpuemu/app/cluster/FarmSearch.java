@@ -46,7 +46,12 @@ public final class FarmSearch implements AutoCloseable {
         address = ClusterNode.hostPort(system);
         farm = spawned.join();
         if (localWorkers > 0) {
-            local = new LocalCluster(localWorkers, bindHost, address, workerThreads, logDir);
+            try {
+                local = new LocalCluster(localWorkers, bindHost, address, workerThreads, logDir);
+            } catch (IOException | RuntimeException e) {
+                system.terminate();
+                throw e;
+            }
         }
     }
 

@@ -8,13 +8,14 @@ import dev.vcpuemu.model.settings.Settings;
 import java.util.List;
 
 /**
- * What every node of an explore farm runs: the topology (its text, so that a node on another
- * machine needs no copy of the file), the {@code --set} overrides, the strategy, what stops a run,
+ * What every node of an explore farm runs: the topology (as the coordinator resolved it, so that
+ * a node on another machine needs no copy of any file), the {@code --set} overrides, the strategy, what stops a run,
  * and run {@code i}'s seed, {@code firstSeed + i}. A node that runs run {@code i} of a job runs
  * exactly what {@code explore} on one JVM runs as its run {@code i}: the same seed, strategy and
  * settings.
  *
  * @param topologyName the topology file's name (no directory): what a node calls its copy
+ * @param topologyText the coordinator's resolved {@code vcpu-emu} configuration, as HOCON
  * @param stop         what ends a run and makes it failing
  * @param find         the kind of {@code --find}, with {@link Stop#FIND}; else null
  */

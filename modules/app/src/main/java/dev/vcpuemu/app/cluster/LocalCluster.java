@@ -24,11 +24,17 @@ public final class LocalCluster implements AutoCloseable {
      * threads each, the output of worker {@code i} in {@code logDir/node-i.log}.
      */
     public LocalCluster(int workers, String bindHost, String seed, int threads, Path logDir) throws IOException {
-        for (int i = 1; i <= workers; i++) {
-            List<String> cmd = new ArrayList<>(javaCommand());
-            cmd.addAll(List.of("node", "--join", seed, "--bind", bindHost, "--parallelism", String.valueOf(threads)));
-            Path log = logDir.resolve("node-" + i + ".log");
-            processes.add(new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start());
+        try {
+            for (int i = 1; i <= workers; i++) {
+                List<String> cmd = new ArrayList<>(javaCommand());
+                cmd.addAll(List.of("node", "--join", seed, "--bind", bindHost, "--parallelism", String.valueOf(threads)));
+                Path log = logDir.resolve("node-" + i + ".log");
+                processes.add(new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start());
+            }
+        } catch (IOException e) {
+            // The ones started must not outlive a search that will not run.
+            processes.forEach(Process::destroyForcibly);
+            throw e;
         }
     }
 
