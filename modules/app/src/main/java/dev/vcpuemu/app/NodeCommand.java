@@ -5,6 +5,7 @@ import dev.vcpuemu.app.cluster.FarmNode;
 import dev.vcpuemu.app.cluster.FarmSearch;
 import dev.vcpuemu.app.config.ConfigProblem;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -77,7 +78,7 @@ final class NodeCommand implements Callable<Integer> {
         CompletableFuture<FarmNode.Ended> ended = new CompletableFuture<>();
         ActorSystem<FarmNode.Command> system;
         try {
-            system = ClusterNode.start(org.apache.pekko.actor.typed.javadsl.Behaviors.setup(ctx ->
+            system = ClusterNode.start(Behaviors.setup(ctx ->
                     FarmNode.create(FarmSearch.build(), ClusterNode.hostPort(ctx.getSystem()), threads, ended)),
                     bind, port, "--port");
         } catch (ConfigProblem p) {

@@ -10,6 +10,7 @@ import dev.vcpuemu.engine.run.RunResult;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.delivery.ConsumerController;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
@@ -228,8 +229,8 @@ public final class FarmNode extends AbstractBehavior<FarmNode.Command> {
             });
             ActorRef<ConsumerController.Command<Farm.Range>> consumer =
                     ctx.spawn(ConsumerController.create(Farm.RANGES), "ranges");
-            consumer.tell(new ConsumerController.Start<>(
-                    ctx.messageAdapter(ConsumerController.deliveryClass(), d -> new Take((ConsumerController.Delivery<Farm.Range>) d))));
+            consumer.tell(new ConsumerController.Start<>(ctx.messageAdapter(ConsumerController.<Farm.Range>deliveryClass(),
+                    Take::new)));
         }
 
         @Override
@@ -237,14 +238,15 @@ public final class FarmNode extends AbstractBehavior<FarmNode.Command> {
             return newReceiveBuilder()
                     .onMessage(Take.class, this::onTake)
                     .onMessage(Ran.class, this::onRan)
-                    .onSignal(org.apache.pekko.actor.typed.PostStop.class, s -> onPostStop())
+                    .onSignal(PostStop.class, signal -> onPostStop())
                     .build();
         }
 
         private Behavior<Command> onTake(Take t) {
-            getContext().pipeToSelf(java.util.concurrent.CompletableFuture.supplyAsync(() -> runRange(t.delivery().message()),
-                    thread), (done, e) -> new Ran(t.delivery(), done != null ? done : new Farm.RangeDone(node,
-                    t.delivery().message(), Tally.Counts.NONE, 0, null, String.valueOf(e))));
+            Farm.Range range = t.delivery().message();
+            getContext().pipeToSelf(CompletableFuture.supplyAsync(() -> runRange(range), thread), (done, e) ->
+                    new Ran(t.delivery(), done != null ? done
+                            : new Farm.RangeDone(node, range, Tally.Counts.NONE, 0, null, String.valueOf(e))));
             return this;
         }
 
