@@ -19,12 +19,9 @@ import org.apache.pekko.cluster.typed.Down;
 import org.apache.pekko.cluster.typed.Subscribe;
 
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -38,7 +35,8 @@ import java.util.function.Consumer;
  * worker thread pulls its next range when it is done with one, so the wire carries only what a
  * thread asked for (Artery drops what is not flow-controlled), and a range held by a node that
  * disappears goes to another. A range is sized to take about half a second at the speed seen so
- * far, so that a failure or the time limit stops every node soon.
+ * far, so that a failure or the time limit stops every node soon. The bookkeeping is
+ * {@link FarmLedger}'s; this actor is its shell.
  *
  * <p>The search ends, as on one JVM, when the runs are used up, the time limit passes or a run
  * fails: then every node is told {@link FarmNode.Stop} (launch no run from the failing one's index
@@ -55,10 +53,6 @@ public final class Farm extends AbstractBehavior<Farm.Command> {
     /** Where the worker threads' consumer controllers register for ranges. */
     public static final ServiceKey<ConsumerController.Command<Range>> RANGES =
             ServiceKey.create(ConsumerController.serviceKeyClass(), "vcpu-emu-ranges");
-
-    /** How long a range should take, at the speed seen so far. */
-    static final double RANGE_SECONDS = 0.5;
-    static final long MAX_RANGE = 256;
 
     public sealed interface Command permits Hello, RangeDone, Next, Unreachable, Halt, Dismiss, StartAnyway {}
 
@@ -162,35 +156,24 @@ public final class Farm extends AbstractBehavior<Farm.Command> {
     }
 
     private final Job job;
-    private final long runs;
     private final String version;
     private final View view;
     private final Consumer<String> say;
-    private long startedAt = System.nanoTime();
-    private final Map<String, Node> nodes = new TreeMap<>();
-    private final Map<String, ActorRef<FarmNode.Command>> nodeRefs = new TreeMap<>();
-    private final Map<Long, Range> outstanding = new TreeMap<>();
-    private final Set<Long> ran = new HashSet<>();
-    private final TreeMap<Long, FailedRun> failures = new TreeMap<>();
-    private WorkPullingProducerController.RequestNext<Range> waiting;
-    private long next;
-    private double secondsPerRun = Double.NaN;
-    private boolean stopping;
-    /** No run from this index on: the lowest failing run so far, 0 at a halt. */
-    private long below = Long.MAX_VALUE;
-    private String error;
     private final int awaitNodes;
-    private boolean started;
+    private final FarmLedger ledger;
+    private final Map<String, ActorRef<FarmNode.Command>> nodeRefs = new TreeMap<>();
+    private WorkPullingProducerController.RequestNext<Range> waiting;
+    private long startedAt = System.nanoTime();
 
     private Farm(ActorContext<Command> ctx, TimerScheduler<Command> timers, Job job, long runs, Duration timeLimit,
                  int awaitNodes, String version, View view, Consumer<String> say) {
         super(ctx);
         this.job = job;
-        this.runs = runs;
         this.awaitNodes = awaitNodes;
         this.version = version;
         this.view = view;
         this.say = say;
+        this.ledger = new FarmLedger(runs, view.tally);
         ctx.getSystem().receptionist().tell(Receptionist.register(KEY, ctx.getSelf()));
         ActorRef<WorkPullingProducerController.Command<Range>> producer = ctx.spawn(
                 WorkPullingProducerController.create(Range.class, "explore", RANGES, Optional.empty()), "ranges");
@@ -225,22 +208,22 @@ public final class Farm extends AbstractBehavior<Farm.Command> {
             say.accept("explore: refused node " + h.node() + " (pid " + h.pid() + "): it runs vcpu-emu " + h.version());
             return this;
         }
-        nodes.put(h.node(), new Node(h.node(), h.pid(), h.threads(), 0));
+        ledger.join(h.node(), h.pid(), h.threads());
         nodeRefs.put(h.node(), h.replyTo());
-        view.nodes.set(nodes.size());
+        view.nodes.set(nodeRefs.size());
         h.replyTo().tell(new FarmNode.Welcome(job, getContext().getSelf()));
-        if (stopping) {
-            h.replyTo().tell(new FarmNode.Stop(below));
+        if (ledger.stopping()) {
+            h.replyTo().tell(new FarmNode.Stop(ledger.below()));
         }
-        if (!started && nodes.size() >= awaitNodes) {
+        if (!ledger.started() && ledger.nodes() >= awaitNodes) {
             begin();
         }
         return this;
     }
 
     private Behavior<Command> onStartAnyway() {
-        if (!started) {
-            say.accept("explore: " + nodes.size() + " of " + awaitNodes + " nodes joined within "
+        if (!ledger.started()) {
+            say.accept("explore: " + ledger.nodes() + " of " + awaitNodes + " nodes joined within "
                     + NODES_WAIT.toSeconds() + " s; the search goes on with them");
             begin();
         }
@@ -249,7 +232,7 @@ public final class Farm extends AbstractBehavior<Farm.Command> {
 
     /** The search's clock starts when its nodes are there (runs/s are the farm's, not its start-up's). */
     private void begin() {
-        started = true;
+        ledger.begin();
         startedAt = System.nanoTime();
         sendIfDue();
     }
@@ -262,42 +245,19 @@ public final class Farm extends AbstractBehavior<Farm.Command> {
 
     /** One range to the thread that asked, unless the search is over or the runs are all out. */
     private void sendIfDue() {
-        if (waiting == null || !started || stopping || next >= runs) {
+        if (waiting == null) {
             return;
         }
-        long size = Double.isNaN(secondsPerRun) ? 1
-                : Math.max(1, Math.min(MAX_RANGE, Math.round(RANGE_SECONDS / Math.max(1e-6, secondsPerRun))));
-        Range r = new Range(next, Math.min(size, runs - next));
-        next += r.count();
-        outstanding.put(r.from(), r);
-        waiting.sendNextTo().tell(r);
-        waiting = null;
+        Range r = ledger.take();
+        if (r != null) {
+            waiting.sendNextTo().tell(r);
+            waiting = null;
+        }
     }
 
     private Behavior<Command> onRangeDone(RangeDone d) {
-        if (d.range() != null) {
-            outstanding.remove(d.range().from());
-            // Delivery is at least once: a node lost between reporting a range and confirming it has
-            // its range run again elsewhere. Count a range once.
-            if (!ran.add(d.range().from())) {
-                return finishIfOver();
-            }
-        }
-        view.tally.add(d.ran());
-        nodes.computeIfPresent(d.node(), (k, v) -> new Node(v.address(), v.pid(), v.threads(), v.runs() + d.ran().runs()));
-        if (d.ran().runs() > 0) {
-            double perRun = d.wallSeconds() / d.ran().runs();
-            secondsPerRun = Double.isNaN(secondsPerRun) ? perRun : 0.7 * secondsPerRun + 0.3 * perRun;
-        }
-        if (d.failure() != null) {
-            failures.put(d.failure().index(), d.failure());
-            view.failing.set(failures.size());
-            stop(d.failure().index());
-        }
-        if (d.error() != null && error == null) {
-            error = "node " + d.node() + ": " + d.error();
-            stop(0);
-        }
+        ledger.done(d).ifPresent(this::tellStop);
+        view.failing.set(ledger.failing());
         sendIfDue();
         return finishIfOver();
     }
@@ -313,29 +273,20 @@ public final class Farm extends AbstractBehavior<Farm.Command> {
     }
 
     private Behavior<Command> onHalt() {
-        stop(0);
+        ledger.halt().ifPresent(this::tellStop);
         return finishIfOver();
     }
 
-    /**
-     * Hands out no more ranges, and tells every node to launch no run from {@code index} on. The
-     * runs below a failing one still run, as on one JVM (where every run below it was launched
-     * before it): the lowest failing run is reported, however fast each node was.
-     */
-    private void stop(long index) {
-        stopping = true;
-        if (index < below) {
-            below = index;
-            nodeRefs.values().forEach(n -> n.tell(new FarmNode.Stop(index)));
-        }
+    /** Every node: launch no run from {@code index} on (the ledger's rule: the runs below a failing one still run). */
+    private void tellStop(long index) {
+        nodeRefs.values().forEach(n -> n.tell(new FarmNode.Stop(index)));
     }
 
-    /** Over when nothing is left to hand out (or the search stopped) and no range is under way. */
     private Behavior<Command> finishIfOver() {
-        if ((stopping || next >= runs) && outstanding.isEmpty() && !view.outcome.isDone()) {
+        if (ledger.over() && !view.outcome.isDone()) {
             double wall = (System.nanoTime() - startedAt) / 1e9;
-            view.outcome.complete(new Outcome(view.tally.runs(), wall, failures.isEmpty() ? null : failures.firstEntry()
-                    .getValue(), error, new ArrayList<>(nodes.values())));
+            view.outcome.complete(new Outcome(view.tally.runs(), wall, ledger.failure(), ledger.error(),
+                    ledger.nodeTable()));
         }
         return this;
     }
