@@ -212,8 +212,8 @@ final class ExploreCommand implements Callable<Integer> {
         int cores = Runtime.getRuntime().availableProcessors();
         // K JVMs on one machine share its cores: each gets its share unless told otherwise.
         int threads = parallelism != null ? parallelism : localCluster != null ? Math.max(1, cores / localCluster) : cores;
-        String atOnce = localCluster != null ? localCluster + " JVMs x " + threads + " thread(s)"
-                : cluster ? threads + " here and more as nodes join" : String.valueOf(threads);
+        String atOnce = localCluster != null ? localCluster + " JVMs x " + threads + " thread(s) at once"
+                : cluster ? threads + " at once here, more as nodes join" : threads + " at once";
         long maxSteps = strategyOptions.maxStepsOrUnbounded();
 
         StrategySpec strategy = strategyOptions.spec(StrategySpec.DEFAULT_HORIZON);
@@ -224,7 +224,7 @@ final class ExploreCommand implements Callable<Integer> {
             strategy = strategy.withHorizon(Math.max(1000, calibration.schedulingSteps()));
             o.printf("explore: PCT horizon %d steps (measured on one run)%n", strategy.pctHorizon());
         }
-        o.printf("vcpu-emu %s: explore %s, %s, %d runs from seed %d, %s at once, %s simulated each, strategy %s, stop at %s%n",
+        o.printf("vcpu-emu %s: explore %s, %s, %d runs from seed %d, %s, %s simulated each, strategy %s, stop at %s%n",
                 Main.version(), topology, ValidateCommand.describe(base.settings()).replaceAll(", seed -?\\d+$", ""),
                 runs, first, atOnce, ValidateCommand.human(base.settings().run().duration()), strategy.describe(), stop.describe());
         o.flush();
@@ -256,7 +256,7 @@ final class ExploreCommand implements Callable<Integer> {
             return Stored.finish(stored, Main.EMULATOR_FAILURE, err);
         }
         if (estimate != null && search.found() == null) {
-            return Stored.finish(stored, printEstimate(search.estimates().apply(estimate), base, o), err);
+            return Stored.finish(stored, printEstimate(search.estimates().apply(estimate), search.nodes(), base, o), err);
         }
         if (search.found() == null) {
             o.printf("explore: no failing run in %d runs (%.1f s, %.2f runs/s)%n", search.runs(), search.wallSeconds(),
@@ -402,8 +402,13 @@ final class ExploreCommand implements Callable<Integer> {
     /** A failing run a search found: how it was made, its trace hash, and the node that ran it (null: this JVM). */
     private record Found(Explorer.Plan plan, String traceHash, String node) {}
 
-    /** How a search ended, on one JVM or a farm. */
-    private record Search(long runs, double wallSeconds, Found found, Function<FindingKind, Estimate> estimates) {
+    /**
+     * How a search ended, on one JVM or a farm.
+     *
+     * @param nodes the farm's nodes and what each ran (empty on one JVM)
+     */
+    private record Search(long runs, double wallSeconds, Found found, Function<FindingKind, Estimate> estimates,
+                          List<Farm.Node> nodes) {
         double runsPerSecond() {
             return runs / Math.max(1e-9, wallSeconds);
         }
@@ -431,7 +436,7 @@ final class ExploreCommand implements Callable<Integer> {
         }
         Explorer.Failure f = outcome.failure();
         return new Search(outcome.runs(), outcome.wallSeconds(),
-                f == null ? null : new Found(f.plan(), f.result().traceHash(), null), explorer::estimate);
+                f == null ? null : new Found(f.plan(), f.result().traceHash(), null), explorer::estimate, List.of());
     }
 
     /**
@@ -458,8 +463,10 @@ final class ExploreCommand implements Callable<Integer> {
                 o.printf("explore: coordinating at %s with %d worker JVM(s) on this machine, %d thread(s) each"
                         + " (their output: %s)%n", farm.address(), workers, threads, out.resolve("node-*.log"));
             } else {
-                o.printf("explore: coordinating at %s; workers join with:%n  %s node --join %s%n", farm.address(),
-                        Main.invocation(), farm.address());
+                // A worker elsewhere must listen on an address this JVM can reach, not on its own loopback.
+                o.printf("explore: coordinating at %s; workers join with:%n  %s node --join %s%s%n", farm.address(),
+                        Main.invocation(), farm.address(), bind.startsWith("127.") || bind.equals("localhost") ? ""
+                                : " --bind ADDRESS-OF-THE-WORKER");
             }
             o.flush();
             Farm.View view = farm.view();
@@ -475,7 +482,7 @@ final class ExploreCommand implements Callable<Integer> {
             Farm.FailedRun f = outcome.failure();
             return new Search(outcome.runs(), outcome.wallSeconds(), f == null ? null
                     : new Found(new Explorer.Plan(f.index(), f.seed(), strategy, null), f.traceHash(), f.node()),
-                    view.tally()::estimate);
+                    view.tally()::estimate, outcome.nodes());
         }
     }
 
@@ -546,8 +553,11 @@ final class ExploreCommand implements Callable<Integer> {
         return result;
     }
 
-    /** The estimate on stdout and, as estimate.json, beside the explore's report. */
-    private int printEstimate(Estimate e, LoadedSettings base, PrintWriter o) throws IOException {
+    /**
+     * The estimate on stdout and, as estimate.json, beside the explore's report; from a farm, with
+     * a {@code cluster} block: each node's address, PID, worker threads and runs.
+     */
+    private int printEstimate(Estimate e, List<Farm.Node> nodes, LoadedSettings base, PrintWriter o) throws IOException {
         o.printf("estimate %s: %,d runs of %s (%s simulated in all), %,d not-presents, %,d findings of the kind%n",
                 e.kind(), e.runs(), ValidateCommand.human(base.settings().run().duration()),
                 ValidateCommand.human(Duration.ofNanos(e.simulatedNanos())), e.notPresents(), e.findings());
@@ -561,6 +571,11 @@ final class ExploreCommand implements Callable<Integer> {
                 num(hour.high()));
         ObjectNode json = JSON.createObjectNode().put("topology", topology.toString());
         put(json, e);
+        if (!nodes.isEmpty()) {
+            var rows = json.putObject("cluster").putArray("nodes");
+            nodes.forEach(n -> rows.addObject().put("address", n.address()).put("pid", n.pid())
+                    .put("threads", n.threads()).put("runs", n.runs()));
+        }
         return writeEstimate(json, o);
     }
 

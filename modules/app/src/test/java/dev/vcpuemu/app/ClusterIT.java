@@ -90,6 +90,16 @@ class ClusterIT {
             assertEquals(alone.get(field), farmed.get(field), field);
         }
         assertEquals(1500, farmed.get("runs").asLong());
+        // Where the runs ran: three nodes, the killed one among them, whose runs add up.
+        JsonNode nodes = farmed.get("cluster").get("nodes");
+        assertEquals(3, nodes.size(), nodes.toString());
+        long sum = 0;
+        for (JsonNode n : nodes) {
+            sum += n.get("runs").asLong();
+        }
+        assertEquals(1500, sum, nodes.toString());
+        assertTrue(nodes.toString().contains("\"pid\":" + worker.pid()), nodes.toString());
+        assertEquals(null, alone.get("cluster"));
     }
 
     private static List<String> all(Pattern p, String text) {
