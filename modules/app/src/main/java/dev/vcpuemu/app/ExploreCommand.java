@@ -415,7 +415,9 @@ final class ExploreCommand implements Callable<Integer> {
     }
 
     /** What the progress display reads while a search runs. */
-    private record Counts(LongSupplier done, IntSupplier failing, Supplier<Map<FindingKind, Long>> findings) {}
+    /** @param nodes the farm's nodes at work (null on one JVM) */
+    private record Counts(LongSupplier done, IntSupplier failing, Supplier<Map<FindingKind, Long>> findings,
+                          IntSupplier nodes) {}
 
     /** Seeds {@code first} on, with a progress display, to the runs, the deadline or a failure. */
     private Search search(DeterministicRunner runner, StrategySpec strategy, StopRule stop, long maxSteps, int threads,
@@ -424,7 +426,8 @@ final class ExploreCommand implements Callable<Integer> {
             return farm(runner, strategy, stop, maxSteps, threads, first, deadline, o, err);
         }
         Explorer explorer = new Explorer(runner, strategy, stop, maxSteps, threads);
-        Explorer.Outcome outcome = withProgress(new Counts(explorer::done, explorer::failing, explorer::findings), err,
+        Explorer.Outcome outcome = withProgress(new Counts(explorer::done, explorer::failing, explorer::findings, null),
+                err,
                 () -> explorer.run(first, runs, deadline));
         if (strategy.kind() == StrategySpec.Kind.windows) {
             o.printf("windows: the first run (seed %d) showed %s (its earliest, at most %,d in all); %d runs aimed at"
@@ -470,7 +473,8 @@ final class ExploreCommand implements Callable<Integer> {
             }
             o.flush();
             Farm.View view = farm.view();
-            Farm.Outcome outcome = withProgress(new Counts(view::done, view::failing, view::findings), err, farm::await);
+            Farm.Outcome outcome = withProgress(new Counts(view::done, view::failing, view::findings, view::nodes), err,
+                    farm::await);
             o.printf("explore: %d node(s):%n", outcome.nodes().size());
             for (Farm.Node n : outcome.nodes()) {
                 o.printf("  %-21s pid %-8d %2d thread(s) %,10d runs%n", n.address(), n.pid(), n.threads(), n.runs());
@@ -646,8 +650,9 @@ final class ExploreCommand implements Callable<Integer> {
         long done = counts.done().getAsLong();
         int failing = counts.failing().getAsInt();
         Map<FindingKind, Long> seen = counts.findings().get();
-        return String.format("explore: %d/%d runs, %.1f s, %.2f runs/s, failing %d, findings %s", done, runs, s,
-                done / Math.max(1e-9, s), failing, seen.isEmpty() ? "none" : seen.entrySet().stream()
+        String nodes = counts.nodes() == null ? "" : String.format(", %d node(s)", counts.nodes().getAsInt());
+        return String.format("explore: %d/%d runs, %.1f s, %.2f runs/s%s, failing %d, findings %s", done, runs, s,
+                done / Math.max(1e-9, s), nodes, failing, seen.isEmpty() ? "none" : seen.entrySet().stream()
                         .map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining(" ")));
     }
 
