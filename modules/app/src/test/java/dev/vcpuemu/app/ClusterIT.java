@@ -15,13 +15,14 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The explore farm of the shaded jar on this machine (src/site/markdown/cluster.md): three JVMs on 127.0.0.1
  * find the NMI-window hazard and the printed replay command reproduces it in one JVM; a worker
  * killed with SIGKILL mid-search is downed and its ranges run elsewhere, so the farm's estimate
- * is exactly one JVM's; and no worker JVM outlives its coordinator.
+ * is exactly one JVM's; and no worker JVM outlives its coordinator, even one killed with SIGKILL.
  */
 class ClusterIT {
     private static final Path CONF = Path.of(System.getProperty("vcpuemu.conf", "../../conf")).toAbsolutePath();
@@ -100,6 +101,35 @@ class ClusterIT {
         assertEquals(1500, sum, nodes.toString());
         assertTrue(nodes.toString().contains("\"pid\":" + worker.pid()), nodes.toString());
         assertEquals(null, alone.get("cluster"));
+    }
+
+    @Test
+    void workersEndWhenTheirCoordinatorIsKilled() throws Exception {
+        Path farmDir = Files.createDirectories(tmp.resolve("orphans"));
+        Process coordinator = Jar.command(farmDir, "explore", NMI_WINDOW, "--local-cluster", "3", "--estimate",
+                "apf-word-stolen", "--runs", "100000", "--duration", "1ms", "--out", farmDir.resolve("out").toString()).start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+        while (!Pattern.compile("explore: [1-9]\\d*/100000 runs").matcher(Files.readString(farmDir.resolve("stderr.txt")))
+                .find()) {
+            assertTrue(System.nanoTime() < deadline && coordinator.isAlive(), "no progress: "
+                    + Files.readString(farmDir.resolve("stderr.txt")));
+            Thread.sleep(100);
+        }
+        List<ProcessHandle> workers = coordinator.toHandle().children().toList();
+        assertEquals(2, workers.size());
+        coordinator.toHandle().destroyForcibly();
+        assertTrue(coordinator.waitFor(10, TimeUnit.SECONDS));
+        // Each worker sees its coordinator unreachable and exits: none is left after 30 s.
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < end && workers.stream().anyMatch(ProcessHandle::isAlive)) {
+            Thread.sleep(200);
+        }
+        for (ProcessHandle w : workers) {
+            assertFalse(w.isAlive(), "worker " + w.pid() + " outlived its coordinator");
+        }
+        for (Path log : List.of(farmDir.resolve("out/node-1.log"), farmDir.resolve("out/node-2.log"))) {
+            assertTrue(Files.readString(log).contains("node: lost the coordinator at 127.0.0.1:"), Files.readString(log));
+        }
     }
 
     private static List<String> all(Pattern p, String text) {
