@@ -7,6 +7,7 @@ import dev.vcpuemu.app.det.DeterministicRunner;
 import dev.vcpuemu.app.det.Explorer;
 import dev.vcpuemu.app.det.StopRule;
 import dev.vcpuemu.app.det.StrategySpec;
+import dev.vcpuemu.app.det.Tally;
 import dev.vcpuemu.engine.run.RunResult;
 
 import java.io.PrintWriter;
@@ -19,7 +20,10 @@ import java.util.concurrent.ExecutionException;
 
 /**
  * {@code bench}'s explore phase: explore's own search (one actor system per thread, seeds one
- * after the other) on a one-vCPU topology of 1 ms runs, measured in runs per second.
+ * after the other) on a one-vCPU topology of 1 ms runs, measured in runs per second, and in what
+ * they give a user: simulated seconds and APF round trips per wall second. On a topology whose
+ * guest dies within a run (the NMI-window scenario), where the engines' phases have no steady
+ * rate, this is the figure a search of it achieves.
  */
 final class BenchExplore {
     private final Path topology;
@@ -40,10 +44,21 @@ final class BenchExplore {
     /** The explore phase's name, as printed and in the JSON. */
     static final String NAME = "explore, 1 vCPU, 1 ms runs";
 
-    /** One measured explore search: how many runs it finished in how much wall time, the machine's load meanwhile. */
-    record Sample(long runs, double wallSeconds, MachineLoad.Load load) {
+    /**
+     * One measured explore search: how many runs it finished in how much wall time, the simulated
+     * time and APF round trips of those runs, the machine's load meanwhile.
+     */
+    record Sample(long runs, double wallSeconds, double simulatedSeconds, long roundTrips, MachineLoad.Load load) {
         double runsPerSecond() {
             return wallSeconds > 0 ? runs / wallSeconds : 0;
+        }
+
+        double simulatedSecondsPerSecond() {
+            return wallSeconds > 0 ? simulatedSeconds / wallSeconds : 0;
+        }
+
+        double roundTripsPerSecond() {
+            return wallSeconds > 0 ? roundTrips / wallSeconds : 0;
         }
     }
 
@@ -72,18 +87,23 @@ final class BenchExplore {
         for (int round = 1; round <= repeat; round++) {
             progress.starting(NAME, round, repeat);
             if (!warm.isZero()) {
-                Explorer.Outcome w = search(runner, strategy, seed, warm, threads);
+                Explorer.Outcome w = search(new Explorer(runner, strategy, StopRule.emulatorFailure(), Long.MAX_VALUE,
+                        threads), seed, warm);
                 seed += w.runs();
                 conserved &= held(w, err);
             }
             MachineLoad load = MachineLoad.start();
-            Explorer.Outcome m = search(runner, strategy, seed, measure, threads);
-            Sample x = new Sample(m.runs(), m.wallSeconds(), load.stop());
+            Explorer explorer = new Explorer(runner, strategy, StopRule.emulatorFailure(), Long.MAX_VALUE, threads);
+            Explorer.Outcome m = search(explorer, seed, measure);
+            Tally.Counts c = explorer.counts();
+            Sample x = new Sample(m.runs(), m.wallSeconds(), c.simulatedNanos() / 1e9, c.roundTrips(), load.stop());
             seed += m.runs();
             conserved &= held(m, err);
             samples.add(x);
             o.printf("  %-34s %8.1f runs/s   (%,d runs in %.1f s)%s%n", NAME, x.runsPerSecond(), x.runs(),
                     x.wallSeconds(), repeat > 1 ? String.format("   run %d/%d", round, repeat) : "");
+            o.printf("  %-34s %8.3f simulated s/s   %,12.0f APF round trips/s%n", "", x.simulatedSecondsPerSecond(),
+                    x.roundTripsPerSecond());
             String busy = x.load().warning();
             if (busy != null) {
                 String w = NAME + (repeat > 1 ? " run " + round : "") + ": " + busy;
@@ -97,6 +117,10 @@ final class BenchExplore {
             o.printf("  median of %d runs (min-max):%n", repeat);
             o.printf("  %-34s %8.1f runs/s (%.1f-%.1f)%n", NAME, x.get("runsPerSecond").asDouble(),
                     x.get("runsPerSecondMin").asDouble(), x.get("runsPerSecondMax").asDouble());
+            o.printf("  %-34s %8.3f simulated s/s (%.3f-%.3f)   %,12.0f APF round trips/s (%,.0f-%,.0f)%n", "",
+                    x.get("simulatedSecondsPerSecond").asDouble(), x.get("simulatedSecondsPerSecondMin").asDouble(),
+                    x.get("simulatedSecondsPerSecondMax").asDouble(), x.get("apfRoundTripsPerSecond").asDouble(),
+                    x.get("apfRoundTripsPerSecondMin").asDouble(), x.get("apfRoundTripsPerSecondMax").asDouble());
         }
         x.put("topology", base.source());
         ArrayNode sets = x.putArray("sets");
@@ -112,16 +136,14 @@ final class BenchExplore {
     }
 
     /**
-     * One search of explore's, for {@code d} of wall time from seed {@code first}. Its stop rule
+     * One search of {@code explorer}'s, for {@code d} of wall time from seed {@code first}. Its stop rule
      * is {@link StopRule#emulatorFailure()}, not one of explore's: under those a finding ends its
      * run early (the run would not be the 1 ms measured) and stops the whole search (the phase
      * would end early), and the topology may well have findings. Only the emulator's own failure
      * stops it, and {@link #held} reports that as one. The wall time is explore's own: from the
      * start of the search to the end of its last run, the actor systems' start and stop included.
      */
-    private static Explorer.Outcome search(DeterministicRunner runner, StrategySpec strategy, long first, Duration d,
-                                           int threads) throws InterruptedException {
-        Explorer explorer = new Explorer(runner, strategy, StopRule.emulatorFailure(), Long.MAX_VALUE, threads);
+    private static Explorer.Outcome search(Explorer explorer, long first, Duration d) throws InterruptedException {
         try {
             // No run count to use up: the deadline ends the search (runs under way then finish).
             return explorer.run(first, Long.MAX_VALUE, System.nanoTime() + d.toNanos());
@@ -156,12 +178,18 @@ final class BenchExplore {
         x.put("exploreRuns", searches.stream().mapToLong(Sample::runs).sum());
         x.put("wallSeconds", searches.stream().mapToDouble(Sample::wallSeconds).sum());
         BenchCommand.putStat(x, "runsPerSecond", searches.stream().mapToDouble(Sample::runsPerSecond).toArray());
+        BenchCommand.putStat(x, "simulatedSecondsPerSecond",
+                searches.stream().mapToDouble(Sample::simulatedSecondsPerSecond).toArray());
+        BenchCommand.putStat(x, "apfRoundTripsPerSecond", searches.stream().mapToDouble(Sample::roundTripsPerSecond)
+                .toArray());
         ArrayNode each = x.putArray("runs");
         for (Sample r : searches) {
             ObjectNode e = each.addObject();
             e.put("exploreRuns", r.runs());
             e.put("wallSeconds", r.wallSeconds());
             e.put("runsPerSecond", r.runsPerSecond());
+            e.put("simulatedSeconds", r.simulatedSeconds());
+            e.put("apfRoundTrips", r.roundTrips());
             e.put("otherProcessesCores", r.load().otherCores());
             e.put("ownCores", r.load().ownCores());
             e.put("loadAverage", r.load().loadAverage());

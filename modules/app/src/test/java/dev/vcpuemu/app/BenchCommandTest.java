@@ -131,9 +131,9 @@ class BenchCommandTest {
         MachineLoad.Load calm = new MachineLoad.Load(0.1, 2.0, 1.5, 2);
         MachineLoad.Load busy = new MachineLoad.Load(0.9, 1.1, 3.0, 2);
         List<BenchExplore.Sample> searches = List.of(
-                new BenchExplore.Sample(1_500, 10.0, calm),
-                new BenchExplore.Sample(600, 10.0, busy),
-                new BenchExplore.Sample(2_400, 20.0, calm));
+                new BenchExplore.Sample(1_500, 10.0, 1.5, 3_000, calm),
+                new BenchExplore.Sample(600, 10.0, 0.6, 1_000, busy),
+                new BenchExplore.Sample(2_400, 20.0, 2.4, 8_000, calm));
         ObjectNode root = new ObjectMapper().createObjectNode();
         ObjectNode x = BenchExplore.put(root, searches);
         assertTrue(root.get("explore") == x, "under the key explore at the top");
@@ -141,6 +141,10 @@ class BenchCommandTest {
         assertEquals(120.0, x.get("runsPerSecond").asDouble(), "median of 150, 60 and 120 runs/s");
         assertEquals(60.0, x.get("runsPerSecondMin").asDouble());
         assertEquals(150.0, x.get("runsPerSecondMax").asDouble());
+        assertEquals(0.12, x.get("simulatedSecondsPerSecond").asDouble(), 1e-12, "median of 0.15, 0.06 and 0.12");
+        assertEquals(300.0, x.get("apfRoundTripsPerSecond").asDouble(), "median of 300, 100 and 400 round trips/s");
+        assertEquals(400.0, x.get("apfRoundTripsPerSecondMax").asDouble());
+        assertEquals(1_000, x.get("runs").get(1).get("apfRoundTrips").asLong());
         assertEquals(3, x.get("runCount").asInt());
         assertEquals(4_500, x.get("exploreRuns").asLong(), "runs and wall time add up over the searches");
         assertEquals(40.0, x.get("wallSeconds").asDouble());

@@ -331,6 +331,8 @@ class EndToEndIT {
         assertEquals(0.001, explore.get("simulatedSecondsPerRun").asDouble(), explore.toString());
         assertTrue(explore.get("exploreRuns").asLong() > 0, explore.toString());
         assertTrue(explore.get("runsPerSecond").asDouble() > 0, explore.toString());
+        assertTrue(explore.get("simulatedSecondsPerSecond").asDouble() > 0, explore.toString());
+        assertTrue(explore.has("apfRoundTripsPerSecond"), explore.toString());
         assertEquals(1, explore.get("runs").size(), explore.toString());
     }
 

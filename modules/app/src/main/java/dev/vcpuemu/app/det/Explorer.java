@@ -212,6 +212,11 @@ public final class Explorer {
         return tally.estimate(kind);
     }
 
+    /** What the runs finished so far add up to. */
+    public Tally.Counts counts() {
+        return tally.counts();
+    }
+
     /** Findings of every run so far, by kind (only kinds seen). */
     public Map<FindingKind, Long> findings() {
         return tally.findings();

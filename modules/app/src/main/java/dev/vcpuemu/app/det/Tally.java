@@ -20,21 +20,24 @@ public final class Tally {
     /**
      * A tally's numbers, as values (they cross nodes). Findings and runs-with by kind hold only
      * kinds seen, in the enum's order.
+     *
+     * @param roundTrips APF round trips: page-readies that answer a not-present (wake-alls aside)
      */
     public record Counts(long runs, Map<FindingKind, Long> findings, Map<FindingKind, Long> runsWith,
-                         long notPresents, long simulatedNanos) {
+                         long notPresents, long roundTrips, long simulatedNanos) {
         public Counts {
             findings = Collections.unmodifiableMap(new TreeMap<>(findings));
             runsWith = Collections.unmodifiableMap(new TreeMap<>(runsWith));
         }
 
-        public static final Counts NONE = new Counts(0, Map.of(), Map.of(), 0, 0);
+        public static final Counts NONE = new Counts(0, Map.of(), Map.of(), 0, 0, 0);
     }
 
     private long runs;
     private final Map<FindingKind, Long> findings = new EnumMap<>(FindingKind.class);
     private final Map<FindingKind, Long> runsWith = new EnumMap<>(FindingKind.class);
     private long notPresents;
+    private long roundTrips;
     private long simulatedNanos;
 
     /** Counts one finished run in. */
@@ -46,6 +49,8 @@ public final class Tally {
             }
         });
         notPresents += r.counters().getOrDefault(Counter.APF_NOT_PRESENT_INJECTED.key, 0L);
+        roundTrips += r.counters().getOrDefault(Counter.APF_PAGE_READY_INJECTED.key, 0L)
+                - r.counters().getOrDefault(Counter.WAKE_ALLS.key, 0L);
         simulatedNanos += r.simulatedNanos();
         runs++;
     }
@@ -55,6 +60,7 @@ public final class Tally {
         c.findings().forEach((k, n) -> findings.merge(k, n, Long::sum));
         c.runsWith().forEach((k, n) -> runsWith.merge(k, n, Long::sum));
         notPresents += c.notPresents();
+        roundTrips += c.roundTrips();
         simulatedNanos += c.simulatedNanos();
         runs += c.runs();
     }
@@ -64,7 +70,7 @@ public final class Tally {
     }
 
     public synchronized Counts counts() {
-        return new Counts(runs, findings, runsWith, notPresents, simulatedNanos);
+        return new Counts(runs, findings, runsWith, notPresents, roundTrips, simulatedNanos);
     }
 
     /** Findings so far by kind, only kinds seen, in the enum's order. */

@@ -49,7 +49,7 @@ class ClusterMessagesTest {
         Farm.Range range = new Farm.Range(96, 32);
         Farm.FailedRun failed = new Farm.FailedRun(101, 143, "0121358a8ac2db5c", "finding: APF_WORD_STOLEN", "127.0.0.1:2552");
         Tally.Counts counts = new Tally.Counts(6, Map.of(FindingKind.APF_WORD_STOLEN, 3L, FindingKind.NESTED_NMI, 117L),
-                Map.of(FindingKind.APF_WORD_STOLEN, 1L, FindingKind.NESTED_NMI, 6L), 512, 30_000_000);
+                Map.of(FindingKind.APF_WORD_STOLEN, 1L, FindingKind.NESTED_NMI, 6L), 512, 498, 30_000_000);
         return List.of(
                 new Farm.Hello("0.1.0-SNAPSHOT (abc1234)", "127.0.0.1:2552", 4242, 2, system),
                 range,

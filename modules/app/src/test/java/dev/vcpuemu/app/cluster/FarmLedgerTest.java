@@ -21,7 +21,7 @@ class FarmLedgerTest {
     private final FarmLedger ledger = new FarmLedger(100, tally);
 
     private static Tally.Counts runs(long n) {
-        return new Tally.Counts(n, Map.of(), Map.of(), 0, n * 1_000_000);
+        return new Tally.Counts(n, Map.of(), Map.of(), 0, 0, n * 1_000_000);
     }
 
     private static Farm.RangeDone done(Farm.Range r, long ran, double seconds, Long failingIndex) {
@@ -29,7 +29,7 @@ class FarmLedgerTest {
                 : new Farm.FailedRun(failingIndex, 1000 + failingIndex, "hash" + failingIndex, "finding: X", "n");
         Tally.Counts c = failingIndex == null ? runs(ran)
                 : new Tally.Counts(ran, Map.of(FindingKind.APF_WORD_STOLEN, 1L), Map.of(FindingKind.APF_WORD_STOLEN, 1L),
-                0, ran * 1_000_000);
+                0, 0, ran * 1_000_000);
         return new Farm.RangeDone("n", r, c, seconds, f, null);
     }
 

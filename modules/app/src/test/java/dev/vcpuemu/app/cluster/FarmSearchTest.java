@@ -105,6 +105,7 @@ class FarmSearchTest {
         assertEquals(24, farmed.runs());
         assertEquals(1, farmed.nodes().size());
         assertEquals(24, farmed.nodes().get(0).runs());
+        assertEquals(local.counts(), view.tally().counts(), "runs, findings, not-presents, round trips, simulated time");
         assertEquals(local.findings(), view.findings());
         assertEquals(local.estimate(FindingKind.APF_WORD_STOLEN), view.tally().estimate(FindingKind.APF_WORD_STOLEN));
     }
