@@ -22,7 +22,10 @@ import java.util.concurrent.CompletableFuture;
  * when the coordinator dismisses it (exit 0), refuses it (another build: exit 2) or is lost
  * (exit 3). A join that does not succeed within {@code --join-timeout} is bad input (exit 2).
  */
-@Command(name = "node", description = "Join an explore farm as a worker JVM (explore --cluster prints the command).")
+@Command(name = "node", description = "Join an explore farm as a worker JVM (explore --cluster prints the command).",
+        exitCodeList = {"0:dismissed by the coordinator at the end of the search",
+                "2:bad input: a bad option, a port in use, a join that timed out, or refused (another build)",
+                "3:lost the coordinator (unreachable or gone)"})
 final class NodeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
