@@ -233,7 +233,8 @@ public final class SettingsLoader {
             throw new ConfigProblem(shown, null, "cannot read topology file: permission denied");
         }
         try {
-            return ConfigFactory.parseFile(path.toFile(), ConfigParseOptions.defaults().setAllowMissing(false));
+            return ConfigFactory.parseFile(path.toFile(), ConfigParseOptions.defaults().setAllowMissing(false)
+                    .setIncluder(new RequiredIncluder()));
         } catch (ConfigException.IO e) {
             String why = e.getCause() != null && e.getCause().getMessage() != null ? e.getCause().getMessage() : e.getMessage();
             throw new ConfigProblem(shown, null, "cannot read topology file: " + why);

@@ -327,6 +327,19 @@ class SettingsLoaderTest {
     }
 
     @Test
+    void anIncludeOfAMissingFileIsBadInputAndAnExistingOneIsRead() throws Exception {
+        // HOCON itself reads a missing include as empty: a typo would run the defaults in its place.
+        Path f = file("top.conf", "vcpu-emu.run.duration = 1ms", "include \"bsae.conf\"");
+        assertEquals(f + ": cannot read topology file: include \"bsae.conf\": not found (neither a file beside the"
+                + " including file nor a class path resource)", problem(f));
+        Path g = file("top-file.conf", "include file(\"" + dir.resolve("nowhere.conf") + "\")");
+        assertTrue(problem(g).contains("nowhere.conf"), problem(g));
+        file("base.conf", "vcpu-emu.topology.vcpus = 2");
+        Path ok = file("top-ok.conf", "include \"base.conf\"", "vcpu-emu.run.duration = 1ms");
+        assertEquals(2, load(ok).topology().vcpus());
+    }
+
+    @Test
     void badEnumValue() throws Exception {
         Path f = file("bad.conf", "vcpu-emu {", "  host.era = modern", "}");
         assertEquals(f + ":2: vcpu-emu.host.era: must be legacy-early, legacy-df-guard, legacy, legacy-fixed, interrupt, error-code or ve, got modern", problem(f));
