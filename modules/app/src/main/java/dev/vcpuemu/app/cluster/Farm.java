@@ -208,7 +208,11 @@ public final class Farm extends AbstractBehavior<Farm.Command> {
             say.accept("explore: refused node " + h.node() + " (pid " + h.pid() + "): it runs vcpu-emu " + h.version());
             return this;
         }
-        ledger.join(h.node(), h.pid(), h.threads());
+        // A repeated hello (the answer to the first was lost, or is on its way) is answered again;
+        // the node takes one welcome.
+        if (!nodeRefs.containsKey(h.node())) {
+            ledger.join(h.node(), h.pid(), h.threads());
+        }
         nodeRefs.put(h.node(), h.replyTo());
         view.nodes.set(nodeRefs.size());
         h.replyTo().tell(new FarmNode.Welcome(job, getContext().getSelf()));

@@ -16,6 +16,7 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.apache.pekko.cluster.ClusterEvent;
 import org.apache.pekko.cluster.typed.Cluster;
@@ -24,6 +25,7 @@ import org.apache.pekko.cluster.typed.Subscribe;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Comparator;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -33,8 +35,9 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 
 /**
- * One JVM of an explore farm (src/site/markdown/cluster.md), the coordinator's own included: it finds the
- * coordinator through the receptionist, says {@link Farm.Hello} with its build, and once
+ * One JVM of an explore farm (src/site/markdown/cluster.md), the coordinator's own included: it
+ * finds the coordinator through the receptionist, says {@link Farm.Hello} with its build (again
+ * every {@link #HELLO_INTERVAL} until answered: a message can be lost), and once
  * {@link Welcome}d runs the {@link Job} on {@code threads} worker threads, each a consumer of
  * ranges ({@link Worker}) with an actor system of its own for its deterministic runs, as
  * explore's threads on one JVM have. {@link Stop}: launch no runs from an index on (the one under
@@ -44,7 +47,7 @@ import java.util.stream.Stream;
  */
 public final class FarmNode extends AbstractBehavior<FarmNode.Command> {
 
-    public sealed interface Command permits Welcome, Refused, Stop, Finish, Listed, MemberGone {}
+    public sealed interface Command permits Welcome, Refused, Stop, Finish, Listed, MemberGone, HelloAgain {}
 
     /** The coordinator took this node: here is the job. */
     public record Welcome(Job job, ActorRef<Farm.Command> farm) implements Command, ClusterMessage {}
@@ -66,6 +69,12 @@ public final class FarmNode extends AbstractBehavior<FarmNode.Command> {
 
     private record MemberGone(Address address) implements Command {}
 
+    /** No answer to the hello yet: say it again (a message on the wire can be lost). */
+    private enum HelloAgain implements Command { INSTANCE }
+
+    /** How often a node repeats its hello until the coordinator answers. */
+    static final Duration HELLO_INTERVAL = Duration.ofSeconds(2);
+
     /** How a node ended: its exit code and, unless it was told to finish, why. */
     public record Ended(int exitCode, String why) {}
 
@@ -74,7 +83,8 @@ public final class FarmNode extends AbstractBehavior<FarmNode.Command> {
      * @param ended  completed when the node is done: told to finish, refused, or lost its coordinator
      */
     public static Behavior<Command> create(String version, String node, int threads, CompletableFuture<Ended> ended) {
-        return Behaviors.setup(ctx -> new FarmNode(ctx, version, node, threads, ended));
+        return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new FarmNode(ctx, timers, version, node, threads,
+                ended)));
     }
 
     private final String version;
@@ -82,11 +92,15 @@ public final class FarmNode extends AbstractBehavior<FarmNode.Command> {
     private final int threads;
     private final CompletableFuture<Ended> ended;
     private final AtomicLong limit = new AtomicLong(Long.MAX_VALUE);
+    private final TimerScheduler<Command> timers;
     private ActorRef<Farm.Command> farm;
+    private boolean welcomed;
     private Path copy;
 
-    private FarmNode(ActorContext<Command> ctx, String version, String node, int threads, CompletableFuture<Ended> ended) {
+    private FarmNode(ActorContext<Command> ctx, TimerScheduler<Command> timers, String version, String node, int threads,
+                     CompletableFuture<Ended> ended) {
         super(ctx);
+        this.timers = timers;
         this.version = version;
         this.node = node;
         this.threads = threads;
@@ -111,6 +125,7 @@ public final class FarmNode extends AbstractBehavior<FarmNode.Command> {
                 .onMessage(Stop.class, this::onStop)
                 .onMessageEquals(Finish.INSTANCE, this::onFinish)
                 .onMessage(MemberGone.class, this::onMemberGone)
+                .onMessageEquals(HelloAgain.INSTANCE, this::onHelloAgain)
                 .build();
     }
 
@@ -118,13 +133,29 @@ public final class FarmNode extends AbstractBehavior<FarmNode.Command> {
         if (farm == null) {
             l.listing().getServiceInstances(Farm.KEY).stream().findFirst().ifPresent(f -> {
                 farm = f;
-                f.tell(new Farm.Hello(version, node, ProcessHandle.current().pid(), threads, getContext().getSelf()));
+                hello();
+                timers.startTimerWithFixedDelay(HelloAgain.INSTANCE, HELLO_INTERVAL);
             });
         }
         return this;
     }
 
+    private Behavior<Command> onHelloAgain() {
+        hello();
+        return this;
+    }
+
+    private void hello() {
+        farm.tell(new Farm.Hello(version, node, ProcessHandle.current().pid(), threads, getContext().getSelf()));
+    }
+
     private Behavior<Command> onWelcome(Welcome w) {
+        timers.cancel(HelloAgain.INSTANCE);
+        if (welcomed) {
+            // The answer to a repeated hello: the workers are running already.
+            return this;
+        }
+        welcomed = true;
         DeterministicRunner runner;
         try {
             copy = Files.createTempDirectory("vcpu-emu-node");
@@ -144,6 +175,7 @@ public final class FarmNode extends AbstractBehavior<FarmNode.Command> {
     }
 
     private Behavior<Command> onRefused(Refused r) {
+        timers.cancel(HelloAgain.INSTANCE);
         ended.complete(new Ended(2, r.reason()));
         return this;
     }

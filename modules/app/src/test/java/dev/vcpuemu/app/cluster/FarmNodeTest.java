@@ -1,0 +1,78 @@
+package dev.vcpuemu.app.cluster;
+
+import dev.vcpuemu.app.det.StrategySpec;
+import org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A farm node's handshake, against a probe in the coordinator's place: it says hello again until
+ * answered (a message can be lost on the wire), and takes one welcome however many come (the
+ * coordinator answers every hello), so it runs its worker threads once.
+ */
+class FarmNodeTest {
+    private static final Path TOPOLOGY = Path.of(System.getProperty("vcpuemu.conf", "../../conf"))
+            .resolve("scenarios/hazard-i-nmi-window.conf");
+
+    private ActorSystem<Void> system;
+
+    /** A system per test: a node finds any farm registered in its cluster. */
+    @BeforeEach
+    void start() throws Exception {
+        system = ClusterNode.start(Behaviors.empty(), "127.0.0.1", 0, "--port");
+        ClusterNode.found(system);
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        system.terminate();
+        system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+
+    private ActorRef<FarmNode.Command> node(String name, int threads) {
+        return system.systemActorOf(FarmNode.create("build", name, threads, new CompletableFuture<>()), name,
+                Props.empty());
+    }
+
+    @Test
+    void aNodeSaysHelloAgainUntilAnswered() {
+        TestProbe<Farm.Command> farm = TestProbe.create(system);
+        system.receptionist().tell(Receptionist.register(Farm.KEY, farm.ref()));
+        node("hello", 1);
+        farm.expectMessageClass(Farm.Hello.class, Duration.ofSeconds(10));
+        // Unanswered: the hello comes again.
+        Farm.Hello again = farm.expectMessageClass(Farm.Hello.class, FarmNode.HELLO_INTERVAL.multipliedBy(2));
+        again.replyTo().tell(new FarmNode.Refused("test"));
+        farm.expectNoMessage(FarmNode.HELLO_INTERVAL.multipliedBy(2));
+    }
+
+    @Test
+    void aNodeTakesOneWelcomeHoweverManyCome() throws Exception {
+        TestProbe<Receptionist.Listing> consumers = TestProbe.create(system);
+        system.receptionist().tell(Receptionist.subscribe(Farm.RANGES, consumers.ref()));
+        TestProbe<Farm.Command> farm = TestProbe.create(system);
+        ActorRef<FarmNode.Command> node = node("welcome", 2);
+        Job job = new Job(TOPOLOGY.getFileName().toString(), Files.readString(TOPOLOGY), List.of("run.duration=1ms"),
+                StrategySpec.random(), Job.Stop.EMULATOR_FAILURE, null, Long.MAX_VALUE, 1);
+        node.tell(new FarmNode.Welcome(job, farm.ref()));
+        node.tell(new FarmNode.Welcome(job, farm.ref()));
+        consumers.fishForMessage(Duration.ofSeconds(10), l -> l.getServiceInstances(Farm.RANGES).size() == 2
+                ? FishingOutcomes.complete() : FishingOutcomes.continueAndIgnore());
+        // Two worker threads registered their consumers; a second welcome would add two more.
+        consumers.expectNoMessage(Duration.ofSeconds(2));
+    }
+}
