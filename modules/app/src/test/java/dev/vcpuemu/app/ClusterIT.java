@@ -62,16 +62,8 @@ class ClusterIT {
     @Test
     void aWorkerKilledMidSearchIsDownedAndItsRunsRunElsewhere() throws Exception {
         Path farmDir = Files.createDirectories(tmp.resolve("farm"));
-        Process coordinator = Jar.command(farmDir, "explore", NMI_WINDOW, "--local-cluster", "3", "--estimate",
-                "apf-word-stolen", "--runs", "1500", "--duration", "1ms", "--out", farmDir.resolve("out").toString()).start();
-        // Once runs are being counted, every node has joined (the coordinator waits for them): kill one.
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-        while (!Pattern.compile("explore: [1-9]\\d*/1500 runs").matcher(Files.readString(farmDir.resolve("stderr.txt")))
-                .find()) {
-            assertTrue(System.nanoTime() < deadline && coordinator.isAlive(), "no progress: "
-                    + Files.readString(farmDir.resolve("stderr.txt")));
-            Thread.sleep(100);
-        }
+        Process coordinator = searching(farmDir, 1500);
+        // Every node is at work: kill one.
         ProcessHandle worker = coordinator.toHandle().children().findFirst().orElseThrow();
         assertTrue(worker.destroyForcibly());
         assertTrue(coordinator.waitFor(120, TimeUnit.SECONDS), "the search ends without the killed worker");
@@ -106,15 +98,7 @@ class ClusterIT {
     @Test
     void workersEndWhenTheirCoordinatorIsKilled() throws Exception {
         Path farmDir = Files.createDirectories(tmp.resolve("orphans"));
-        Process coordinator = Jar.command(farmDir, "explore", NMI_WINDOW, "--local-cluster", "3", "--estimate",
-                "apf-word-stolen", "--runs", "100000", "--duration", "1ms", "--out", farmDir.resolve("out").toString()).start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-        while (!Pattern.compile("explore: [1-9]\\d*/100000 runs").matcher(Files.readString(farmDir.resolve("stderr.txt")))
-                .find()) {
-            assertTrue(System.nanoTime() < deadline && coordinator.isAlive(), "no progress: "
-                    + Files.readString(farmDir.resolve("stderr.txt")));
-            Thread.sleep(100);
-        }
+        Process coordinator = searching(farmDir, 100_000);
         List<ProcessHandle> workers = coordinator.toHandle().children().toList();
         assertEquals(2, workers.size());
         coordinator.toHandle().destroyForcibly();
@@ -130,6 +114,24 @@ class ClusterIT {
         for (Path log : List.of(farmDir.resolve("out/node-1.log"), farmDir.resolve("out/node-2.log"))) {
             assertTrue(Files.readString(log).contains("node: lost the coordinator at 127.0.0.1:"), Files.readString(log));
         }
+    }
+
+    /**
+     * A farm of three JVMs estimating over {@code runs} 1 ms runs in {@code dir}, once its progress
+     * line counts runs: then every node has joined (the coordinator waits for them).
+     */
+    private static Process searching(Path dir, long runs) throws Exception {
+        Process coordinator = Jar.command(dir, "explore", NMI_WINDOW, "--local-cluster", "3", "--estimate",
+                "apf-word-stolen", "--runs", String.valueOf(runs), "--duration", "1ms", "--out", dir.resolve("out").toString())
+                .start();
+        Pattern counting = Pattern.compile("explore: [1-9]\\d*/" + runs + " runs");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+        while (!counting.matcher(Files.readString(dir.resolve("stderr.txt"))).find()) {
+            assertTrue(System.nanoTime() < deadline && coordinator.isAlive(), "no progress: "
+                    + Files.readString(dir.resolve("stderr.txt")));
+            Thread.sleep(100);
+        }
+        return coordinator;
     }
 
     private static List<String> all(Pattern p, String text) {
