@@ -69,11 +69,6 @@ public final class FarmSearch implements AutoCloseable {
         return view.outcome().get();
     }
 
-    /** Stops the search early (the user's interrupt): ranges under way finish their current run. */
-    public void halt() {
-        farm.tell(Farm.Halt.INSTANCE);
-    }
-
     /** This build, as nodes compare it at their hello: version, commit, and whether it had changes. */
     public static String build() {
         return BuildInfo.version() + " (" + BuildInfo.shortCommit() + (BuildInfo.modified() ? ", modified" : "") + ")";

@@ -13,10 +13,10 @@ import java.util.concurrent.TimeUnit;
  * The worker JVMs of {@code --local-cluster K}: K - 1 processes of this very program (the same
  * jar, or the same class path when run from a build tree), each {@code node --join}ing the
  * coordinator on this machine. Each writes its output to a log file of its own. They end when
- * the coordinator dismisses them, or when they lose it; {@link #close} waits for that and
- * kills what is still running after the wait, so that no JVM outlives the search.
+ * the coordinator dismisses them, or when they lose it; {@link #end} waits for that and
+ * stops what is still running after the wait, so that no JVM outlives the search.
  */
-public final class LocalCluster implements AutoCloseable {
+public final class LocalCluster {
     private final List<Process> processes = new ArrayList<>();
 
     /**
@@ -36,11 +36,6 @@ public final class LocalCluster implements AutoCloseable {
             processes.forEach(Process::destroyForcibly);
             throw e;
         }
-    }
-
-    /** PIDs of the worker JVMs. */
-    public List<Long> pids() {
-        return processes.stream().map(Process::pid).toList();
     }
 
     /** How this JVM was started, up to its arguments: java, its heap options, and the jar or class path. */
@@ -87,10 +82,5 @@ public final class LocalCluster implements AutoCloseable {
                 p.waitFor(5, TimeUnit.SECONDS);
             }
         }
-    }
-
-    @Override
-    public void close() throws InterruptedException {
-        end(Duration.ZERO);
     }
 }
