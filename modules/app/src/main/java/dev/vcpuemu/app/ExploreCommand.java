@@ -2,7 +2,6 @@ package dev.vcpuemu.app;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.typesafe.config.ConfigRenderOptions;
 import dev.vcpuemu.app.cluster.ClusterNode;
 import dev.vcpuemu.app.cluster.Farm;
 import dev.vcpuemu.app.cluster.FarmSearch;
@@ -449,13 +448,7 @@ final class ExploreCommand implements Callable<Integer> {
      */
     private Search farm(DeterministicRunner runner, StrategySpec strategy, StopRule stop, long maxSteps, int threads,
                         long first, long deadline, PrintWriter o, PrintWriter err) throws Exception {
-        // The topology as resolved here (its includes too), so that a node needs no file of its own.
-        LoadedSettings here = runner.forSeed(first);
-        String text = "# " + topology + ", resolved by the coordinator\n" + here.config().withOnlyPath("vcpu-emu").root()
-                .render(ConfigRenderOptions.defaults().setOriginComments(false).setComments(false).setJson(false));
-        Job job = new Job(topology.getFileName().toString(), text, runner.sets(), strategy, Job.stopOf(stop), stop.find(),
-                maxSteps, first);
-        loadsAlike(job, here);
+        Job job = Job.of(topology, runner.forSeed(first), runner.sets(), strategy, stop, maxSteps, first);
         int workers = localCluster != null ? localCluster - 1 : 0;
         Duration limit = deadline == Long.MAX_VALUE ? null : Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
         Files.createDirectories(out);
@@ -487,28 +480,6 @@ final class ExploreCommand implements Callable<Integer> {
             return new Search(outcome.runs(), outcome.wallSeconds(), f == null ? null
                     : new Found(new Explorer.Plan(f.index(), f.seed(), strategy, null), f.traceHash(), f.node()),
                     view.tally()::estimate, outcome.nodes());
-        }
-    }
-
-    /**
-     * What a node loads from the job is what this JVM runs: the same settings, record for record.
-     * A difference is an emulator failure of the farm, found before any node starts.
-     */
-    private static void loadsAlike(Job job, LoadedSettings here) throws IOException, ConfigProblem {
-        Path dir = Files.createTempDirectory("vcpu-emu-job");
-        try {
-            Path copy = Files.writeString(dir.resolve(job.topologyName()), job.topologyText());
-            if (!new DeterministicRunner(Optional.of(copy), job.sets()).forSeed(job.firstSeed()).settings()
-                    .equals(here.settings())) {
-                throw new IllegalStateException("the topology as sent to the nodes does not load as it does here");
-            }
-        } finally {
-            try (var files = Files.list(dir)) {
-                for (Path f : files.toList()) {
-                    Files.delete(f);
-                }
-            }
-            Files.delete(dir);
         }
     }
 

@@ -22,17 +22,13 @@ import org.apache.pekko.cluster.ClusterEvent;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Subscribe;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Comparator;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.stream.Stream;
 
 /**
  * One JVM of an explore farm (src/site/markdown/cluster.md), the coordinator's own included: it
@@ -159,8 +155,7 @@ public final class FarmNode extends AbstractBehavior<FarmNode.Command> {
         DeterministicRunner runner;
         try {
             copy = Files.createTempDirectory("vcpu-emu-node");
-            Path topology = Files.writeString(copy.resolve(w.job().topologyName()), w.job().topologyText());
-            runner = new DeterministicRunner(Optional.of(topology), w.job().sets());
+            runner = w.job().runner(copy);
             runner.forSeed(w.job().firstSeed());
         } catch (Exception e) {
             // Not this node's input to judge: the coordinator loaded the same text. Say why, as a range would.
@@ -202,15 +197,10 @@ public final class FarmNode extends AbstractBehavior<FarmNode.Command> {
     }
 
     private void deleteCopy() {
-        if (copy == null) {
-            return;
+        if (copy != null) {
+            Job.delete(copy);
+            copy = null;
         }
-        try (Stream<Path> files = Files.walk(copy)) {
-            files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException e) {
-            // A temporary copy left behind is harmless.
-        }
-        copy = null;
     }
 
     /** {@code host:port} of a cluster address. */

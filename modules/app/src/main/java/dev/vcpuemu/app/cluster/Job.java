@@ -1,11 +1,21 @@
 package dev.vcpuemu.app.cluster;
 
+import com.typesafe.config.ConfigRenderOptions;
+import dev.vcpuemu.app.config.ConfigProblem;
+import dev.vcpuemu.app.config.LoadedSettings;
+import dev.vcpuemu.app.det.DeterministicRunner;
 import dev.vcpuemu.app.det.StopRule;
 import dev.vcpuemu.app.det.StrategySpec;
 import dev.vcpuemu.model.finding.FindingKind;
 import dev.vcpuemu.model.settings.Settings;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
 
 /**
  * What every node of an explore farm runs: the topology (as the coordinator resolved it, so that
@@ -31,6 +41,42 @@ public record Job(String topologyName, String topologyText, List<String> sets, S
 
     public static Stop stopOf(StopRule rule) {
         return rule.find() != null ? Stop.FIND : rule.expect() != null ? Stop.UNEXPECTED : Stop.EMULATOR_FAILURE;
+    }
+
+    /**
+     * The job of a search of {@code topology} as {@code resolved} here (its includes and the
+     * {@code --set}s too, so that a node needs no file of its own), checked to load on a node into
+     * exactly the settings it has here.
+     */
+    public static Job of(Path topology, LoadedSettings resolved, List<String> sets, StrategySpec strategy, StopRule stop,
+                         long maxSteps, long firstSeed) throws IOException, ConfigProblem {
+        String text = "# " + topology + ", resolved by the coordinator\n" + resolved.config().withOnlyPath("vcpu-emu")
+                .root().render(ConfigRenderOptions.defaults().setOriginComments(false).setComments(false).setJson(false));
+        Job job = new Job(topology.getFileName().toString(), text, sets, strategy, stopOf(stop), stop.find(), maxSteps,
+                firstSeed);
+        Path dir = Files.createTempDirectory("vcpu-emu-job");
+        try {
+            if (!job.runner(dir).forSeed(firstSeed).settings().equals(resolved.settings())) {
+                throw new IllegalStateException("the topology as sent to the nodes does not load as it does here");
+            }
+        } finally {
+            delete(dir);
+        }
+        return job;
+    }
+
+    /** The job's runs on a node: the topology written into {@code dir}, the job's overrides over it. */
+    public DeterministicRunner runner(Path dir) throws IOException {
+        return new DeterministicRunner(Optional.of(Files.writeString(dir.resolve(topologyName), topologyText)), sets);
+    }
+
+    /** Deletes a node's copy of a job (a temporary directory); one left behind is harmless. */
+    static void delete(Path dir) {
+        try (Stream<Path> files = Files.walk(dir)) {
+            files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        } catch (IOException e) {
+            // A temporary copy left behind is harmless.
+        }
     }
 
     /** The stop rule on a node, with the topology's expect block. */
