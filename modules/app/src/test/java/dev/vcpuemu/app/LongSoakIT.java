@@ -18,8 +18,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * A long soak of the default topology (30 minutes unless {@code -Dlong-soak.duration=…}), run
  * only by {@code mvn -Plong-soak verify} (checkpoints every 30 s, or a tenth of a short duration), never by CI: every interval written, no finding,
- * conservation held at the end, and memory bounded (the live heap never grows past twice what
- * it was once started up).
+ * conservation held at the end, memory bounded (the live heap never grows past twice what
+ * it was once started up), and the speed steady: the last quarter of the intervals ran at no less
+ * than 90 % of the second quarter's micro-ops per wall second (the first quarter is the JIT's).
  */
 class LongSoakIT {
     private static final Path JAR = Path.of(System.getProperty("vcpuemu.jar", "target/vcpu-emu.jar"));
@@ -57,5 +58,24 @@ class LongSoakIT {
         }
         assertTrue(Files.size(tmp.resolve("soak/report.html")) > 0);
         System.out.println(out);
+
+        int quarter = lines.size() / 4;
+        double second = microOpsPerSecond(lines.subList(quarter, 2 * quarter));
+        double last = microOpsPerSecond(lines.subList(lines.size() - quarter, lines.size()));
+        System.out.printf("micro-ops/s: second quarter %.3f M, last quarter %.3f M (%.1f %%)%n", second / 1e6,
+                last / 1e6, 100 * last / second);
+        assertTrue(quarter > 0 && last >= 0.9 * second, "the last quarter ran at " + Math.round(100 * last / second)
+                + " % of the second quarter's micro-ops/s (at least 90 % wanted)");
+    }
+
+    /** Micro-ops over wall seconds, summed over the intervals (each interval weighs by its length). */
+    private static double microOpsPerSecond(List<JsonNode> intervals) {
+        double ops = 0;
+        double wall = 0;
+        for (JsonNode i : intervals) {
+            ops += i.get("counters").get("microOps").asDouble();
+            wall += i.get("wallSeconds").asDouble();
+        }
+        return ops / wall;
     }
 }
