@@ -23,7 +23,9 @@ import java.util.List;
  * quantum q they emit what falls due in q+1, so every such input is in its vCPU's mailbox before
  * the quantum it is due in opens, and lands at exactly its boundary (DESIGN §3, "exact where the
  * physics has lookahead"). Before the first quantum, and before a quantum that time jumps to,
- * a priming round has them emit what falls due in that quantum itself. Paging workers answer as
+ * a priming round has them emit what falls due in that quantum itself. Which round comes next
+ * is decided by a pure {@link QuantumPlan} from the participants' answers; this actor sends and
+ * counts the messages. Paging workers answer as
  * they take a work item and are not ticked. A deterministic run's last quantum ends at exactly
  * its duration.
  *
@@ -89,19 +91,18 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
     private final RunControl control;
     private final ActorRef<StatsCollector.Command> collector;
     private Participants participants;
+    private QuantumPlan plan;
+    /** The virtual time the current round's quantum starts at (where the run ends when it does). */
     private long start;
-    private long end;
     private int outstanding;
-    /** The producers are emitting what falls due in the quantum about to open at {@link #start}. */
+    /** The current round is a priming round: the producers are emitting what falls due in the quantum at {@link #start}. */
     private boolean priming;
     private boolean wantStats;
-    private long nextProgressNanos;
+    /** The end of the current quantum: the virtual time of its progress sample. */
+    private long end;
     /** The largest mailbox backlog seen as an actor reported done, since the last progress sample (-1: not counted). */
     private long backlogMax = -1;
     private Counters sample = new Counters();
-    private String deathReason;
-    private long minNextDue;
-    private boolean allQuiescent;
     private long sent;
     private long received;
     // The barrier's wall-clock figures (RunControl.measureBarrier), else untouched.
@@ -135,14 +136,14 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
         received++;
         sent += p.setupMessages();
         participants = p;
+        plan = new QuantumPlan(quantum, control, p.producers() > 0);
         return this;
     }
 
     private Behavior<Command> onStart() {
         received++;
         control.start();
-        nextProgressNanos = control.progressIntervalNanos();
-        primeOrOpen();
+        begin(plan.begin());
         return this;
     }
 
@@ -151,11 +152,7 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
         if (d.stats() != null) {
             sample.addAll(d.stats());
         }
-        if (d.deathReason() != null && deathReason == null) {
-            deathReason = d.deathReason();
-        }
-        minNextDue = Math.min(minNextDue, d.nextDueNanos());
-        allQuiescent &= d.quiescent();
+        plan.answer(d.nextDueNanos(), d.quiescent(), d.deathReason());
         // Read as each actor reports, while the quantum still runs elsewhere (a sum over a few cells).
         long backlog = control.mailboxBacklog();
         backlogMax = Math.max(backlogMax, backlog);
@@ -168,12 +165,7 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
             if (measureBarrier) {
                 lapBarrier();
             }
-            if (priming) {
-                priming = false;
-                openQuantum();
-                return this;
-            }
-            if (wantStats) {
+            if (!priming && wantStats) {
                 // The paging workers are not ticked: each received exactly the work items sent to it,
                 // every one before its vCPU reported done, so they count as received by now.
                 sample.add(Counter.MESSAGES, received + sample.get(Counter.WORK_ITEMS_SENT));
@@ -182,49 +174,28 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
                 sample = new Counters();
                 backlogMax = -1;
             }
-            long next = nextStart();
-            boolean jumped = next > end;
-            start = next;
-            if (jumped) {
-                primeOrOpen();
-            } else {
-                openQuantum();
-            }
+            begin(plan.next());
         }
         return this;
     }
 
-    /**
-     * Where the next quantum starts: right after this one, or, when nobody has anything due
-     * before a later quantum, at that quantum (time jumps over empty quanta, on the same grid).
-     */
-    private long nextStart() {
-        if (minNextDue <= end || minNextDue == Long.MAX_VALUE) {
-            return end;
+    /** Starts the round the plan decided on, or ends the run. */
+    private void begin(QuantumPlan.Next next) {
+        if (next instanceof QuantumPlan.Prime p) {
+            prime(p);
+        } else if (next instanceof QuantumPlan.Open o) {
+            openQuantum(o);
+        } else {
+            finish((QuantumPlan.Finish) next);
         }
-        return Math.min(end + (minNextDue - end) / quantum * quantum, control.virtualEnd());
     }
 
-    /**
-     * Before the quantum at {@link #start}: the producers emit what falls due in it (they have
-     * emitted up to wherever the last quantum's look ahead reached), then it opens. Without
-     * producers, or once the run is over, it opens (or ends) at once.
-     */
-    private void primeOrOpen() {
-        if (participants.producers() == 0 || endReason() != null) {
-            openQuantum();
-            return;
-        }
+    private void prime(QuantumPlan.Prime p) {
         priming = true;
+        start = p.start();
         openedAt = measureBarrier ? System.nanoTime() : 0;
         outstanding = participants.producers();
-        minNextDue = Long.MAX_VALUE;
-        emit(quantumEnd(start), false);
-    }
-
-    /** The end of the quantum that starts at {@code s}: a deterministic run stops at exactly its duration. */
-    private long quantumEnd(long s) {
-        return Math.min(s + quantum, control.virtualEnd());
+        emit(p.emitBefore(), false);
     }
 
     /** @param wantStats the producers answer with their counters (a progress sample's quantum) */
@@ -238,26 +209,11 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
         }
     }
 
-    private String endReason() {
-        return deathReason != null ? deathReason
-                : allQuiescent ? RunControl.QUIESCENT
-                : control.endReason(start);
-    }
-
-    private void openQuantum() {
-        String endReason = endReason();
-        if (endReason != null) {
-            finish(endReason);
-            return;
-        }
-        long clock = control.progressClock(start);
-        wantStats = clock >= nextProgressNanos;
-        if (wantStats) {
-            nextProgressNanos = control.nextProgressNanos(clock);
-        }
-        end = quantumEnd(start);
-        minNextDue = Long.MAX_VALUE;
-        allQuiescent = true;
+    private void openQuantum(QuantumPlan.Open o) {
+        priming = false;
+        start = o.start();
+        end = o.end();
+        wantStats = o.wantStats();
         outstanding = participants.vcpus().size() + participants.producers();
         if (measureBarrier) {
             openedAt = System.nanoTime();
@@ -268,7 +224,7 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
         for (ActorRef<VcpuActor.Command> v : participants.vcpus()) {
             v.tell(new VcpuActor.Tick(end, wantStats));
         }
-        emit(quantumEnd(end), wantStats);
+        emit(o.emitBefore(), wantStats);
     }
 
     /** The quantum (or priming round) whose last answer just came: its wall time, and how much of it a thread waited. */
@@ -289,7 +245,8 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
      * counted. A quiescent machine first asks each vCPU to report the tasks left asleep: each
      * vCPU's findings reach the collector before its frozen state, as both come from it.
      */
-    private void finish(String endReason) {
+    private void finish(QuantumPlan.Finish f) {
+        String endReason = f.endReason();
         if (measureBarrier) {
             control.barrier(new RunControl.Barrier(control.threads(), quanta, quantumNanos, waitNanos, primes,
                     primingNanos));
@@ -310,7 +267,7 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
             n.tell(new NmiSource.Freeze(collector));
         }
         long backlog = control.mailboxBacklog();
-        collector.tell(new StatsCollector.Finish(participants.size(), sent, received, start, control.elapsedNanos(), endReason,
+        collector.tell(new StatsCollector.Finish(participants.size(), sent, received, f.start(), control.elapsedNanos(), endReason,
                 backlog, Math.max(backlogMax, backlog)));
     }
 }
