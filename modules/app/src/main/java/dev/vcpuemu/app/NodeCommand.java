@@ -3,6 +3,7 @@ package dev.vcpuemu.app;
 import dev.vcpuemu.app.cluster.ClusterNode;
 import dev.vcpuemu.app.cluster.FarmNode;
 import dev.vcpuemu.app.cluster.FarmSearch;
+import dev.vcpuemu.app.cluster.SplitNode;
 import dev.vcpuemu.app.config.ConfigProblem;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -17,15 +18,17 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * {@code node --join HOST:PORT}: a worker JVM of an explore farm (src/site/markdown/cluster.md). It joins the
- * coordinator's cluster, says hello with its build, runs the ranges of runs it pulls, and ends
- * when the coordinator dismisses it (exit 0), refuses it (another build: exit 2) or is lost
- * (exit 3). A join that does not succeed within {@code --join-timeout} is bad input (exit 2).
+ * {@code node --join HOST:PORT}: a worker JVM of an explore farm or a node of a run over several
+ * JVMs (src/site/markdown/cluster.md). It joins the coordinator's cluster, says hello with its
+ * build, and runs the ranges of runs it pulls (a farm) or its share of the guests (a run); it
+ * ends when the coordinator dismisses it (exit 0), refuses it (another build: exit 2), aborts
+ * the run or is lost (exit 3). A join that does not succeed within {@code --join-timeout} is bad input (exit 2).
  */
-@Command(name = "node", description = "Join an explore farm as a worker JVM (explore --cluster prints the command).",
-        exitCodeList = {"0:dismissed by the coordinator at the end of the search",
+@Command(name = "node", description = "Join an explore farm or a run over several JVMs (explore --cluster and "
+        + "run --cluster-nodes print the command).",
+        exitCodeList = {"0:dismissed by the coordinator at the end of the search or run",
                 "2:bad input: a bad option, a port in use, a join that timed out, or refused (another build)",
-                "3:lost the coordinator (unreachable or gone)"})
+                "3:lost the coordinator (unreachable or gone), or the run was aborted"})
 final class NodeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -79,11 +82,15 @@ final class NodeCommand implements Callable<Integer> {
         }
         int threads = parallelism != null ? parallelism : Runtime.getRuntime().availableProcessors();
         CompletableFuture<FarmNode.Ended> ended = new CompletableFuture<>();
-        ActorSystem<FarmNode.Command> system;
+        ActorSystem<Void> system;
         try {
-            system = ClusterNode.start(Behaviors.setup(ctx ->
-                    FarmNode.create(FarmSearch.build(), ClusterNode.hostPort(ctx.getSystem()), threads, ended)),
-                    bind, port, "--port");
+            // The coordinator offers an explore farm or a run over several JVMs: the node serves whichever it finds.
+            system = ClusterNode.start(Behaviors.setup(ctx -> {
+                String self = ClusterNode.hostPort(ctx.getSystem());
+                ctx.spawn(FarmNode.create(FarmSearch.build(), self, threads, ended), "farm-node");
+                ctx.spawn(SplitNode.create(FarmSearch.build(), self, ended), "split-node");
+                return Behaviors.empty();
+            }), bind, port, "--port");
         } catch (ConfigProblem p) {
             err.println("node: " + p.getMessage());
             return Main.BAD_INPUT;
@@ -95,7 +102,7 @@ final class NodeCommand implements Callable<Integer> {
             system.terminate();
             return Main.BAD_INPUT;
         }
-        o.printf("node %s (pid %d, %d worker threads): joined the farm at %s%n", ClusterNode.hostPort(system),
+        o.printf("node %s (pid %d, %d worker threads): joined the cluster at %s%n", ClusterNode.hostPort(system),
                 ProcessHandle.current().pid(), threads, join);
         o.flush();
         FarmNode.Ended end = ended.get();

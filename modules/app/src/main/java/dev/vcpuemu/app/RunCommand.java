@@ -1,5 +1,10 @@
 package dev.vcpuemu.app;
 
+import dev.vcpuemu.app.cluster.ClusterBlock;
+import dev.vcpuemu.app.cluster.ClusterNode;
+import dev.vcpuemu.app.cluster.Split;
+import dev.vcpuemu.app.cluster.SplitJob;
+import dev.vcpuemu.app.cluster.SplitRun;
 import dev.vcpuemu.app.config.ConfigProblem;
 import dev.vcpuemu.app.config.LoadedSettings;
 import dev.vcpuemu.app.config.SettingsLoader;
@@ -65,6 +70,23 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
     @Mixin
     TraceOptions trace;
 
+    @Option(names = "--cluster-nodes", paramLabel = "K",
+            description = "Run the simulation over K JVMs: this one and K-1 that join it (node --join, "
+                    + "src/site/markdown/cluster.md); guest g runs on node g mod K.")
+    Integer clusterNodes;
+
+    @Option(names = "--local-cluster", paramLabel = "K",
+            description = "Run the simulation over K JVMs on this machine: this one and K-1 it starts.")
+    Integer localCluster;
+
+    @Option(names = "--bind", paramLabel = "HOST", defaultValue = "127.0.0.1",
+            description = "With --cluster-nodes: the address to listen on, which the nodes must reach. Default: ${DEFAULT-VALUE}.")
+    String bind;
+
+    @Option(names = "--port", paramLabel = "P",
+            description = "With --cluster-nodes: the port to listen on (default 25520; with --local-cluster any free port).")
+    Integer port;
+
     @Option(names = "--html", paramLabel = "FILE",
             description = "Also write a self-contained HTML report (charts of throughput, findings, latencies and per-vCPU time).")
     Path html;
@@ -102,6 +124,9 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
         if (problem == null) {
             problem = trace.problem();
         }
+        if (problem == null) {
+            problem = clusterProblem(s);
+        }
         if (problem != null) {
             err.println(problem);
             return Main.BAD_INPUT;
@@ -132,6 +157,9 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
             return Stored.finish(stored, deterministic(loaded, reportPath, stored, asked, intervals, out, err), err);
         }
         RunControl control = RunControl.wallClock(s.run().duration(), s.run().progressInterval());
+        if (clusterNodes != null || localCluster != null) {
+            return Stored.finish(stored, clustered(loaded, control, reportPath, stored, asked, intervals, out, err), err);
+        }
         try (StopOnSignal signals = StopOnSignal.install(control)) {
             RunResult r;
             try (ProgressDisplay display = ProgressDisplay.of("run", s.run().duration().toNanos(), false,
@@ -182,6 +210,102 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
             Integer failure = Conclusion.conclude("run", "deterministic", loaded, r, e, reportPath, html(intervals), out,
                     err, UnaryOperator.identity());
             Stored.keep(stored, asked, RunStore.HTML, err);
+            return signals.finish(failure != null ? failure : e.met() ? Main.OK : Main.EXPECTATION_FAILED);
+        }
+    }
+
+    /** Null when the cluster options fit the rest, else the one-line problem. */
+    private String clusterProblem(Settings s) {
+        Integer k = clusterNodes != null ? clusterNodes : localCluster;
+        String option = clusterNodes != null ? "--cluster-nodes" : "--local-cluster";
+        if (clusterNodes != null && localCluster != null) {
+            return "--cluster-nodes: waits for nodes to join; --local-cluster starts its own: choose one";
+        }
+        if (k == null) {
+            return port != null ? "--port: only with --cluster-nodes or --local-cluster" : null;
+        }
+        if (k < 1) {
+            return option + ": must be at least 1, got " + k;
+        }
+        if (k > s.topology().guests()) {
+            return option + " " + k + ": more nodes than guests (" + s.topology().guests()
+                    + "): a guest cannot be split over JVMs; set topology.guests to " + k + " or more";
+        }
+        if (engine == Engine.deterministic) {
+            return option + ": the deterministic engine runs on one thread of one JVM; a cluster runs the concurrent engine";
+        }
+        if (trace.file != null) {
+            return "--trace: the timeline is written by one JVM; not with " + option;
+        }
+        if (port != null && (port < 0 || port > 65535)) {
+            return "--port: a port is 0 to 65535, got " + port;
+        }
+        return null;
+    }
+
+    /**
+     * The run over several JVMs (src/site/markdown/cluster.md): this JVM coordinates and runs its
+     * share of the guests; with {@code --local-cluster K} it starts K - 1 node JVMs, with
+     * {@code --cluster-nodes K} it prints how nodes join and waits for them.
+     */
+    private int clustered(LoadedSettings loaded, RunControl control, Path reportPath, StoredRun stored, Path asked,
+                          Intervals intervals, PrintWriter out, PrintWriter err) throws InterruptedException, IOException {
+        Settings s = loaded.settings();
+        int k = clusterNodes != null ? clusterNodes : localCluster;
+        Path logDir = reportPath != null ? reportPath.toAbsolutePath().getParent() : Path.of(".");
+        SplitJob job;
+        try {
+            job = SplitJob.of(topology != null ? topology : Path.of("default.conf"), loaded, k);
+        } catch (ConfigProblem p) {
+            err.println(p.getMessage());
+            return Main.BAD_INPUT;
+        }
+        Split.Outcome o;
+        try (StopOnSignal signals = StopOnSignal.install(control);
+             ProgressDisplay display = ProgressDisplay.of("run", s.run().duration().toNanos(), false,
+                     ProgressDisplay.terminal(), System.err, err)) {
+            control.onStart(display::started);
+            SplitRun cluster;
+            try {
+                cluster = new SplitRun(job, s.engine().quantumNanos(), control, display.andThen(intervals), bind,
+                        port != null ? port : localCluster != null ? 0 : ClusterNode.DEFAULT_PORT, "--port",
+                        localCluster != null ? k - 1 : 0, logDir);
+            } catch (ConfigProblem p) {
+                err.println("run: " + p.getMessage());
+                return Main.BAD_INPUT;
+            }
+            try (cluster) {
+                if (localCluster != null) {
+                    out.printf("run: coordinating at %s with %d node JVM(s) on this machine (their output: %s)%n",
+                            cluster.address(), k - 1, logDir.resolve("node-*.log"));
+                } else {
+                    out.printf("run: coordinating at %s; %d node(s) join with:%n  %s node --join %s%s%n", cluster.address(),
+                            k - 1, Main.invocation(), cluster.address(), bind.startsWith("127.") || bind.equals("localhost")
+                                    ? "" : " --bind ADDRESS-OF-THE-NODE");
+                }
+                out.flush();
+                try {
+                    o = cluster.await(s.run().duration(), Simulation.GRACE);
+                } catch (TimeoutException e) {
+                    err.println("vcpu-emu: emulator failure: the run over " + k + " JVMs did not end within "
+                            + s.run().duration() + " + " + Simulation.GRACE.toSeconds() + " s");
+                    return signals.finish(Main.EMULATOR_FAILURE);
+                }
+                if (o.badInput() != null) {
+                    err.println("run: " + o.badInput());
+                    return Main.BAD_INPUT;
+                }
+                display.done(o.result());
+            }
+            RunResult r = o.result();
+            Expectations e = Expectations.judge(s.expect(), r);
+            Integer failure = Conclusion.conclude("run", "concurrent", loaded, r, e, reportPath, html(intervals), out, err,
+                    report -> ClusterBlock.put(report, o));
+            Stored.keep(stored, asked, RunStore.HTML, err);
+            if (o.partial()) {
+                err.println("vcpu-emu: the run was cut short: " + r.endReason());
+                return signals.finish(Main.EMULATOR_FAILURE);
+            }
             return signals.finish(failure != null ? failure : e.met() ? Main.OK : Main.EXPECTATION_FAILED);
         }
     }

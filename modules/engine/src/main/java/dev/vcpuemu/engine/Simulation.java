@@ -11,6 +11,7 @@ import dev.vcpuemu.engine.run.RunControl;
 import dev.vcpuemu.engine.run.RunResult;
 import dev.vcpuemu.engine.sim.CountingMailbox;
 import dev.vcpuemu.engine.sim.Machine;
+import dev.vcpuemu.engine.sim.TimeKeeper;
 import dev.vcpuemu.engine.timeline.TrackSinks;
 import dev.vcpuemu.model.settings.Settings;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -24,6 +25,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import java.util.function.IntPredicate;
 
 /**
  * Runs one simulation: an actor system whose simulation actors live on their own dispatcher
@@ -62,12 +64,36 @@ public final class Simulation {
         CompletableFuture<RunResult> result = new CompletableFuture<>();
         control.threads(threads(settings));
         ActorSystem<Void> system = start(settings, concurrentDispatcher(settings).withFallback(config), control,
-                result, progress, timeline);
+                result, progress, timeline, g -> true, null);
         try {
             return result.get(control.duration().plus(GRACE).toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
             throw new IllegalStateException("simulation failed", e.getCause());
         } finally {
+            terminate(system);
+        }
+    }
+
+    /**
+     * Starts a node's part of a run over several JVMs: the guests {@code guests} accepts, on the
+     * concurrent engine's dispatcher, with the rounds decided through {@code gate} (the node's
+     * time-keeper answers there; see {@link TimeKeeper.Gate}). The part's result completes when a
+     * decision ends the run and the part is frozen; it is the part's own report, conservation
+     * checked over its own actors. No progress is sampled here: the coordinator samples.
+     */
+    public static Part startPart(Settings settings, Config config, RunControl control, IntPredicate guests,
+                                 TimeKeeper.Gate gate) {
+        CompletableFuture<RunResult> result = new CompletableFuture<>();
+        control.threads(threads(settings));
+        ActorSystem<Void> system = start(settings, concurrentDispatcher(settings).withFallback(config), control,
+                result, null, null, guests, gate);
+        return new Part(result, system);
+    }
+
+    /** A node's part of a run: its result to come, and its actor system, ended by {@link #close()}. */
+    public record Part(CompletableFuture<RunResult> result, ActorSystem<Void> system) implements AutoCloseable {
+        @Override
+        public void close() throws InterruptedException {
             terminate(system);
         }
     }
@@ -90,7 +116,7 @@ public final class Simulation {
 
     private static ActorSystem<Void> start(Settings settings, Config config, RunControl control,
                                            CompletableFuture<RunResult> result, Consumer<Progress> progress,
-                                           TrackSinks timeline) {
+                                           TrackSinks timeline, IntPredicate guests, TimeKeeper.Gate gate) {
         String backlogKey = null;
         if (control.countsMailboxBacklog()) {
             backlogKey = "backlog-" + RUNS.incrementAndGet();
@@ -99,7 +125,8 @@ public final class Simulation {
         }
         ActorSystem<Void> system = ActorSystem.create(
                 Behaviors.setup(ctx -> {
-                    ctx.spawn(Machine.create(settings, control, result, progress, null, timeline, Draws.OWN), "machine",
+                    ctx.spawn(Machine.create(settings, control, result, progress, null, timeline, Draws.OWN, guests, gate),
+                            "machine",
                             DispatcherSelector.fromConfig(Machine.DISPATCHER));
                     return Behaviors.empty();
                 }),

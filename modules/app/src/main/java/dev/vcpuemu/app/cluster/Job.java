@@ -50,9 +50,8 @@ public record Job(String topologyName, String topologyText, List<String> sets, S
      */
     public static Job of(Path topology, LoadedSettings resolved, List<String> sets, StrategySpec strategy, StopRule stop,
                          long maxSteps, long firstSeed) throws IOException, ConfigProblem {
-        String text = "# " + topology + ", resolved by the coordinator\n" + resolved.config().withOnlyPath("vcpu-emu")
-                .root().render(ConfigRenderOptions.defaults().setOriginComments(false).setComments(false).setJson(false));
-        Job job = new Job(topology.getFileName().toString(), text, sets, strategy, stopOf(stop), stop.find(), maxSteps,
+        Job job = new Job(topology.getFileName().toString(), resolvedText(topology, resolved), sets, strategy, stopOf(stop),
+                stop.find(), maxSteps,
                 firstSeed);
         Path dir = Files.createTempDirectory("vcpu-emu-job");
         try {
@@ -63,6 +62,12 @@ public record Job(String topologyName, String topologyText, List<String> sets, S
             delete(dir);
         }
         return job;
+    }
+
+    /** The {@code vcpu-emu} configuration as {@code resolved} here (includes, {@code --set}s), as HOCON a node loads. */
+    static String resolvedText(Path topology, LoadedSettings resolved) {
+        return "# " + topology + ", resolved by the coordinator\n" + resolved.config().withOnlyPath("vcpu-emu")
+                .root().render(ConfigRenderOptions.defaults().setOriginComments(false).setComments(false).setJson(false));
     }
 
     /** The job's runs on a node: the topology written into {@code dir}, the job's overrides over it. */

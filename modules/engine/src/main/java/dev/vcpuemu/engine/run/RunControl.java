@@ -5,6 +5,7 @@ import dev.vcpuemu.model.finding.FindingKind;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 import java.util.function.Predicate;
 
@@ -37,6 +38,7 @@ public final class RunControl {
     private LongSupplier steps = () -> 0;
     private long maxSteps = Long.MAX_VALUE;
     private volatile FindingKind stoppingFinding;
+    private final AtomicLong findings = new AtomicLong();
     private boolean countBacklog;
     private LongSupplier backlog = () -> -1;
     private Runnable onStart = () -> { };
@@ -204,9 +206,15 @@ public final class RunControl {
 
     /** Called by the stats collector for every finding. */
     public void findingReported(FindingKind kind) {
+        findings.incrementAndGet();
         if (stoppingFinding == null && stopOn.test(kind)) {
             stoppingFinding = kind;
         }
+    }
+
+    /** The findings reported so far; safe from any thread. */
+    public long findings() {
+        return findings.get();
     }
 
     /**

@@ -28,6 +28,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
+import java.util.function.IntPredicate;
 
 /**
  * The machine guardian: runs on the simulation dispatcher and builds the topology from the
@@ -58,6 +59,19 @@ public final class Machine {
     public static Behavior<Void> create(Settings settings, RunControl control, CompletableFuture<RunResult> result,
                                         Consumer<Progress> progress, Trace trace, TrackSinks timeline,
                                         Draws draws) {
+        return create(settings, control, result, progress, trace, timeline, draws, g -> true, null);
+    }
+
+    /**
+     * A part of the machine: only the guests {@code guests} accepts, with a time-keeper that answers
+     * to {@code gate} (a node of a run over several JVMs). Guests share nothing but virtual time, and
+     * each guest's actors have the names (so the random sources) they have in the whole machine.
+     *
+     * @param gate where the rounds are decided (see {@link TimeKeeper.Gate}), or null: here
+     */
+    public static Behavior<Void> create(Settings settings, RunControl control, CompletableFuture<RunResult> result,
+                                        Consumer<Progress> progress, Trace trace, TrackSinks timeline,
+                                        Draws draws, IntPredicate guests, TimeKeeper.Gate gate) {
         return Behaviors.setup(ctx -> {
             int[] actor = {0};
             Props sim = control.countsMailboxBacklog()
@@ -70,13 +84,16 @@ public final class Machine {
                     actor[0]++, StatsCollector.create(result, progress, control, latencies, timings)), "stats", sim);
             ActorRef<TimeKeeper.Command> timeKeeper =
                     ctx.spawn(traced(TimeKeeper.Command.class, trace, actor[0]++,
-                            TimeKeeper.create(settings.engine().quantumNanos(), control, collector)), "time-keeper", sim);
+                            TimeKeeper.create(settings.engine().quantumNanos(), control, collector, gate)), "time-keeper", sim);
 
             List<ActorRef<VcpuActor.Command>> vcpus = new ArrayList<>();
             List<ActorRef<PagingWorker.Command>> workers = new ArrayList<>();
             List<ActorRef<Reclaimer.Command>> reclaimers = new ArrayList<>();
             List<ActorRef<NmiSource.Command>> nmiSources = new ArrayList<>();
             for (int g = 0; g < settings.topology().guests(); g++) {
+                if (!guests.test(g)) {
+                    continue;
+                }
                 // Guest 0's actors keep the names (and so the random sources) of a one-guest host.
                 String prefix = g == 0 ? "" : "g" + g + "-";
                 HostMemory memory = new AtomicHostMemory(settings.topology().vcpus() * Vcpu.framesPerVcpu(settings));

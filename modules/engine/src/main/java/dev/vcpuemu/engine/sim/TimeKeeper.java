@@ -36,7 +36,7 @@ import java.util.List;
  */
 public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
 
-    public sealed interface Command permits Start, Done, Participants {}
+    public sealed interface Command permits Start, Done, Participants, Decided {}
 
     public enum Start implements Command { INSTANCE }
 
@@ -83,15 +83,52 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
         }
     }
 
+    /**
+     * The next round, decided elsewhere: by the coordinator of a run over several JVMs, for every
+     * node's time-keeper alike (a {@link Gate}'s answer). Not simulation traffic: not counted.
+     */
+    public record Decided(QuantumPlan.Next next) implements Command {}
+
+    /**
+     * Where a node's time-keeper answers in a run over several JVMs, instead of deciding the next
+     * round itself: one {@link QuantumPlan} on the coordinator decides for all nodes from their
+     * combined answers, and the decision comes back as {@link Decided}. Called on the keeper's
+     * thread.
+     */
+    public interface Gate {
+        /** The node's machine is built; its keeper waits for the first round. */
+        void ready(ActorRef<Command> keeper);
+
+        /**
+         * The node's participants all answered the round, combined as a {@link QuantumPlan} combines
+         * them: the earliest time due, whether all were quiescent, the first guest death (or null).
+         *
+         * @param sample the node's counters in a progress sample's quantum, with its messages so far; else null
+         */
+        void roundDone(long nextDueNanos, boolean quiescent, String deathReason, Counters sample);
+    }
+
     public static Behavior<Command> create(long quantumNanos, RunControl control, ActorRef<StatsCollector.Command> collector) {
-        return Behaviors.setup(ctx -> new TimeKeeper(ctx, quantumNanos, control, collector));
+        return create(quantumNanos, control, collector, null);
+    }
+
+    /** @param gate where the rounds are decided in a run over several JVMs, or null: here */
+    public static Behavior<Command> create(long quantumNanos, RunControl control, ActorRef<StatsCollector.Command> collector,
+                                           Gate gate) {
+        return Behaviors.setup(ctx -> new TimeKeeper(ctx, quantumNanos, control, collector, gate));
     }
 
     private final long quantum;
     private final RunControl control;
     private final ActorRef<StatsCollector.Command> collector;
+    private final Gate gate;
     private Participants participants;
+    /** The decisions, when they are taken here (no gate). */
     private QuantumPlan plan;
+    // With a gate: this node's answers in the current round, combined.
+    private long nodeNextDue;
+    private boolean nodeQuiescent;
+    private String nodeDeath;
     /** The virtual time the current round's quantum starts at (where the run ends when it does). */
     private long start;
     private int outstanding;
@@ -115,8 +152,10 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
     private long primes;
     private long primingNanos;
 
-    private TimeKeeper(ActorContext<Command> ctx, long quantum, RunControl control, ActorRef<StatsCollector.Command> collector) {
+    private TimeKeeper(ActorContext<Command> ctx, long quantum, RunControl control, ActorRef<StatsCollector.Command> collector,
+                       Gate gate) {
         super(ctx);
+        this.gate = gate;
         this.quantum = quantum;
         this.control = control;
         this.collector = collector;
@@ -129,6 +168,7 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
                 .onMessage(Participants.class, this::onParticipants)
                 .onMessageEquals(Start.INSTANCE, this::onStart)
                 .onMessage(Done.class, this::onDone)
+                .onMessage(Decided.class, this::onDecided)
                 .build();
     }
 
@@ -143,7 +183,16 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
     private Behavior<Command> onStart() {
         received++;
         control.start();
-        begin(plan.begin());
+        if (gate == null) {
+            begin(plan.begin());
+        } else {
+            gate.ready(getContext().getSelf());
+        }
+        return this;
+    }
+
+    private Behavior<Command> onDecided(Decided d) {
+        begin(d.next());
         return this;
     }
 
@@ -152,7 +201,15 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
         if (d.stats() != null) {
             sample.addAll(d.stats());
         }
-        plan.answer(d.nextDueNanos(), d.quiescent(), d.deathReason());
+        if (gate == null) {
+            plan.answer(d.nextDueNanos(), d.quiescent(), d.deathReason());
+        } else {
+            nodeNextDue = Math.min(nodeNextDue, d.nextDueNanos());
+            nodeQuiescent &= d.quiescent();
+            if (nodeDeath == null) {
+                nodeDeath = d.deathReason();
+            }
+        }
         // Read as each actor reports, while the quantum still runs elsewhere (a sum over a few cells).
         long backlog = control.mailboxBacklog();
         backlogMax = Math.max(backlogMax, backlog);
@@ -162,25 +219,42 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
             waitingSince = System.nanoTime();
         }
         if (outstanding == 0) {
-            if (measureBarrier) {
-                lapBarrier();
-            }
-            if (!priming && wantStats) {
-                // The paging workers are not ticked: each received exactly the work items sent to it,
-                // every one before its vCPU reported done, so they count as received by now.
-                sample.add(Counter.MESSAGES, received + sample.get(Counter.WORK_ITEMS_SENT));
-                sent++;
-                collector.tell(new StatsCollector.ProgressSample(control.elapsedNanos(), end, sample, backlog, backlogMax));
-                sample = new Counters();
-                backlogMax = -1;
-            }
-            begin(plan.next());
+            roundDone(backlog);
         }
         return this;
     }
 
+    /** The current round's last answer came: the next round, decided here or by the gate. */
+    private void roundDone(long backlog) {
+        if (measureBarrier) {
+            lapBarrier();
+        }
+        Counters stats = null;
+        if (!priming && wantStats) {
+            // The paging workers are not ticked: each received exactly the work items sent to it,
+            // every one before its vCPU reported done, so they count as received by now.
+            sample.add(Counter.MESSAGES, received + sample.get(Counter.WORK_ITEMS_SENT));
+            stats = sample;
+            sample = new Counters();
+            if (gate == null) {
+                sent++;
+                collector.tell(new StatsCollector.ProgressSample(control.elapsedNanos(), end, stats, backlog, backlogMax));
+            }
+            backlogMax = -1;
+        }
+        if (gate == null) {
+            begin(plan.next());
+        } else {
+            String death = nodeDeath;
+            nodeDeath = null;
+            gate.roundDone(nodeNextDue, nodeQuiescent, death, stats);
+        }
+    }
+
     /** Starts the round the plan decided on, or ends the run. */
     private void begin(QuantumPlan.Next next) {
+        nodeNextDue = Long.MAX_VALUE;
+        nodeQuiescent = true;
         if (next instanceof QuantumPlan.Prime p) {
             prime(p);
         } else if (next instanceof QuantumPlan.Open o) {
@@ -196,6 +270,10 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
         openedAt = measureBarrier ? System.nanoTime() : 0;
         outstanding = participants.producers();
         emit(p.emitBefore(), false);
+        if (outstanding == 0) {
+            // A node of a run over several JVMs primes with the others even when it has no producers.
+            roundDone(control.mailboxBacklog());
+        }
     }
 
     /** @param wantStats the producers answer with their counters (a progress sample's quantum) */

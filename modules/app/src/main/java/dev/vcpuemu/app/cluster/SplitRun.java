@@ -1,0 +1,100 @@
+package dev.vcpuemu.app.cluster;
+
+import dev.vcpuemu.app.config.ConfigProblem;
+import dev.vcpuemu.engine.run.Progress;
+import dev.vcpuemu.engine.run.RunControl;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+
+/**
+ * The coordinator's side of {@code run --cluster-nodes K} and {@code run --local-cluster K}: this
+ * JVM founds the cluster, holds the {@link Split} and runs a part of the guests too; with a local
+ * cluster it starts K - 1 node JVMs. {@link #close} ends it all: after a normal end the nodes are
+ * dismissed and leave, then this one; after a cut-short run nothing waits for the lost node, and
+ * local node JVMs still running are stopped.
+ */
+public final class SplitRun implements AutoCloseable {
+    private final ActorSystem<Void> system;
+    private final String address;
+    private final CompletableFuture<Split.Outcome> outcome = new CompletableFuture<>();
+    private LocalCluster local;
+
+    /**
+     * @param localNodes node JVMs to start on this machine (0 for {@code --cluster-nodes}: nodes join by hand)
+     * @param logDir     where a local node JVM writes its output ({@code node-i.log})
+     */
+    public SplitRun(SplitJob job, long quantumNanos, RunControl control, Consumer<Progress> progress, String bindHost,
+                    int port, String portOption, int localNodes, Path logDir) throws ConfigProblem, IOException {
+        system = ClusterNode.start(Behaviors.setup(ctx -> {
+            ctx.spawn(Split.create(FarmSearch.build(), job, quantumNanos, control, progress, outcome), "split");
+            ctx.spawn(SplitNode.create(FarmSearch.build(), ClusterNode.hostPort(ctx.getSystem()),
+                    new CompletableFuture<>()), "node");
+            return Behaviors.empty();
+        }), bindHost, port, portOption);
+        ClusterNode.found(system);
+        address = ClusterNode.hostPort(system);
+        if (localNodes > 0) {
+            try {
+                local = new LocalCluster(localNodes, bindHost, address, 1, logDir);
+            } catch (IOException | RuntimeException e) {
+                system.terminate();
+                throw e;
+            }
+        }
+    }
+
+    /** What a node is told to join: this node's host:port. */
+    public String address() {
+        return address;
+    }
+
+    /**
+     * Waits for the run to end: the nodes to join (at most {@link Split#NODE_WAIT}), the run itself
+     * ({@code duration}) and its wind-down ({@code grace}).
+     */
+    public Split.Outcome await(Duration duration, Duration grace) throws InterruptedException, TimeoutException {
+        try {
+            return outcome.get(Split.NODE_WAIT.plus(duration).plus(grace).toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("the run's coordinator failed", e.getCause());
+        }
+    }
+
+    /**
+     * Ends the cluster: after a normal end the nodes are dismissed and their leaving awaited (up to
+     * 10 s), then this node leaves; otherwise the nodes were told to abort, and this node stops
+     * at once (a lost node cannot take part in a graceful leave). Local node JVMs still running
+     * after that are stopped.
+     */
+    @Override
+    public void close() throws InterruptedException {
+        Split.Outcome o = outcome.getNow(null);
+        if (o != null && !o.partial() && o.badInput() == null) {
+            // The coordinator dismissed the nodes as it completed the outcome.
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (ClusterNode.others(system) > 0 && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            ClusterNode.leave(system, Duration.ofSeconds(10));
+        } else {
+            system.terminate();
+            try {
+                system.getWhenTerminated().toCompletableFuture().get(10, TimeUnit.SECONDS);
+            } catch (ExecutionException | TimeoutException e) {
+                // The outcome is in hand; a slow shutdown does not change it.
+            }
+        }
+        if (local != null) {
+            local.end(Duration.ofSeconds(o != null && !o.partial() ? 5 : 1));
+        }
+    }
+}
