@@ -83,6 +83,10 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
             description = "With --cluster-nodes: the address to listen on, which the nodes must reach. Default: ${DEFAULT-VALUE}.")
     String bind;
 
+    @Option(names = "--join-timeout", paramLabel = "T", defaultValue = "60s",
+            description = "With a cluster: give up (exit 2) when the nodes have not all joined within T. Default: ${DEFAULT-VALUE}.")
+    String joinTimeout;
+
     @Option(names = "--port", paramLabel = "P",
             description = "With --cluster-nodes: the port to listen on (default 25520; with --local-cluster any free port).")
     Integer port;
@@ -240,6 +244,11 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
         if (port != null && (port < 0 || port > 65535)) {
             return "--port: a port is 0 to 65535, got " + port;
         }
+        try {
+            ExploreCommand.parseDuration("--join-timeout", joinTimeout);
+        } catch (ConfigProblem p) {
+            return p.getMessage();
+        }
         return null;
     }
 
@@ -269,7 +278,7 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
             try {
                 cluster = new SplitRun(job, s.engine().quantumNanos(), control, display.andThen(intervals), bind,
                         port != null ? port : localCluster != null ? 0 : ClusterNode.DEFAULT_PORT, "--port",
-                        localCluster != null ? k - 1 : 0, logDir);
+                        localCluster != null ? k - 1 : 0, logDir, ExploreCommand.parseDuration("--join-timeout", joinTimeout));
             } catch (ConfigProblem p) {
                 err.println("run: " + p.getMessage());
                 return Main.BAD_INPUT;

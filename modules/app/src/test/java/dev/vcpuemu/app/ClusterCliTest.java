@@ -14,8 +14,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Bad input to the explore farm (src/site/markdown/cluster.md), in this JVM: each is one line on stderr,
- * exit 2, and nothing written. (A node of another build is refused: FarmSearchTest.)
+ * Bad input to the explore farm and to a run over several JVMs (src/site/markdown/cluster.md), in
+ * this JVM: each is one line on stderr, exit 2, and nothing written. (A node of another build is
+ * refused: FarmSearchTest, SplitRunTest.)
  */
 class ClusterCliTest {
     private static final Path TOPOLOGY = Path.of(System.getProperty("vcpuemu.conf", "../../conf"))
@@ -48,6 +49,35 @@ class ClusterCliTest {
         assertFalse(Files.exists(tmp.resolve("out")));
     }
 
+    private InProcess.Outcome run(String... more) {
+        String[] args = new String[more.length + 5];
+        System.arraycopy(new String[] {"run", "--duration", "2s", "--report", tmp.resolve("r.json").toString()}, 0, args, 0, 5);
+        System.arraycopy(more, 0, args, 5, more.length);
+        return InProcess.execute(args);
+    }
+
+    @Test
+    void runClusterOptionsThatDoNotFitAreOneLine() {
+        assertBadInput(run("--local-cluster", "0"), "--local-cluster: must be at least 1");
+        assertBadInput(run("--local-cluster", "2"), "--local-cluster 2: more nodes than guests (1)");
+        assertBadInput(run("--cluster-nodes", "4", "--set", "topology.guests=3"), "more nodes than guests (3)");
+        assertBadInput(run("--cluster-nodes", "2", "--local-cluster", "2", "--set", "topology.guests=2"), "choose one");
+        assertBadInput(run("--port", "2552"), "--port: only with --cluster-nodes or --local-cluster");
+        assertBadInput(run("--local-cluster", "2", "--set", "topology.guests=2", "--engine", "deterministic"),
+                "the deterministic engine runs on one thread of one JVM");
+        assertBadInput(run("--local-cluster", "2", "--set", "topology.guests=2", "--trace", tmp.resolve("t.json").toString()),
+                "--trace: the timeline is written by one JVM");
+        assertBadInput(run("--cluster-nodes", "2", "--set", "topology.guests=2", "--join-timeout", "soon"), "--join-timeout");
+        assertFalse(Files.exists(tmp.resolve("r.json")));
+    }
+
+    @Test
+    void runNodesThatDoNotJoinInTimeAreBadInput() {
+        InProcess.Outcome o = run("--cluster-nodes", "2", "--port", "0", "--set", "topology.guests=2", "--join-timeout", "2s");
+        assertBadInput(o, "--join-timeout: only 1 of 2 nodes (this one included) joined within 2s");
+        assertFalse(Files.exists(tmp.resolve("r.json")));
+    }
+
     @Test
     void aPortInUseIsBadInputNamingTheAddress() throws IOException {
         try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
@@ -55,6 +85,9 @@ class ClusterCliTest {
             InProcess.Outcome o = explore("--cluster", "--port", String.valueOf(port));
             assertBadInput(o, "cannot listen on 127.0.0.1:" + port);
             assertFalse(Files.exists(tmp.resolve("out/report.json")));
+            assertBadInput(run("--cluster-nodes", "2", "--set", "topology.guests=2", "--port", String.valueOf(port)),
+                    "cannot listen on 127.0.0.1:" + port);
+            assertFalse(Files.exists(tmp.resolve("r.json")));
         }
     }
 

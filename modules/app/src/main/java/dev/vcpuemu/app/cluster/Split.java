@@ -56,9 +56,6 @@ public final class Split extends AbstractBehavior<Split.Command> {
     /** Where nodes find the coordinator. */
     public static final ServiceKey<Command> KEY = ServiceKey.create(Command.class, "vcpu-emu-split");
 
-    /** How long the coordinator waits for its K nodes before it gives up. */
-    static final Duration NODE_WAIT = Duration.ofSeconds(60);
-
     public sealed interface Command permits Hello, Ready, RoundDone, PartDone, Rows, NodeGone, NodesLate {}
 
     /** A node asks to take part: its build, its address and PID. */
@@ -103,16 +100,18 @@ public final class Split extends AbstractBehavior<Split.Command> {
     /**
      * @param control the run's bounds, in wall-clock time, decided here for every node
      */
+    /** @param nodeWait how long to wait for the K nodes before giving up (bad input: a join that timed out) */
     public static Behavior<Command> create(String version, SplitJob job, long quantumNanos,
-                                           RunControl control, Consumer<Progress> progress,
+                                           RunControl control, Consumer<Progress> progress, Duration nodeWait,
                                            CompletableFuture<Outcome> outcome) {
         return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-                new Split(ctx, timers, version, job, quantumNanos, control, progress, outcome)));
+                new Split(ctx, timers, version, job, quantumNanos, control, progress, nodeWait, outcome)));
     }
 
     private final String version;
     private final SplitJob job;
     private final long quantumNanos;
+    private final Duration nodeWait;
     private final RunControl control;
     private final Consumer<Progress> progress;
     private final CompletableFuture<Outcome> outcome;
@@ -137,8 +136,10 @@ public final class Split extends AbstractBehavior<Split.Command> {
     private long crossReceived;
 
     private Split(ActorContext<Command> ctx, TimerScheduler<Command> timers, String version, SplitJob job,
-                  long quantumNanos, RunControl control, Consumer<Progress> progress, CompletableFuture<Outcome> outcome) {
+                  long quantumNanos, RunControl control, Consumer<Progress> progress, Duration nodeWait,
+                  CompletableFuture<Outcome> outcome) {
         super(ctx);
+        this.nodeWait = nodeWait;
         this.quantumNanos = quantumNanos;
         this.version = version;
         this.job = job;
@@ -152,7 +153,7 @@ public final class Split extends AbstractBehavior<Split.Command> {
                 e -> new NodeGone(e.member().address(), "unreachable")), ClusterEvent.UnreachableMember.class));
         cluster.subscriptions().tell(Subscribe.create(ctx.messageAdapter(ClusterEvent.MemberRemoved.class,
                 e -> new NodeGone(e.member().address(), "gone")), ClusterEvent.MemberRemoved.class));
-        timers.startSingleTimer(NodesLate.INSTANCE, NODE_WAIT);
+        timers.startSingleTimer(NodesLate.INSTANCE, nodeWait);
     }
 
     @Override
@@ -301,8 +302,9 @@ public final class Split extends AbstractBehavior<Split.Command> {
 
     private Behavior<Command> onNodesLate() {
         if (nodes.isEmpty()) {
-            return end(badInput("only " + hellos.size() + " of " + job.nodes() + " nodes joined within "
-                    + NODE_WAIT.toSeconds() + " s"));
+            return end(badInput("--join-timeout: only " + hellos.size() + " of " + job.nodes()
+                    + " nodes (this one included) joined within " + (nodeWait.toMillis() % 1000 == 0 ? nodeWait.toSeconds() + "s" : nodeWait.toMillis() + "ms")
+                    + " (are the nodes started with node --join, and is the port open?)"));
         }
         return this;
     }

@@ -26,16 +26,20 @@ public final class SplitRun implements AutoCloseable {
     private final ActorSystem<Void> system;
     private final String address;
     private final CompletableFuture<Split.Outcome> outcome = new CompletableFuture<>();
+    private final Duration nodeWait;
     private LocalCluster local;
 
     /**
      * @param localNodes node JVMs to start on this machine (0 for {@code --cluster-nodes}: nodes join by hand)
      * @param logDir     where a local node JVM writes its output ({@code node-i.log})
+     * @param nodeWait   how long to wait for the nodes to join
      */
     public SplitRun(SplitJob job, long quantumNanos, RunControl control, Consumer<Progress> progress, String bindHost,
-                    int port, String portOption, int localNodes, Path logDir) throws ConfigProblem, IOException {
+                    int port, String portOption, int localNodes, Path logDir, Duration nodeWait)
+            throws ConfigProblem, IOException {
+        this.nodeWait = nodeWait;
         system = ClusterNode.start(Behaviors.setup(ctx -> {
-            ctx.spawn(Split.create(FarmSearch.build(), job, quantumNanos, control, progress, outcome), "split");
+            ctx.spawn(Split.create(FarmSearch.build(), job, quantumNanos, control, progress, nodeWait, outcome), "split");
             ctx.spawn(SplitNode.create(FarmSearch.build(), ClusterNode.hostPort(ctx.getSystem()),
                     new CompletableFuture<>()), "node");
             return Behaviors.empty();
@@ -58,12 +62,12 @@ public final class SplitRun implements AutoCloseable {
     }
 
     /**
-     * Waits for the run to end: the nodes to join (at most {@link Split#NODE_WAIT}), the run itself
+     * Waits for the run to end: the nodes to join (at most the wait given), the run itself
      * ({@code duration}) and its wind-down ({@code grace}).
      */
     public Split.Outcome await(Duration duration, Duration grace) throws InterruptedException, TimeoutException {
         try {
-            return outcome.get(Split.NODE_WAIT.plus(duration).plus(grace).toMillis(), TimeUnit.MILLISECONDS);
+            return outcome.get(nodeWait.plus(duration).plus(grace).toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
             throw new IllegalStateException("the run's coordinator failed", e.getCause());
         }

@@ -61,7 +61,7 @@ class SplitRunTest {
             ActorSystem<Void> node = null;
             Split.Outcome o;
             try (SplitRun run = new SplitRun(SplitJob.of(Path.of("default.conf"), loaded, 2),
-                    loaded.settings().engine().quantumNanos(), control, samples::add, "127.0.0.1", 0, "--port", 0, dir)) {
+                    loaded.settings().engine().quantumNanos(), control, samples::add, "127.0.0.1", 0, "--port", 0, dir, Duration.ofSeconds(60))) {
                 node = node(run.address(), FarmSearch.build(), ended);
                 o = run.await(Duration.ofSeconds(3), Duration.ofSeconds(30));
             } finally {
@@ -107,7 +107,7 @@ class SplitRunTest {
             Split.Outcome o;
             try (SplitRun run = new SplitRun(SplitJob.of(Path.of("default.conf"), loaded, 2),
                     loaded.settings().engine().quantumNanos(), RunControl.wallClock(Duration.ofSeconds(3),
-                    Duration.ofSeconds(1)), p -> { }, "127.0.0.1", 0, "--port", 0, dir)) {
+                    Duration.ofSeconds(1)), p -> { }, "127.0.0.1", 0, "--port", 0, dir, Duration.ofSeconds(60))) {
                 node = node(run.address(), "0.0.1 (elsewhere)", ended);
                 o = run.await(Duration.ofSeconds(3), Duration.ofSeconds(30));
             } finally {
@@ -130,7 +130,7 @@ class SplitRunTest {
             Split.Outcome o;
             try (SplitRun run = new SplitRun(SplitJob.of(Path.of("default.conf"), loaded, 2),
                     loaded.settings().engine().quantumNanos(), RunControl.wallClock(Duration.ofSeconds(60),
-                    Duration.ofMillis(200)), first::complete, "127.0.0.1", 0, "--port", 0, dir)) {
+                    Duration.ofMillis(200)), first::complete, "127.0.0.1", 0, "--port", 0, dir, Duration.ofSeconds(60))) {
                 node = node(run.address(), FarmSearch.build(), new CompletableFuture<>());
                 first.get(60, TimeUnit.SECONDS);
                 String lost = ClusterNode.hostPort(node);
