@@ -91,7 +91,10 @@ final class Conclusion {
         Summary.print(out, r, e, reportPath == null ? null : reportPath.toString());
         out.flush();
         if (!r.conservation().held()) {
-            err.println("vcpu-emu: emulator failure: conservation broken: " + r.conservation().detail());
+            // A run cut short (a node lost) says why itself; only a checked conservation can be broken.
+            if (r.conservation().checked()) {
+                err.println("vcpu-emu: emulator failure: conservation broken: " + r.conservation().detail());
+            }
             return Main.EMULATOR_FAILURE;
         }
         return null;

@@ -19,10 +19,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The explore farm of the shaded jar on this machine (src/site/markdown/cluster.md): three JVMs on 127.0.0.1
- * find the NMI-window hazard and the printed replay command reproduces it in one JVM; a worker
- * killed with SIGKILL mid-search is downed and its ranges run elsewhere, so the farm's estimate
- * is exactly one JVM's; and no worker JVM outlives its coordinator, even one killed with SIGKILL.
+ * The cluster modes of the shaded jar on this machine (src/site/markdown/cluster.md). The explore
+ * farm: three JVMs on 127.0.0.1 find the NMI-window hazard and the printed replay command
+ * reproduces it in one JVM; a worker killed with SIGKILL mid-search is downed and its ranges run
+ * elsewhere, so the farm's estimate is exactly one JVM's; no worker JVM outlives its coordinator,
+ * even one killed with SIGKILL. One simulation over several JVMs: 100,000 vCPUs on four JVMs
+ * give one merged report; a node killed with SIGKILL mid-run ends the run at once, exit 3, with a
+ * partial report naming it, and no JVM is left.
  */
 class ClusterIT {
     private static final Path CONF = Path.of(System.getProperty("vcpuemu.conf", "../../conf")).toAbsolutePath();
@@ -114,6 +117,92 @@ class ClusterIT {
         for (Path log : List.of(farmDir.resolve("out/node-1.log"), farmDir.resolve("out/node-2.log"))) {
             assertTrue(Files.readString(log).contains("node: lost the coordinator at 127.0.0.1:"), Files.readString(log));
         }
+    }
+
+    @Test
+    void aHundredThousandVcpusRunOnFourJvmsAsOneSimulation() throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("split"));
+        // Short quanta (5 us: a few dozen micro-ops per vCPU) so that several pass: the first waits
+        // for every node to build and wire its 25,000 vCPUs, and one quantum of them is a second or more.
+        Process p = Jar.command(dir, List.of("-Xmx1g"), "run", "--local-cluster", "4", "--duration", "15s",
+                "--set", "topology.guests=32", "--set", "topology.vcpus=3125", "--set", "engine.parallelism=1",
+                "--set", "engine.quantum=5us", "--report", dir.resolve("r.json").toString()).start();
+        assertTrue(p.waitFor(300, TimeUnit.SECONDS), "the run ends on its own");
+        String out = Files.readString(dir.resolve("stdout.txt"));
+        assertEquals(Main.OK, p.exitValue(), out + Files.readString(dir.resolve("stderr.txt")));
+        assertNoNodeLeft(out);
+
+        JsonNode r = new ObjectMapper().readTree(dir.resolve("r.json").toFile());
+        assertTrue(r.get("conservation").get("held").asBoolean(), r.get("conservation").toString());
+        assertFalse(r.get("partial").asBoolean());
+        assertEquals(0, r.get("counters").get("deadLetters").asLong());
+        JsonNode cluster = r.get("cluster");
+        JsonNode nodes = cluster.get("nodes");
+        assertEquals(4, nodes.size());
+        List<Long> pids = new ArrayList<>();
+        List<Integer> guests = new ArrayList<>();
+        long microOps = 0;
+        long findings = 0;
+        java.util.Map<String, Long> latencyCounts = new java.util.TreeMap<>();
+        for (JsonNode n : nodes) {
+            pids.add(n.get("pid").asLong());
+            assertEquals(8, n.get("guests").size(), n.toString());
+            n.get("guests").forEach(g -> guests.add(g.asInt()));
+            assertEquals(25_000, n.get("vcpus").asInt(), n.toString());
+            assertTrue(n.get("microOps").asLong() > 0, n.toString());
+            microOps += n.get("microOps").asLong();
+            findings += n.get("findings").asLong();
+            n.get("latencyCounts").fields().forEachRemaining(e -> latencyCounts.merge(e.getKey(), e.getValue().asLong(),
+                    Long::sum));
+        }
+        assertEquals(4, pids.stream().distinct().count(), pids.toString());
+        assertEquals(32, guests.stream().distinct().count(), "each guest on exactly one node: " + guests);
+        assertEquals(100_000, r.get("vcpuTimes").size());
+        assertEquals(microOps, r.get("counters").get("microOps").asLong());
+        long reported = 0;
+        for (JsonNode f : r.get("findings")) {
+            reported += f.isNumber() ? f.asLong() : f.get("count").asLong();
+        }
+        assertEquals(findings, reported);
+        latencyCounts.forEach((kind, count) -> assertEquals(count, r.get("latencies").get(kind).get("count").asLong(), kind));
+        JsonNode cross = cluster.get("crossNodeMessages");
+        assertEquals(0, cross.get("dropped").asLong());
+        assertEquals(cross.get("sent").asLong(), cross.get("received").asLong());
+        assertEquals(6.0, cross.get("perRound").asDouble(), "2 x (4 - 1) messages between JVMs per round");
+    }
+
+    @Test
+    void aNodeKilledMidRunEndsTheRunAtOnceWithAPartialReport() throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("cut"));
+        Process coordinator = Jar.command(dir, "run", "--local-cluster", "3", "--duration", "100s", "--set",
+                "topology.guests=3", "--report", dir.resolve("r.json").toString()).start();
+        // The first progress line (10 % of the run): every node is at work.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+        while (!Files.readString(dir.resolve("stderr.txt")).contains("sim ")) {
+            assertTrue(System.nanoTime() < deadline && coordinator.isAlive(), "no progress: "
+                    + Files.readString(dir.resolve("stderr.txt")));
+            Thread.sleep(100);
+        }
+        ProcessHandle node = coordinator.toHandle().children().findFirst().orElseThrow();
+        assertTrue(node.destroyForcibly());
+        assertTrue(coordinator.waitFor(15, TimeUnit.SECONDS), "the coordinator ends within 15 s of the kill");
+        String out = Files.readString(dir.resolve("stdout.txt"));
+        String err = Files.readString(dir.resolve("stderr.txt"));
+        assertEquals(Main.EMULATOR_FAILURE, coordinator.exitValue(), out + err);
+        assertNoNodeLeft(out);
+
+        JsonNode r = new ObjectMapper().readTree(dir.resolve("r.json").toFile());
+        assertTrue(r.get("partial").asBoolean());
+        String why = r.get("endReason").asText();
+        assertTrue(why.matches("node 127\\.0\\.0\\.1:\\d+ \\(guests \\d\\) (unreachable|gone) at [0-9.]+ ms virtual time"), why);
+        assertTrue(r.get("conservation").get("detail").asText().startsWith("not checked"), r.get("conservation").toString());
+        assertTrue(err.contains("the run was cut short: " + why), err);
+        boolean named = false;
+        for (JsonNode n : r.get("cluster").get("nodes")) {
+            named |= n.get("pid").asLong() == node.pid() && why.startsWith("node " + n.get("address").asText() + " (guests "
+                    + n.get("guests").get(0).asInt() + ")");
+        }
+        assertTrue(named, "the end reason names the killed node (pid " + node.pid() + "): " + r.get("cluster"));
     }
 
     /**

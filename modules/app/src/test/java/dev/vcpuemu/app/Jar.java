@@ -24,8 +24,14 @@ final class Jar {
 
     /** The command, ready to start in {@code dir}. */
     static ProcessBuilder command(Path dir, String... args) {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-jar", PATH.toString()));
+        return command(dir, List.of(), args);
+    }
+
+    /** The command with JVM options ({@code -Xmx1g}), ready to start in {@code dir}. */
+    static ProcessBuilder command(Path dir, List<String> jvm, String... args) {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        cmd.addAll(jvm);
+        cmd.addAll(List.of("-jar", PATH.toString()));
         cmd.addAll(List.of(args));
         return new ProcessBuilder(cmd).directory(dir.toFile())
                 .redirectOutput(dir.resolve("stdout.txt").toFile()).redirectError(dir.resolve("stderr.txt").toFile());

@@ -18,17 +18,24 @@ public final class ClusterBlock {
         report.put("partial", o.partial());
         ObjectNode c = report.putObject("cluster");
         ArrayNode nodes = c.putArray("nodes");
-        for (SplitPart p : o.parts()) {
+        for (Split.Node node : o.nodes()) {
             ObjectNode n = nodes.addObject();
-            n.put("index", p.index());
-            n.put("address", p.node());
-            n.put("pid", p.pid());
+            n.put("index", node.index());
+            n.put("address", node.address());
+            n.put("pid", node.pid());
             ArrayNode guests = n.putArray("guests");
-            p.guests().forEach(guests::add);
+            node.guests().forEach(guests::add);
+            if (node.index() >= o.parts().size()) {
+                continue; // cut short: no part came back
+            }
+            SplitPart p = o.parts().get(node.index());
             n.put("vcpus", p.vcpus());
             n.put("microOps", p.counters().getOrDefault(Counter.MICRO_OPS.key, 0L));
             n.put("messages", p.counters().getOrDefault(Counter.MESSAGES.key, 0L));
             n.put("barrierWaitSeconds", p.barrierWaitNanos() / 1e9);
+            n.put("findings", p.findings().values().stream().mapToLong(Long::longValue).sum());
+            ObjectNode latencies = n.putObject("latencyCounts");
+            p.latencySummaries().forEach((k, l) -> latencies.put(k, l.count()));
             n.put("conservation", p.conservation());
         }
         c.put("rounds", o.rounds());

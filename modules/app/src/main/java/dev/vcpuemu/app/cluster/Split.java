@@ -84,18 +84,22 @@ public final class Split extends AbstractBehavior<Split.Command> {
 
     private enum NodesLate implements Command { INSTANCE }
 
+    /** A node of the run: its number, address, PID and guests. */
+    public record Node(int index, String address, long pid, List<Integer> guests) {}
+
     /**
      * How the run ended.
      *
      * @param result    the merged report, or the partial one
-     * @param parts     each node's part, in node order (empty when the run never started)
+     * @param nodes     the nodes, in node order (empty when the run never started)
+     * @param parts     each node's part, in node order (empty when the run was cut short)
      * @param rounds    the rounds decided (quanta and priming rounds)
      * @param crossNode the messages of the rounds that crossed between JVMs, as counted here and by the nodes
      * @param badInput  why the run could not start (bad input, exit 2), or null
      * @param partial   the run was cut short by a node's loss or failure
      */
-    public record Outcome(RunResult result, List<SplitPart> parts, long rounds, SplitMerge.CrossNode crossNode,
-                          String badInput, boolean partial) {}
+    public record Outcome(RunResult result, List<Node> nodes, List<SplitPart> parts, long rounds,
+                          SplitMerge.CrossNode crossNode, String badInput, boolean partial) {}
 
     /**
      * @param control the run's bounds, in wall-clock time, decided here for every node
@@ -255,7 +259,7 @@ public final class Split extends AbstractBehavior<Split.Command> {
             // Its keeper will never answer again: the run cannot go on.
             RunResult faulted = RunResult.faulted(part.fault(), control.elapsedNanos() / 1e9);
             abort("node " + part.node() + "'s part failed");
-            return end(new Outcome(faulted, List.of(), round, null, null, true));
+            return end(new Outcome(faulted, nodeList(), List.of(), round, null, null, true));
         }
         return completeIfAll();
     }
@@ -277,7 +281,8 @@ public final class Split extends AbstractBehavior<Split.Command> {
         for (Hello n : nodes) {
             n.replyTo().tell(SplitNode.Dismiss.INSTANCE);
         }
-        return end(new Outcome(SplitMerge.merge(all, rows, endReason, cross), all, round, cross, null, false));
+        return end(new Outcome(SplitMerge.merge(all, rows, endReason, cross), nodeList(), all, round, cross, null,
+                false));
     }
 
     private Behavior<Command> onNodeGone(NodeGone g) {
@@ -294,7 +299,7 @@ public final class Split extends AbstractBehavior<Split.Command> {
                         SplitPart.guestList(job.forNode(i).guestsHere()), g.how(), at / 1e6);
                 abort(why);
                 return end(new Outcome(SplitMerge.partial(why, lastTotals, at, control.elapsedNanos() / 1e9),
-                        List.of(), round, null, null, true));
+                        nodeList(), List.of(), round, null, null, true));
             }
         }
         return this;
@@ -322,13 +327,21 @@ public final class Split extends AbstractBehavior<Split.Command> {
     }
 
     private Outcome badInput(String why) {
-        return new Outcome(null, List.of(), 0, null, why, false);
+        return new Outcome(null, List.of(), List.of(), 0, null, why, false);
     }
 
     private Outcome failed(String why) {
         abort(why);
         return new Outcome(RunResult.faulted(new RunResult.Fault("split", why, List.of(), List.of()),
-                control.elapsedNanos() / 1e9), List.of(), round, null, null, true);
+                control.elapsedNanos() / 1e9), nodeList(), List.of(), round, null, null, true);
+    }
+
+    private List<Node> nodeList() {
+        List<Node> list = new ArrayList<>();
+        for (int i = 0; i < nodes.size(); i++) {
+            list.add(new Node(i, nodes.get(i).node(), nodes.get(i).pid(), job.forNode(i).guestsHere()));
+        }
+        return list;
     }
 
     /** Whether node {@code i} is another JVM than this one. */

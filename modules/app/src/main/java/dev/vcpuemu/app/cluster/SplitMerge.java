@@ -110,7 +110,7 @@ final class SplitMerge {
      */
     static RunResult partial(String why, Map<String, Long> counters, long simulatedNanos, double wallSeconds) {
         return new RunResult(wallSeconds, simulatedNanos, counters, Map.of(), List.of(),
-                new RunResult.Conservation(false, "not checked: " + why), why, null, null, -1, null, Map.of(), List.of(),
+                RunResult.Conservation.notChecked(why), why, null, null, -1, null, Map.of(), List.of(),
                 Map.of());
     }
 }

@@ -5,6 +5,9 @@ import dev.vcpuemu.engine.run.Progress;
 import dev.vcpuemu.engine.run.RunControl;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Down;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -90,6 +93,11 @@ public final class SplitRun implements AutoCloseable {
             }
             ClusterNode.leave(system, Duration.ofSeconds(10));
         } else {
+            // Down every member, this one too: no graceful leave waits on the lost node (down-all).
+            Cluster cluster = Cluster.get(system);
+            for (Member m : cluster.state().getMembers()) {
+                cluster.manager().tell(new Down(m.address()));
+            }
             system.terminate();
             try {
                 system.getWhenTerminated().toCompletableFuture().get(10, TimeUnit.SECONDS);

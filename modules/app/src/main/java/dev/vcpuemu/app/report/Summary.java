@@ -57,7 +57,8 @@ public final class Summary {
             out.printf("Trace hash: %s after %,d scheduling steps; model hash: %s%n", r.traceHash(), r.schedulingSteps(),
                     r.modelHash());
         }
-        out.printf("Conservation: %s (%s)%n", r.conservation().held() ? "held" : "BROKEN", r.conservation().detail());
+        out.printf("Conservation: %s (%s)%n", r.conservation().held() ? "held"
+                : r.conservation().checked() ? "BROKEN" : "NOT CHECKED", r.conservation().detail());
         out.println("Expectations: " + (e.met() ? "met" : "NOT MET"));
         for (Expectations.Check c : e.checks()) {
             out.printf("  [%s] %s: %s%n", c.met() ? "ok" : "FAILED", c.expect(), c.actual());

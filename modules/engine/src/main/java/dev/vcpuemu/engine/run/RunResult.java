@@ -43,7 +43,19 @@ public record RunResult(double wallSeconds, long simulatedNanos, Map<String, Lon
     }
 
     /** End-of-run conservation of tokens, work items and messages (DESIGN §1.6). */
-    public record Conservation(boolean held, String detail) {}
+    public record Conservation(boolean held, String detail) {
+        /** What a run that never froze its actors says (the emulator failed, a node was lost): not held, not broken. */
+        public static final String NOT_CHECKED = "not checked: ";
+
+        public static Conservation notChecked(String why) {
+            return new Conservation(false, NOT_CHECKED + why);
+        }
+
+        /** Whether it was checked at all (else {@link #held()} is false for want of a check, not a loss). */
+        public boolean checked() {
+            return !detail.startsWith(NOT_CHECKED);
+        }
+    }
 
     /**
      * An exception escaped an actor: which one, the exception, its stack, and (for a vCPU) the
@@ -59,7 +71,7 @@ public record RunResult(double wallSeconds, long simulatedNanos, Map<String, Lon
     /** A run that ended because the emulator failed: nothing was frozen or counted. */
     public static RunResult faulted(Fault fault, double wallSeconds) {
         return new RunResult(wallSeconds, 0, Map.of(), Map.of(), List.of(),
-                new Conservation(false, "not checked: the emulator failed in " + fault.actor()), FAULT, null, null, -1,
+                Conservation.notChecked("the emulator failed in " + fault.actor()), FAULT, null, null, -1,
                 fault, Map.of(), List.of(), Map.of());
     }
 
