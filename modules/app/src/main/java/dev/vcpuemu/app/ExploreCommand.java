@@ -2,7 +2,6 @@ package dev.vcpuemu.app;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.vcpuemu.app.cluster.ClusterNode;
 import dev.vcpuemu.app.cluster.Farm;
 import dev.vcpuemu.app.cluster.FarmSearch;
 import dev.vcpuemu.app.cluster.Job;
@@ -125,13 +124,8 @@ final class ExploreCommand implements Callable<Integer> {
             description = "Farm the runs out over K JVMs on this machine: this one and K-1 it starts.")
     Integer localCluster;
 
-    @Option(names = "--bind", paramLabel = "HOST", defaultValue = "127.0.0.1",
-            description = "With --cluster: the address to listen on, which the workers must reach. Default: ${DEFAULT-VALUE}.")
-    String bind;
-
-    @Option(names = "--port", paramLabel = "P",
-            description = "With --cluster: the port to listen on (default 25520; with --local-cluster any free port).")
-    Integer port;
+    @Mixin
+    ClusterAddress address;
 
     @Mixin
     StrategyOptions strategyOptions;
@@ -274,11 +268,9 @@ final class ExploreCommand implements Callable<Integer> {
         if (cluster && localCluster != null) {
             return "--cluster: waits for workers to join; --local-cluster starts its own: choose one";
         }
-        if (!farm && port != null) {
-            return "--port: only with --cluster or --local-cluster";
-        }
-        if (port != null && (port < 0 || port > 65535)) {
-            return "--port: a port is 0 to 65535, got " + port;
+        String portProblem = address.problem(farm, "--cluster or --local-cluster");
+        if (portProblem != null) {
+            return portProblem;
         }
         if (farm && strategyOptions.strategy == StrategySpec.Kind.windows) {
             return "--strategy windows: plans its runs from its first one, on one JVM; with a cluster use random or pct";
@@ -452,17 +444,15 @@ final class ExploreCommand implements Callable<Integer> {
         int workers = localCluster != null ? localCluster - 1 : 0;
         Duration limit = deadline == Long.MAX_VALUE ? null : Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
         Files.createDirectories(out);
-        try (FarmSearch farm = new FarmSearch(job, runs, limit, bind,
-                port != null ? port : localCluster != null ? 0 : ClusterNode.DEFAULT_PORT, "--port", threads, workers,
+        try (FarmSearch farm = new FarmSearch(job, runs, limit, address.bind, address.port(localCluster != null), "--port",
+                threads, workers,
                 threads, out, err)) {
             if (localCluster != null) {
                 o.printf("explore: coordinating at %s with %d worker JVM(s) on this machine, %d thread(s) each"
                         + " (their output: %s)%n", farm.address(), workers, threads, out.resolve("node-*.log"));
             } else {
-                // A worker elsewhere must listen on an address this JVM can reach, not on its own loopback.
                 o.printf("explore: coordinating at %s; workers join with:%n  %s node --join %s%s%n", farm.address(),
-                        Main.invocation(), farm.address(), bind.startsWith("127.") || bind.equals("localhost") ? ""
-                                : " --bind ADDRESS-OF-THE-WORKER");
+                        Main.invocation(), farm.address(), address.bindHint("WORKER"));
             }
             o.flush();
             Farm.View view = farm.view();

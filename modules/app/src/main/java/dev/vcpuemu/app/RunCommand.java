@@ -1,7 +1,6 @@
 package dev.vcpuemu.app;
 
 import dev.vcpuemu.app.cluster.ClusterBlock;
-import dev.vcpuemu.app.cluster.ClusterNode;
 import dev.vcpuemu.app.cluster.Split;
 import dev.vcpuemu.app.cluster.SplitJob;
 import dev.vcpuemu.app.cluster.SplitRun;
@@ -79,17 +78,13 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
             description = "Run the simulation over K JVMs on this machine: this one and K-1 it starts.")
     Integer localCluster;
 
-    @Option(names = "--bind", paramLabel = "HOST", defaultValue = "127.0.0.1",
-            description = "With --cluster-nodes: the address to listen on, which the nodes must reach. Default: ${DEFAULT-VALUE}.")
-    String bind;
+    @Mixin
+    ClusterAddress address;
 
     @Option(names = "--join-timeout", paramLabel = "T", defaultValue = "60s",
             description = "With a cluster: give up (exit 2) when the nodes have not all joined within T. Default: ${DEFAULT-VALUE}.")
     String joinTimeout;
 
-    @Option(names = "--port", paramLabel = "P",
-            description = "With --cluster-nodes: the port to listen on (default 25520; with --local-cluster any free port).")
-    Integer port;
 
     @Option(names = "--html", paramLabel = "FILE",
             description = "Also write a self-contained HTML report (charts of throughput, findings, latencies and per-vCPU time).")
@@ -225,8 +220,9 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
         if (clusterNodes != null && localCluster != null) {
             return "--cluster-nodes: waits for nodes to join; --local-cluster starts its own: choose one";
         }
-        if (k == null) {
-            return port != null ? "--port: only with --cluster-nodes or --local-cluster" : null;
+        String portProblem = address.problem(k != null, "--cluster-nodes or --local-cluster");
+        if (k == null || portProblem != null) {
+            return portProblem;
         }
         if (k < 1) {
             return option + ": must be at least 1, got " + k;
@@ -240,9 +236,6 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
         }
         if (trace.file != null) {
             return "--trace: the timeline is written by one JVM; not with " + option;
-        }
-        if (port != null && (port < 0 || port > 65535)) {
-            return "--port: a port is 0 to 65535, got " + port;
         }
         try {
             ExploreCommand.parseDuration("--join-timeout", joinTimeout);
@@ -276,8 +269,8 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
             control.onStart(display::started);
             SplitRun cluster;
             try {
-                cluster = new SplitRun(job, s.engine().quantumNanos(), control, display.andThen(intervals), bind,
-                        port != null ? port : localCluster != null ? 0 : ClusterNode.DEFAULT_PORT, "--port",
+                cluster = new SplitRun(job, s.engine().quantumNanos(), control, display.andThen(intervals), address.bind,
+                        address.port(localCluster != null), "--port",
                         localCluster != null ? k - 1 : 0, logDir, ExploreCommand.parseDuration("--join-timeout", joinTimeout));
             } catch (ConfigProblem p) {
                 err.println("run: " + p.getMessage());
@@ -289,8 +282,7 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
                             cluster.address(), k - 1, logDir.resolve("node-*.log"));
                 } else {
                     out.printf("run: coordinating at %s; %d node(s) join with:%n  %s node --join %s%s%n", cluster.address(),
-                            k - 1, Main.invocation(), cluster.address(), bind.startsWith("127.") || bind.equals("localhost")
-                                    ? "" : " --bind ADDRESS-OF-THE-NODE");
+                            k - 1, Main.invocation(), cluster.address(), address.bindHint("NODE"));
                 }
                 out.flush();
                 try {

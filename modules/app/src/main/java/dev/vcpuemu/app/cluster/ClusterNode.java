@@ -8,17 +8,21 @@ import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.cluster.ClusterEvent;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
 import org.apache.pekko.cluster.typed.JoinSeedNodes;
+import org.apache.pekko.cluster.typed.Subscribe;
 
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 /**
- * The actor system of one node of an explore farm (src/site/markdown/cluster.md): Pekko Cluster over Artery
+ * The actor system of one node of a cluster (an explore farm, a run over several JVMs: src/site/markdown/cluster.md): Pekko Cluster over Artery
  * TCP, bound to the address asked for (127.0.0.1 unless told otherwise), with {@code cluster.conf}
  * over Pekko's defaults. Only cluster mode builds one: no other command opens a port.
  */
@@ -100,6 +104,20 @@ public final class ClusterNode {
             }
         }
         return n;
+    }
+
+    /**
+     * Tells the actor of {@code ctx} {@code gone.apply(address)} when a member becomes unreachable
+     * or is removed (a node watching for its coordinator).
+     */
+    static <T> void watchMembers(ActorContext<T> ctx, Function<Address, T> gone) {
+        Cluster cluster = Cluster.get(ctx.getSystem());
+        cluster.subscriptions().tell(Subscribe.create(
+                ctx.messageAdapter(ClusterEvent.MemberRemoved.class, e -> gone.apply(e.member().address())),
+                ClusterEvent.MemberRemoved.class));
+        cluster.subscriptions().tell(Subscribe.create(
+                ctx.messageAdapter(ClusterEvent.UnreachableMember.class, e -> gone.apply(e.member().address())),
+                ClusterEvent.UnreachableMember.class));
     }
 
     /** Leaves the cluster gracefully and stops the system, waiting at most {@code timeout}. */

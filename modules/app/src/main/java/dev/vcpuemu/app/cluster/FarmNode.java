@@ -18,9 +18,6 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
-import org.apache.pekko.cluster.ClusterEvent;
-import org.apache.pekko.cluster.typed.Cluster;
-import org.apache.pekko.cluster.typed.Subscribe;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -103,13 +100,7 @@ public final class FarmNode extends AbstractBehavior<FarmNode.Command> {
         this.ended = ended;
         ctx.getSystem().receptionist().tell(Receptionist.subscribe(Farm.KEY,
                 ctx.messageAdapter(Receptionist.Listing.class, Listed::new)));
-        Cluster cluster = Cluster.get(ctx.getSystem());
-        cluster.subscriptions().tell(Subscribe.create(
-                ctx.messageAdapter(ClusterEvent.MemberRemoved.class, e -> new MemberGone(e.member().address())),
-                ClusterEvent.MemberRemoved.class));
-        cluster.subscriptions().tell(Subscribe.create(
-                ctx.messageAdapter(ClusterEvent.UnreachableMember.class, e -> new MemberGone(e.member().address())),
-                ClusterEvent.UnreachableMember.class));
+        ClusterNode.watchMembers(ctx, MemberGone::new);
     }
 
     @Override

@@ -19,9 +19,6 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
-import org.apache.pekko.cluster.ClusterEvent;
-import org.apache.pekko.cluster.typed.Cluster;
-import org.apache.pekko.cluster.typed.Subscribe;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -127,13 +124,7 @@ public final class SplitNode extends AbstractBehavior<SplitNode.Command> {
         this.ended = ended;
         ctx.getSystem().receptionist().tell(Receptionist.subscribe(Split.KEY,
                 ctx.messageAdapter(Receptionist.Listing.class, Listed::new)));
-        Cluster cluster = Cluster.get(ctx.getSystem());
-        cluster.subscriptions().tell(Subscribe.create(
-                ctx.messageAdapter(ClusterEvent.MemberRemoved.class, e -> new MemberGone(e.member().address())),
-                ClusterEvent.MemberRemoved.class));
-        cluster.subscriptions().tell(Subscribe.create(
-                ctx.messageAdapter(ClusterEvent.UnreachableMember.class, e -> new MemberGone(e.member().address())),
-                ClusterEvent.UnreachableMember.class));
+        ClusterNode.watchMembers(ctx, MemberGone::new);
         ctx.getSystem().eventStream().tell(new EventStream.Subscribe<>(Dropped.class,
                 ctx.messageAdapter(Dropped.class, DroppedMessage::new)));
     }
