@@ -45,7 +45,7 @@ final class NodeCommand implements Callable<Integer> {
             description = "The port this node listens on; 0 (default): any free port.")
     int port;
 
-    @Option(names = "--parallelism", paramLabel = "P", description = "Worker threads (default: the number of cores).")
+    @Option(names = "--parallelism", paramLabel = "P", description = "Worker threads of an explore farm (default: the number of cores); a run's part uses its topology's engine.parallelism.")
     Integer parallelism;
 
     @Option(names = "--join-timeout", paramLabel = "T", defaultValue = "20s",
@@ -102,7 +102,8 @@ final class NodeCommand implements Callable<Integer> {
             system.terminate();
             return Main.BAD_INPUT;
         }
-        o.printf("node %s (pid %d, %d worker threads): joined the cluster at %s%n", ClusterNode.hostPort(system),
+        // Worker threads serve a farm; a run's part uses its topology's engine.parallelism.
+        o.printf("node %s (pid %d, %d worker threads for a farm): joined the cluster at %s%n", ClusterNode.hostPort(system),
                 ProcessHandle.current().pid(), threads, join);
         o.flush();
         FarmNode.Ended end = ended.get();
