@@ -60,22 +60,25 @@ class LongSoakIT {
         System.out.println(out);
 
         int quarter = lines.size() / 4;
-        double second = microOpsPerSecond(lines.subList(quarter, 2 * quarter));
-        double last = microOpsPerSecond(lines.subList(lines.size() - quarter, lines.size()));
+        double second = microOpsPerSecond(lines, quarter, 2 * quarter);
+        double last = microOpsPerSecond(lines, lines.size() - quarter, lines.size());
         System.out.printf("micro-ops/s: second quarter %.3f M, last quarter %.3f M (%.1f %%)%n", second / 1e6,
                 last / 1e6, 100 * last / second);
         assertTrue(quarter > 0 && last >= 0.9 * second, "the last quarter ran at " + Math.round(100 * last / second)
                 + " % of the second quarter's micro-ops/s (at least 90 % wanted)");
     }
 
-    /** Micro-ops over wall seconds, summed over the intervals (each interval weighs by its length). */
-    private static double microOpsPerSecond(List<JsonNode> intervals) {
+    /**
+     * Micro-ops per wall second over intervals {@code from} to {@code to - 1}: their micro-ops (each
+     * line counts its interval's increase) over the wall time they span (each line's
+     * {@code wallSeconds} is its end, from the start of the run).
+     */
+    private static double microOpsPerSecond(List<JsonNode> lines, int from, int to) {
         double ops = 0;
-        double wall = 0;
-        for (JsonNode i : intervals) {
-            ops += i.get("counters").get("microOps").asDouble();
-            wall += i.get("wallSeconds").asDouble();
+        for (JsonNode line : lines.subList(from, to)) {
+            ops += line.get("counters").get("microOps").asDouble();
         }
-        return ops / wall;
+        double start = from == 0 ? 0 : lines.get(from - 1).get("wallSeconds").asDouble();
+        return ops / (lines.get(to - 1).get("wallSeconds").asDouble() - start);
     }
 }
