@@ -95,7 +95,7 @@ public final class ClusterNode {
     }
 
     /** How many members other than this node the cluster still has (any status). */
-    public static int others(ActorSystem<?> system) {
+    private static int others(ActorSystem<?> system) {
         Cluster cluster = Cluster.get(system);
         int n = 0;
         for (var m : cluster.state().getMembers()) {
@@ -118,6 +118,14 @@ public final class ClusterNode {
         cluster.subscriptions().tell(Subscribe.create(
                 ctx.messageAdapter(ClusterEvent.UnreachableMember.class, e -> gone.apply(e.member().address())),
                 ClusterEvent.UnreachableMember.class));
+    }
+
+    /** Waits up to {@code timeout} for every other member to leave (dismissed nodes leaving on their own). */
+    static void awaitOthersGone(ActorSystem<?> system, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (others(system) > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
     }
 
     /** Leaves the cluster gracefully and stops the system, waiting at most {@code timeout}. */

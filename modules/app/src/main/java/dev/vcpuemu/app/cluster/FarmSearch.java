@@ -78,10 +78,7 @@ public final class FarmSearch implements AutoCloseable {
     @Override
     public void close() throws InterruptedException {
         farm.tell(Farm.Dismiss.INSTANCE);
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (ClusterNode.others(system) > 0 && System.nanoTime() < deadline) {
-            Thread.sleep(50);
-        }
+        ClusterNode.awaitOthersGone(system, Duration.ofSeconds(10));
         ClusterNode.leave(system, Duration.ofSeconds(10));
         if (local != null) {
             // Dismissed workers are gone by now; one that never joined is still trying to: end it.

@@ -271,7 +271,7 @@ public final class Split extends AbstractBehavior<Split.Command> {
 
     private Behavior<Command> completeIfAll() {
         for (int i = 0; i < parts.length; i++) {
-            if (parts[i] == null || rows.getOrDefault(i, List.of()).size() < parts[i].rows()) {
+            if (parts[i] == null || rows.getOrDefault(i, List.of()).size() < parts[i].vcpus()) {
                 return this;
             }
         }

@@ -19,7 +19,7 @@ import java.util.stream.Collectors;
  * ends: its own report (counters, findings, conservation over its own actors), each latency as an
  * encoded HdrHistogram (percentiles do not merge; histograms merge exactly), and its figures for
  * the report's {@code cluster} block. Its per-vCPU rows follow apart, in chunks
- * ({@link Split.Rows}): a message over Artery's frame size (256 KiB) would be dropped.
+ * ({@link Split.Rows}), one per vCPU: a message over Artery's frame size (256 KiB) would be dropped.
  *
  * @param crossSent     round messages this node sent to a coordinator on another JVM (0 on the coordinator's)
  * @param crossReceived round messages it received from there
@@ -30,7 +30,7 @@ import java.util.stream.Collectors;
 public record SplitPart(int index, String node, long pid, List<Integer> guests, int vcpus, double wallSeconds,
                         long simulatedNanos, Map<String, Long> counters, Map<FindingKind, Long> findings,
                         List<Finding> examples, boolean conserved, String conservation, String endReason,
-                        RunResult.Fault fault, Map<String, byte[]> latencies, Map<String, Timing> timing, int rows,
+                        RunResult.Fault fault, Map<String, byte[]> latencies, Map<String, Timing> timing,
                         long crossSent, long crossReceived, long barrierWaitNanos, long dropped)
         implements ClusterMessage {
 
@@ -49,7 +49,7 @@ public record SplitPart(int index, String node, long pid, List<Integer> guests, 
                 encode(t.lateness().histogram()))));
         return new SplitPart(index, node, ProcessHandle.current().pid(), guests, r.vcpuTimes().size(), r.wallSeconds(),
                 r.simulatedNanos(), r.counters(), r.findings(), r.findingExamples(), r.conservation().held(),
-                r.conservation().detail(), r.endReason(), r.fault(), latencies, timing, r.vcpuTimes().size(), crossSent,
+                r.conservation().detail(), r.endReason(), r.fault(), latencies, timing, crossSent,
                 crossReceived, barrierWaitNanos, dropped);
     }
 

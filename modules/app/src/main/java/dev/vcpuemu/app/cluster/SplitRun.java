@@ -87,10 +87,7 @@ public final class SplitRun implements AutoCloseable {
         Split.Outcome o = outcome.getNow(null);
         if (o != null && !o.partial() && o.badInput() == null) {
             // The coordinator dismissed the nodes as it completed the outcome.
-            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-            while (ClusterNode.others(system) > 0 && System.nanoTime() < deadline) {
-                Thread.sleep(50);
-            }
+            ClusterNode.awaitOthersGone(system, Duration.ofSeconds(10));
             ClusterNode.leave(system, Duration.ofSeconds(10));
         } else {
             // Down every member, this one too: no graceful leave waits on the lost node (down-all).

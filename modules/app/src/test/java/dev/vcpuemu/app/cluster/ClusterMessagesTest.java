@@ -66,10 +66,10 @@ class ClusterMessagesTest {
         SplitPart part = new SplitPart(1, "127.0.0.1:2552", 4242, List.of(1, 3), 8_000, 12.5, 40_000_000,
                 Map.of("microOps", 123L, "messages", 456L), Map.of(FindingKind.APF_WORD_STOLEN, 4L), List.of(finding), true,
                 "tokens: 3 issued = 3 delivered", "duration", null, Map.of("swapIn", SplitPart.encode(h)),
-                Map.of("nmi", new SplitPart.Timing(true, 10, 1, SplitPart.encode(h))), 8_000, 501, 500, 1_234_567, 0);
+                Map.of("nmi", new SplitPart.Timing(true, 10, 1, SplitPart.encode(h))), 501, 500, 1_234_567, 0);
         SplitPart failed = new SplitPart(0, "127.0.0.1:2553", 4243, List.of(0), 0, 0.1, 0, Map.of(), Map.of(), List.of(),
                 false, "not checked", RunResult.FAULT, new RunResult.Fault("vcpu-3", "java.lang.IllegalStateException: x",
-                List.of("at a.b(C.java:1)"), List.of("1 us tick")), Map.of(), Map.of(), 0, 1, 1, 0, 0);
+                List.of("at a.b(C.java:1)"), List.of("1 us tick")), Map.of(), Map.of(), 1, 1, 0, 0);
         return List.of(
                 new Split.Hello("0.1.0-SNAPSHOT (abc1234)", "127.0.0.1:2552", 4242, splitNode),
                 new Split.Ready(1),

@@ -37,7 +37,7 @@ class SplitMergeTest {
                 examples, conserved, conserved ? "held here" : "messages: 9 sent = 8 received", "duration", null,
                 Map.of("swapIn", SplitPart.encode(swapIn)),
                 Map.of("nmi", new SplitPart.Timing(true, 10 * (index + 1), index, SplitPart.encode(values(1, 3, 1)))),
-                2, 7, 7, 1_000, 0);
+                7, 7, 1_000, 0);
     }
 
     private static RunResult.VcpuTimes row(int guest, int vcpu) {
