@@ -77,20 +77,21 @@ public final class SplitRun implements AutoCloseable {
     }
 
     /**
-     * Ends the cluster: after a normal end the nodes are dismissed and their leaving awaited (up to
-     * 10 s), then this node leaves; otherwise the nodes were told to abort, and this node stops
-     * at once (a lost node cannot take part in a graceful leave). Local node JVMs still running
-     * after that are stopped.
+     * Ends the cluster. After a normal end the nodes were dismissed: their leaving is awaited (up to
+     * 10 s), then this node leaves; after bad input (a node refused, nodes late) this node leaves
+     * too, so that a refused node hears why before the coordinator goes. A run cut short (a node
+     * lost: it cannot take part in a graceful leave) or hung downs every member, this one too, and
+     * stops at once (down-all). Local node JVMs still running after that are stopped.
      */
     @Override
     public void close() throws InterruptedException {
         Split.Outcome o = outcome.getNow(null);
-        if (o != null && !o.partial() && o.badInput() == null) {
-            // The coordinator dismissed the nodes as it completed the outcome.
-            ClusterNode.awaitOthersGone(system, Duration.ofSeconds(10));
+        if (o != null && !o.partial()) {
+            if (o.badInput() == null) {
+                ClusterNode.awaitOthersGone(system, Duration.ofSeconds(10));
+            }
             ClusterNode.leave(system, Duration.ofSeconds(10));
         } else {
-            // Down every member, this one too: no graceful leave waits on the lost node (down-all).
             Cluster cluster = Cluster.get(system);
             for (Member m : cluster.state().getMembers()) {
                 cluster.manager().tell(new Down(m.address()));
