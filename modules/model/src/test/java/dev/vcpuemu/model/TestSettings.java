@@ -25,6 +25,7 @@ public final class TestSettings {
     private int kernelPages = 4;
     private long opCostNanos = 10;
     private int mailboxThroughput = 5;
+    private int parallelism;
     private long tickPeriodNanos = 1_000_000;
     private long timesliceNanos = 1_000_000;
     private long hungTaskTimeoutNanos = 10_000_000_000L;
@@ -188,6 +189,12 @@ public final class TestSettings {
         return this;
     }
 
+    /** The concurrent engine's threads (engine.parallelism); 0 (chosen from the topology) by default. */
+    public TestSettings parallelism(int threads) {
+        this.parallelism = threads;
+        return this;
+    }
+
     /** The lengths of the guest's code paths (guest.code); {@link Settings.Code#MINIMAL} by default. */
     public TestSettings code(Settings.Code code) {
         this.code = code;
@@ -292,7 +299,7 @@ public final class TestSettings {
     public Settings build() {
         return new Settings(
                 new Settings.Run(duration, seed, Duration.ofMillis(200), ""),
-                new Settings.Engine(quantumNanos, opCostNanos, microOpsPerStep, mailboxThroughput, 0),
+                new Settings.Engine(quantumNanos, opCostNanos, microOpsPerStep, mailboxThroughput, parallelism),
                 new Settings.Topology(guests, vcpus),
                 new Settings.Host(hostEra, exitIntervalNanos, pagingWorkers,
                         swapInLatency != null ? swapInLatency

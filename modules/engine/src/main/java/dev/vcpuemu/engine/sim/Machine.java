@@ -27,6 +27,7 @@ import static dev.vcpuemu.engine.det.TracingInterceptor.traced;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import java.util.function.IntPredicate;
 
@@ -45,7 +46,8 @@ import java.util.function.IntPredicate;
  * <p>It watches every actor it spawns. An exception escaping one is an emulator fault (DESIGN
  * §1.6): Pekko stops that actor, the machine gets {@link ChildFailed} and ends the run at once
  * with the fault (its stack, and a vCPU's last events), never silently: the time-keeper would
- * otherwise wait forever for the failed actor's report. No per-message cost is paid for this.
+ * otherwise wait forever for the failed actor's report. Then it stops, and every actor with it.
+ * No per-message cost is paid for this.
  */
 public final class Machine {
     /** Config path of the simulation dispatcher, written by {@code Simulation} from the settings. */
@@ -80,8 +82,16 @@ public final class Machine {
             // With a trace this is the deterministic engine: every actor runs on its one thread.
             LatencyRecorders latencies = trace != null ? LatencyRecorders.oneThread() : LatencyRecorders.perThread();
             InputTimings timings = new InputTimings();
+            // The dead-letter listener is the machine's child, not the collector's: a collector that
+            // fails stops at once, without waiting for a child on another dispatcher, whose message
+            // one saturated thread of the simulation dispatcher would never take (a ForkJoinPool
+            // worker runs the tasks it forked itself before any submitted from outside).
+            LongAdder deadLetters = new LongAdder();
+            ctx.spawn(StatsCollector.countingDeadLetters(deadLetters, ctx.getSelf().path().toStringWithoutAddress() + "/"),
+                    "dead-letters", DispatcherSelector.defaultDispatcher());
             ActorRef<StatsCollector.Command> collector = ctx.spawn(traced(StatsCollector.Command.class, trace,
-                    actor[0]++, StatsCollector.create(result, progress, control, latencies, timings)), "stats", sim);
+                    actor[0]++, StatsCollector.create(result, progress, control, latencies, timings, deadLetters)),
+                    "stats", sim);
             ActorRef<TimeKeeper.Command> timeKeeper =
                     ctx.spawn(traced(TimeKeeper.Command.class, trace, actor[0]++,
                             TimeKeeper.create(settings.engine().quantumNanos(), control, collector, gate)), "time-keeper", sim);
@@ -141,7 +151,9 @@ public final class Machine {
             return Behaviors.receive(Void.class)
                     .onSignal(ChildFailed.class, failed -> {
                         result.complete(RunResult.faulted(fault(failed), control.elapsedNanos() / 1e9));
-                        return Behaviors.same();
+                        // Stop every actor now: a simulation left running after its fault would keep
+                        // a saturated thread from ever taking the actor system's own termination.
+                        return Behaviors.stopped();
                     })
                     .onSignal(Terminated.class, stopped -> Behaviors.same())
                     .build();

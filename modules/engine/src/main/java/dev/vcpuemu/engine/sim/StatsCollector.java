@@ -12,7 +12,6 @@ import dev.vcpuemu.model.stats.LatencyKind;
 import org.HdrHistogram.Histogram;
 import org.apache.pekko.actor.DeadLetter;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.eventstream.EventStream;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
@@ -78,9 +77,11 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
     static final int EXAMPLES_PER_KIND = 3;
 
     /** @param progress where each progress sample goes, or null when nobody reads them (the run is the same) */
+    /** @param deadLetters the count of {@link #countingDeadLetters}, spawned beside this collector */
     public static Behavior<Command> create(CompletableFuture<RunResult> result, Consumer<Progress> progress,
-                                           RunControl control, LatencyRecorders latencies, InputTimings timings) {
-        return Behaviors.setup(ctx -> new StatsCollector(ctx, result, progress, control, latencies, timings));
+                                           RunControl control, LatencyRecorders latencies, InputTimings timings,
+                                           LongAdder deadLetters) {
+        return Behaviors.setup(ctx -> new StatsCollector(ctx, result, progress, control, latencies, timings, deadLetters));
     }
 
     private final CompletableFuture<RunResult> result;
@@ -95,7 +96,7 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
     private final Map<LatencyKind, Histogram> latencyTotals = new EnumMap<>(LatencyKind.class);
     private long findingCount;
     private long received;
-    private final LongAdder deadLetters = new LongAdder();
+    private final LongAdder deadLetters;
     private Finish finish;
     private long lastWall;
     private long lastSimulated;
@@ -104,18 +105,15 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
     private Map<String, Long> lastCounters;
 
     private StatsCollector(ActorContext<Command> ctx, CompletableFuture<RunResult> result, Consumer<Progress> progress,
-                           RunControl control, LatencyRecorders latencies, InputTimings timings) {
+                           RunControl control, LatencyRecorders latencies, InputTimings timings,
+                           LongAdder deadLetters) {
         super(ctx);
         this.latencies = latencies;
         this.timings = timings;
         this.result = result;
         this.progress = progress;
         this.control = control;
-        // Dead letters come from Pekko's event stream on another thread, at a wall-clock moment: a
-        // simulation actor receiving them would make the deterministic engine's schedule (and trace)
-        // depend on that moment. A listener on the default dispatcher counts them instead.
-        ctx.spawn(countingDeadLetters(deadLetters, ctx.getSelf().path().parent().toStringWithoutAddress() + "/"),
-                "dead-letters", DispatcherSelector.defaultDispatcher());
+        this.deadLetters = deadLetters;
     }
 
     @Override
@@ -170,8 +168,11 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
     /**
      * Counts the dead letters addressed to the actors under {@code machine} (a path ending in
      * "/"): in a reused actor system (explore) a previous run's late letters are not this run's.
+     * Dead letters come from Pekko's event stream on another thread, at a wall-clock moment: a
+     * simulation actor receiving them would make the deterministic engine's schedule (and trace)
+     * depend on that moment. So this listener runs on the default dispatcher.
      */
-    private static Behavior<DeadLetter> countingDeadLetters(LongAdder count, String machine) {
+    static Behavior<DeadLetter> countingDeadLetters(LongAdder count, String machine) {
         return Behaviors.setup(ctx -> {
             ctx.getSystem().eventStream().tell(new EventStream.Subscribe<>(DeadLetter.class, ctx.getSelf()));
             return Behaviors.receive(DeadLetter.class).onMessage(DeadLetter.class, d -> {
