@@ -148,9 +148,9 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
         }
         Intervals intervals = new Intervals();
 
-        out.printf("vcpu-emu %s: %s, %s, %s %s, %s engine%n", Main.version(), loaded.source(),
+        out.printf("vcpu-emu %s: %s, %s, %s %s, %s engine%s%n", Main.version(), loaded.source(),
                 ValidateCommand.describe(s), ValidateCommand.human(s.run().duration()), engine == Engine.concurrent ? "wall" : "simulated",
-                engine);
+                engine, engine == Engine.concurrent && clusterNodes == null && localCluster == null ? threads(s) : "");
         out.flush();
         if (engine == Engine.deterministic) {
             return Stored.finish(stored, deterministic(loaded, reportPath, stored, asked, intervals, out, err), err);
@@ -332,5 +332,12 @@ final class RunCommand implements java.util.concurrent.Callable<Integer> {
         List<ObjectNode> lines() {
             return lines;
         }
+    }
+
+    /** How many threads the concurrent engine runs on, and why that many when the topology chose. */
+    static String threads(Settings s) {
+        int n = Simulation.threads(s);
+        return " on " + n + (n == 1 ? " thread" : " threads")
+                + (s.engine().parallelism() > 0 ? "" : " (chosen from the topology: engine.parallelism = 0)");
     }
 }

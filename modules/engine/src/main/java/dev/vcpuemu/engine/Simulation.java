@@ -26,6 +26,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.IntPredicate;
+import java.util.stream.IntStream;
 
 /**
  * Runs one simulation: an actor system whose simulation actors live on their own dispatcher
@@ -84,8 +85,11 @@ public final class Simulation {
     public static Part startPart(Settings settings, Config config, RunControl control, IntPredicate guests,
                                  TimeKeeper.Gate gate) {
         CompletableFuture<RunResult> result = new CompletableFuture<>();
-        control.threads(threads(settings));
-        ActorSystem<Void> system = start(settings, concurrentDispatcher(settings).withFallback(config), control,
+        // The threads for the vCPUs this node holds, not the whole topology's.
+        int threads = threads(settings, IntStream.range(0, settings.topology().guests()).filter(guests).count()
+                * settings.topology().vcpus());
+        control.threads(threads);
+        ActorSystem<Void> system = start(settings, forkJoinDispatcher(threads, settings).withFallback(config), control,
                 result, null, null, guests, gate);
         return new Part(result, system);
     }
@@ -158,10 +162,42 @@ public final class Simulation {
         return forkJoinDispatcher(threads(settings), settings);
     }
 
-    /** The concurrent simulation dispatcher's threads: engine.parallelism, or every core. */
-    static int threads(Settings settings) {
+    /**
+     * The work of a quantum, in vCPU steps (step messages: {@code vcpus x quantum / (op-cost x
+     * micro-ops-per-step)}, as if every vCPU ran), that earns the concurrent engine one more
+     * thread when {@code engine.parallelism} is 0. Every quantum ends at a barrier that every
+     * participant answers, and a message handed to another thread costs far more than one taken on
+     * the same: with more threads than the quantum has work for, the threads trade messages
+     * instead of running the model, and one thread is faster than two. Measured on this project's
+     * 2-core machine (src/site/markdown/performance.md, "Threads from the topology"): the stress
+     * topology (4,000 steps per vCPU per quantum) ran faster on one thread up to 8 vCPUs, about
+     * even at 16 and 1.5x faster on two at 64; the default topology's vCPUs (62.5 steps each)
+     * ran faster on one thread at every size from 4 to 64.
+     */
+    static final long STEPS_PER_THREAD = 64_000;
+
+    /** The concurrent simulation dispatcher's threads for all of {@code settings}' vCPUs. */
+    public static int threads(Settings settings) {
+        return threads(settings, settings.topology().totalVcpus());
+    }
+
+    /** The concurrent simulation dispatcher's threads for {@code vcpus} of {@code settings}' vCPUs. */
+    static int threads(Settings settings, long vcpus) {
         var e = settings.engine();
-        return e.parallelism() > 0 ? e.parallelism() : Runtime.getRuntime().availableProcessors();
+        long stepsPerQuantum = Math.max(1, e.quantumNanos() / (e.opCostNanos() * e.microOpsPerStep()));
+        return threads(e.parallelism(), vcpus * stepsPerQuantum, Runtime.getRuntime().availableProcessors());
+    }
+
+    /**
+     * The concurrent engine's threads: {@code parallelism} when it is set (> 0); else chosen from
+     * the work of a quantum ({@code steps}): one thread per {@link #STEPS_PER_THREAD}, at least one,
+     * at most {@code cores}.
+     */
+    static int threads(int parallelism, long steps, int cores) {
+        if (parallelism > 0) {
+            return parallelism;
+        }
+        return (int) Math.max(1, Math.min(cores, steps / STEPS_PER_THREAD));
     }
 
     /** The concurrent simulation dispatcher with {@code parallelism} threads. */

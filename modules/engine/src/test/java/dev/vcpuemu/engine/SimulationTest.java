@@ -60,6 +60,24 @@ class SimulationTest {
     }
 
     @Test
+    void anUnsetParallelismIsChosenFromTheWorkOfAQuantumWithinTheCores() {
+        long per = Simulation.STEPS_PER_THREAD;
+        assertEquals(3, Simulation.threads(3, 1, 2), "a parallelism that is set is taken as it is");
+        assertEquals(1, Simulation.threads(0, 0, 2));
+        assertEquals(1, Simulation.threads(0, 2 * per - 1, 8));
+        assertEquals(2, Simulation.threads(0, 2 * per, 8));
+        assertEquals(2, Simulation.threads(0, 1000 * per, 2), "never more than the cores");
+        // From the settings: a quantum of 20 us at 10 ns per micro-op (these test settings) is 2,000
+        // steps of one micro-op per vCPU, 31 of 64 micro-ops.
+        int cores = Runtime.getRuntime().availableProcessors();
+        assertEquals(Math.min(cores, 2), Simulation.threads(TestSettings.legacy().vcpus(64).engine(20_000, 1).build()),
+                "64 x 2,000 steps: two threads where there are two cores");
+        assertEquals(1, Simulation.threads(TestSettings.legacy().vcpus(64).engine(20_000, 64).build()),
+                "64 x 31 steps: one thread");
+        assertEquals(1, Simulation.threads(TestSettings.legacy().vcpus(64).engine(20_000, 1).parallelism(1).build()));
+    }
+
+    @Test
     void theBarrierIsMeasuredOnlyWhenAskedAndAccountsForTheQuantaItSaw() throws Exception {
         Settings s = busy(Duration.ofMillis(500));
         RunControl plain = RunControl.wallClock(s.run().duration(), s.run().progressInterval());
