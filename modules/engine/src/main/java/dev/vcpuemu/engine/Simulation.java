@@ -170,11 +170,11 @@ public final class Simulation {
      * the same: with more threads than the quantum has work for, the threads trade messages
      * instead of running the model, and one thread is faster than two. Measured on this project's
      * 2-core machine (src/site/markdown/performance.md, "Threads from the topology"): the stress
-     * topology (4,000 steps per vCPU per quantum) ran faster on one thread up to 8 vCPUs, about
-     * even at 16 and 1.5x faster on two at 64; the default topology's vCPUs (62.5 steps each)
-     * ran faster on one thread at every size from 4 to 64.
+     * topology (4,000 steps per vCPU per quantum) ran faster on one thread up to 8 vCPUs (32,000
+     * steps), 1.2x faster on two at 16 and 1.5x at 64; the default topology's vCPUs (62.5 steps
+     * each) ran faster on one thread at every size from 4 to 64 (4,000 steps).
      */
-    static final long STEPS_PER_THREAD = 64_000;
+    static final long STEPS_PER_THREAD = 32_000;
 
     /** The concurrent simulation dispatcher's threads for all of {@code settings}' vCPUs. */
     public static int threads(Settings settings) {
