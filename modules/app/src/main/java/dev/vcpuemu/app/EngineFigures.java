@@ -55,7 +55,7 @@ record EngineFigures(double wallSeconds, double simulatedSeconds, long roundTrip
         o.printf("  %-34s %8.3f simulated s/s   %,12.0f APF round trips/s%n", "", simulatedSecondsPerSecond(),
                 roundTripsPerSecond());
         if (barrier != null) {
-            o.printf("  %-34s barrier %.1f %% of wall time (fewer participants left than %d threads),"
+            o.printf("  %-34s barrier %.1f %% of wall time (fewer participants left than its %d thread(s)),"
                             + " priming %.1f %%; %,d quanta, %.1f us wall each%n", "", 100 * barrierShare(),
                     barrier.threads(), 100 * primingShare(), barrier.quanta(), microsPerQuantum());
         }
