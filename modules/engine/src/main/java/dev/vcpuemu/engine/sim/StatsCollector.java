@@ -76,8 +76,10 @@ public final class StatsCollector extends AbstractBehavior<StatsCollector.Comman
     /** Examples kept per finding kind. */
     static final int EXAMPLES_PER_KIND = 3;
 
-    /** @param progress where each progress sample goes, or null when nobody reads them (the run is the same) */
-    /** @param deadLetters the count of {@link #countingDeadLetters}, spawned beside this collector */
+    /**
+     * @param progress where each progress sample goes, or null when nobody reads them (the run is the same)
+     * @param deadLetters the count kept by {@link #countingDeadLetters}, the machine's other child
+     */
     public static Behavior<Command> create(CompletableFuture<RunResult> result, Consumer<Progress> progress,
                                            RunControl control, LatencyRecorders latencies, InputTimings timings,
                                            LongAdder deadLetters) {
