@@ -96,16 +96,22 @@ final class NodeCommand implements Callable<Integer> {
             return Main.BAD_INPUT;
         }
         ClusterNode.join(system, hp[0], seedPort);
-        if (!ClusterNode.awaitUp(system, timeout)) {
+        // A node may be at work before it sees itself up (a farm hands out ranges at its hello), and
+        // no node is up before the members converge: a coordinator lost before that ends the work as
+        // lost, not as a join that never happened.
+        boolean up = ClusterNode.awaitUp(system, timeout, ended::isDone);
+        if (!up && !ended.isDone()) {
             err.printf("node: --join %s: could not join the cluster within %s (is explore --cluster running there,"
                     + " and is the port open?)%n", join, ValidateCommand.human(timeout));
             system.terminate();
             return Main.BAD_INPUT;
         }
-        // Worker threads serve a farm; a run's part uses its topology's engine.parallelism.
-        o.printf("node %s (pid %d, %d worker threads for a farm): joined the cluster at %s%n", ClusterNode.hostPort(system),
-                ProcessHandle.current().pid(), threads, join);
-        o.flush();
+        if (up) {
+            // Worker threads serve a farm; a run's part uses its topology's engine.parallelism.
+            o.printf("node %s (pid %d, %d worker threads for a farm): joined the cluster at %s%n",
+                    ClusterNode.hostPort(system), ProcessHandle.current().pid(), threads, join);
+            o.flush();
+        }
         FarmNode.Ended end = ended.get();
         if (end.why() != null) {
             err.println("node: " + end.why());

@@ -19,6 +19,7 @@ import org.apache.pekko.cluster.typed.Subscribe;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 
 /**
@@ -81,11 +82,15 @@ public final class ClusterNode {
         Cluster.get(system).manager().tell(new JoinSeedNodes(List.of(new Address("pekko", SYSTEM, host, port))));
     }
 
-    /** Waits until this node is a member that is up; false when {@code timeout} passed first. */
-    public static boolean awaitUp(ActorSystem<?> system, Duration timeout) throws InterruptedException {
+    /**
+     * Waits until this node is a member that is up; false when {@code timeout} passed first, or
+     * when {@code over} says the node's work ended before it saw itself up.
+     */
+    public static boolean awaitUp(ActorSystem<?> system, Duration timeout, BooleanSupplier over)
+            throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         Cluster cluster = Cluster.get(system);
-        while (System.nanoTime() < deadline) {
+        while (System.nanoTime() < deadline && !over.getAsBoolean()) {
             if (cluster.selfMember().status() == MemberStatus.up()) {
                 return true;
             }
