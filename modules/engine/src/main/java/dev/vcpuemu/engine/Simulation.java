@@ -63,8 +63,9 @@ public final class Simulation {
     public static RunResult run(Settings settings, Config config, RunControl control, Consumer<Progress> progress,
                                 TrackSinks timeline) throws InterruptedException, TimeoutException {
         CompletableFuture<RunResult> result = new CompletableFuture<>();
-        control.threads(threads(settings));
-        ActorSystem<Void> system = start(settings, concurrentDispatcher(settings).withFallback(config), control,
+        int threads = threads(settings);
+        control.threads(threads);
+        ActorSystem<Void> system = start(settings, forkJoinDispatcher(threads, settings).withFallback(config), control,
                 result, progress, timeline, g -> true, null);
         try {
             return result.get(control.duration().plus(GRACE).toMillis(), TimeUnit.MILLISECONDS);
