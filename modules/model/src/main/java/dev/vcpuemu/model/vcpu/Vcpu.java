@@ -125,6 +125,12 @@ public final class Vcpu {
             new PriorityQueue<>(Comparator.comparingLong((Timed<WorkItem> t) -> t.due).thenComparingLong(t -> t.seq));
     /** The reclaimer's evictions, in due order (each batch covers a later span of virtual time). */
     private final ArrayDeque<Timed<Void>> evictions = new ArrayDeque<>();
+    /**
+     * No queued input is due before this virtual time ({@link Long#MAX_VALUE}: none queued): a
+     * lower bound of the three queues' heads, so that a boundary with nothing due does not peek
+     * at them (the run loop's most frequent case).
+     */
+    private long inputsDueAt = Long.MAX_VALUE;
 
     /**
      * @param rng     the guest's random source (its workload, its handlers' choices)
@@ -187,11 +193,13 @@ public final class Vcpu {
     /** An NMI asserted at virtual time {@code due}. */
     public void onNmi(long due, double userReadProbability) {
         nmiInputs.add(new Timed<>(due, inputSeq++, userReadProbability, due < lateBefore));
+        inputsDueAt = Math.min(inputsDueAt, due);
     }
 
     /** A paging worker completed {@code item} at virtual time {@code due}. */
     public void onWorkDone(WorkItem item, long due) {
         completions.add(new Timed<>(due, inputSeq++, item, due < lateBefore));
+        inputsDueAt = Math.min(inputsDueAt, due);
     }
 
     /**
@@ -200,6 +208,7 @@ public final class Vcpu {
      */
     public void onPageReadyFromVcpu(WorkItem item, long due) {
         completions.add(new Timed<>(due, inputSeq++, item, due < lateBefore));
+        inputsDueAt = Math.min(inputsDueAt, due);
     }
 
     /**
@@ -210,6 +219,7 @@ public final class Vcpu {
     public void onEvictions(long[] dues) {
         for (long due : dues) {
             evictions.add(new Timed<>(due, inputSeq++, null, due < lateBefore));
+            inputsDueAt = Math.min(inputsDueAt, due);
         }
     }
 
@@ -350,6 +360,13 @@ public final class Vcpu {
     }
 
     private void acceptInputs() {
+        if (now >= inputsDueAt) {
+            acceptDueInputs();
+        }
+        lateBefore = now + 1;
+    }
+
+    private void acceptDueInputs() {
         while (!nmiInputs.isEmpty() && nmiInputs.peek().due <= now) {
             Timed<Double> nmi = nmiInputs.poll();
             landed(InputKind.NMI, nmi);
@@ -376,7 +393,17 @@ public final class Vcpu {
                 exitPending = true;
             }
         }
-        lateBefore = now + 1;
+        long due = Long.MAX_VALUE;
+        if (!nmiInputs.isEmpty()) {
+            due = nmiInputs.peek().due;
+        }
+        if (!evictions.isEmpty()) {
+            due = Math.min(due, evictions.peek().due);
+        }
+        if (!completions.isEmpty()) {
+            due = Math.min(due, completions.peek().due);
+        }
+        inputsDueAt = due;
     }
 
     /** How an input landed: a host-side one on time or late, a concurrent one behind its sender's time. */

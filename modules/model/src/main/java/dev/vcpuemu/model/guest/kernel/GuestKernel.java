@@ -86,8 +86,8 @@ public final class GuestKernel implements Kernel {
                 settings.guest().apfDisable().appliesTo(id) ? settings.guest().apfDisable().atNanos() : -1);
 
         idle = new Task(-1, true);
-        idle.stack.push(new IdleLoop(this));
-        idle.stack.push(new Boot());
+        idle.push(new IdleLoop(this));
+        idle.push(new Boot());
         current = idle;
         int n = settings.guest().tasksPerVcpu();
         tasks = new Task[n];
@@ -240,31 +240,31 @@ public final class GuestKernel implements Kernel {
         counters.inc(Counter.TASKS_KILLED);
         rec.event(TraceEvent.SIGSEGV, va);
         Task t = current;
-        t.stack.clear();
+        t.clear();
         startProcess(t);
         cpu.interruptFlag(true);
     }
 
     private void startProcess(Task t) {
         t.pageTables = new GuestPageTables(layout.workingSet(), settings.workload().mappedPages());
-        t.stack.push(t.index < settings.guest().nested().l2VcpuThreads() ? new L2Guest() : new UserLoop());
+        t.push(t.index < settings.guest().nested().l2VcpuThreads() ? new L2Guest() : new UserLoop());
         t.savedIf = true;
         t.preemptCount = 0;
     }
 
     @Override
     public void push(Frame f) {
-        current.stack.push(f);
+        current.push(f);
     }
 
     @Override
     public Frame pop() {
-        return current.stack.pop();
+        return current.pop();
     }
 
     @Override
     public void iret() {
-        Frame f = current.stack.pop();
+        Frame f = current.pop();
         cpu.iret(f.savedIf());
         rec.event(TraceEvent.IRET, f.routine.ordinal());
     }

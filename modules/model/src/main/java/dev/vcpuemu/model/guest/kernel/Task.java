@@ -11,7 +11,10 @@ final class Task {
 
     final int index;
     final boolean idle;
+    /** The kernel stack, top first; read it freely, change it only through {@link #push}, {@link #pop} and {@link #clear}. */
     final ArrayDeque<Frame> stack = new ArrayDeque<>();
+    /** The top of {@link #stack}, kept beside it: the run loop reads it at every micro-op. */
+    private Frame top;
     GuestPageTables pageTables;
     State state = State.RUNNABLE;
     boolean onRunQueue;
@@ -28,6 +31,22 @@ final class Task {
     }
 
     Frame top() {
-        return stack.peek();
+        return top;
+    }
+
+    void push(Frame f) {
+        stack.push(f);
+        top = f;
+    }
+
+    Frame pop() {
+        Frame f = stack.pop();
+        top = stack.peek();
+        return f;
+    }
+
+    void clear() {
+        stack.clear();
+        top = null;
     }
 }
