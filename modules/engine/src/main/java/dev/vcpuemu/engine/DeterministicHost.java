@@ -63,7 +63,7 @@ public final class DeterministicHost implements AutoCloseable {
     public DeterministicHost(Settings settings, Config config, boolean countBacklog) {
         key = "host-" + HOSTS.incrementAndGet();
         executor = new SeededExecutor("vcpu-emu-deterministic-" + key, null, null);
-        mailboxThroughput = settings.engine().mailboxThroughput();
+        mailboxThroughput = Simulation.deterministicThroughput(settings);
         Config dispatcher = Simulation.deterministicDispatcher(key, settings);
         backlog = countBacklog ? CountingMailbox.register(key) : null;
         if (countBacklog) {
@@ -83,9 +83,9 @@ public final class DeterministicHost implements AutoCloseable {
      */
     public RunResult run(Settings settings, RunControl control, Consumer<Progress> progress, Strategy strategy,
                          Schedule record, TrackSinks timeline) throws InterruptedException {
-        if (settings.engine().mailboxThroughput() != mailboxThroughput) {
+        if (Simulation.deterministicThroughput(settings) != mailboxThroughput) {
             throw new IllegalArgumentException("this host runs mailbox throughput " + mailboxThroughput
-                    + ", not " + settings.engine().mailboxThroughput());
+                    + ", not " + Simulation.deterministicThroughput(settings));
         }
         if (control.countsMailboxBacklog()) {
             if (backlog == null) {
