@@ -12,7 +12,6 @@ import dev.vcpuemu.app.report.Report;
 import dev.vcpuemu.app.store.RunStore;
 import dev.vcpuemu.app.store.StoredRun;
 import dev.vcpuemu.engine.Baseline;
-import dev.vcpuemu.engine.Simulation;
 import dev.vcpuemu.engine.run.RunResult;
 import dev.vcpuemu.model.settings.Settings;
 import picocli.CommandLine.Command;
@@ -362,17 +361,15 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
                                    Progress progress, PrintWriter o, PrintWriter err) throws InterruptedException {
         Settings s = loaded.settings();
         int actors = actors(s);
-        o.printf("%n%,d vCPUs (%d guest(s) x %,d), %,d actors, micro-ops per step %d, mailbox throughput %d"
-                        + " (concurrent) and %d (deterministic)%n",
+        o.printf("%n%,d vCPUs (%d guest(s) x %,d), %,d actors, micro-ops per step %d, mailbox throughput %d%n",
                 s.topology().totalVcpus(), s.topology().guests(), s.topology().vcpus(), actors,
-                s.engine().microOpsPerStep(), Simulation.concurrentThroughput(s), Simulation.deterministicThroughput(s));
+                s.engine().microOpsPerStep(), s.engine().mailboxThroughput());
         o.flush();
         size.put("vcpus", s.topology().totalVcpus());
         size.put("guests", s.topology().guests());
         size.put("actors", actors);
         size.put("microOpsPerStep", s.engine().microOpsPerStep());
-        size.put("mailboxThroughput", Simulation.concurrentThroughput(s));
-        size.put("deterministicMailboxThroughput", Simulation.deterministicThroughput(s));
+        size.put("mailboxThroughput", s.engine().mailboxThroughput());
         List<Task> tasks = tasks(loaded, actors, warm, measure, err);
         Map<String, List<Sample>> samples = new LinkedHashMap<>();
         tasks.forEach(t -> samples.put(t.key(), new ArrayList<>()));

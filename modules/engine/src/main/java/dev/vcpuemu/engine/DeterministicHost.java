@@ -63,7 +63,7 @@ public final class DeterministicHost implements AutoCloseable {
     public DeterministicHost(Settings settings, Config config, boolean countBacklog) {
         key = "host-" + HOSTS.incrementAndGet();
         executor = new SeededExecutor("vcpu-emu-deterministic-" + key, null, null);
-        mailboxThroughput = Simulation.deterministicThroughput(settings);
+        mailboxThroughput = settings.engine().mailboxThroughput();
         Config dispatcher = Simulation.deterministicDispatcher(key, settings);
         backlog = countBacklog ? CountingMailbox.register(key) : null;
         if (countBacklog) {
@@ -83,9 +83,9 @@ public final class DeterministicHost implements AutoCloseable {
      */
     public RunResult run(Settings settings, RunControl control, Consumer<Progress> progress, Strategy strategy,
                          Schedule record, TrackSinks timeline) throws InterruptedException {
-        if (Simulation.deterministicThroughput(settings) != mailboxThroughput) {
+        if (settings.engine().mailboxThroughput() != mailboxThroughput) {
             throw new IllegalArgumentException("this host runs mailbox throughput " + mailboxThroughput
-                    + ", not " + Simulation.deterministicThroughput(settings));
+                    + ", not " + settings.engine().mailboxThroughput());
         }
         if (control.countsMailboxBacklog()) {
             if (backlog == null) {

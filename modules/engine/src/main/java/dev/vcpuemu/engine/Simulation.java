@@ -201,47 +201,16 @@ public final class Simulation {
         return (int) Math.max(1, Math.min(cores, steps / STEPS_PER_THREAD));
     }
 
-    /**
-     * The concurrent engine's mailbox throughput when {@code engine.mailbox-throughput} is 0:
-     * a vCPU takes up to this many of its steps in a row before its thread moves on. What a run
-     * computes does not depend on it (peers' messages land at the next step boundary after they
-     * arrive, whatever the throughput; the quantum bounds how far vCPUs drift apart); what it
-     * costs does: a vCPU's state stays in the core's caches for its whole batch. Measured on this
-     * project's 2-core machine (src/site/markdown/performance.md, "Mailbox throughput"): 64
-     * against 5 was 1.04-1.32x the messages/s of the stress topology at 64 vCPUs on one and two
-     * threads, 1.08-1.13x at 1,000, 1.07-1.11x on the default topology at 64, even at 4 vCPUs.
-     */
-    static final int CONCURRENT_THROUGHPUT = 64;
-
-    /**
-     * The deterministic engine's mailbox throughput when {@code engine.mailbox-throughput} is 0:
-     * the value every default run had before 0 meant a choice, so recorded schedules and trace
-     * hashes replay as they were. It shapes the schedules a search can reach (a choice point
-     * every few messages), not only the speed.
-     */
-    static final int DETERMINISTIC_THROUGHPUT = 5;
-
-    /** The concurrent engine's mailbox throughput: {@code engine.mailbox-throughput}, or its own choice at 0. */
-    public static int concurrentThroughput(Settings settings) {
-        int t = settings.engine().mailboxThroughput();
-        return t > 0 ? t : CONCURRENT_THROUGHPUT;
-    }
-
-    /** The deterministic engine's mailbox throughput: {@code engine.mailbox-throughput}, or its own choice at 0. */
-    public static int deterministicThroughput(Settings settings) {
-        int t = settings.engine().mailboxThroughput();
-        return t > 0 ? t : DETERMINISTIC_THROUGHPUT;
-    }
-
     /** The concurrent simulation dispatcher with {@code parallelism} threads. */
     static Config forkJoinDispatcher(int parallelism, Settings settings) {
+        var e = settings.engine();
         return ConfigFactory.parseString(String.join("\n",
                 Machine.DISPATCHER + " {",
                 "  type = Dispatcher",
                 "  executor = fork-join-executor",
                 "  fork-join-executor { parallelism-min = " + parallelism + ", parallelism-max = " + parallelism
                         + ", parallelism-factor = 1.0 }",
-                "  throughput = " + concurrentThroughput(settings),
+                "  throughput = " + e.mailboxThroughput(),
                 "}")).withFallback(SHUTDOWN);
     }
 
@@ -255,7 +224,7 @@ public final class Simulation {
                 "  type = Dispatcher",
                 "  executor = \"" + SeededExecutorConfigurator.class.getName() + "\"",
                 "  " + SeededExecutorConfigurator.KEY + " = \"" + key + "\"",
-                "  throughput = " + deterministicThroughput(settings),
+                "  throughput = " + settings.engine().mailboxThroughput(),
                 "  throughput-deadline-time = 0ms",
                 "}")).withFallback(SHUTDOWN);
     }

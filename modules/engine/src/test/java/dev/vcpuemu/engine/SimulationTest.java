@@ -78,19 +78,6 @@ class SimulationTest {
     }
 
     @Test
-    void anUnsetMailboxThroughputIsEachEnginesOwnChoiceASetOneIsTakenByBoth() {
-        Settings unset = TestSettings.legacy().mailboxThroughput(0).build();
-        assertEquals(64, Simulation.concurrentThroughput(unset));
-        assertEquals(5, Simulation.deterministicThroughput(unset), "the throughput recorded schedules were made with");
-        assertEquals(64, Simulation.concurrentDispatcher(unset).getInt(Machine.DISPATCHER + ".throughput"));
-        assertEquals(5, Simulation.deterministicDispatcher("k", unset).getInt(Machine.DISPATCHER + ".throughput"));
-        Settings set = TestSettings.legacy().mailboxThroughput(3).build();
-        assertEquals(3, Simulation.concurrentThroughput(set));
-        assertEquals(3, Simulation.deterministicThroughput(set));
-        assertEquals(3, Simulation.concurrentDispatcher(set).getInt(Machine.DISPATCHER + ".throughput"));
-    }
-
-    @Test
     void theBarrierIsMeasuredOnlyWhenAskedAndAccountsForTheQuantaItSaw() throws Exception {
         Settings s = busy(Duration.ofMillis(500));
         RunControl plain = RunControl.wallClock(s.run().duration(), s.run().progressInterval());

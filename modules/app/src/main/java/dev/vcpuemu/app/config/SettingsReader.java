@@ -113,7 +113,7 @@ final class SettingsReader {
                     : "must be at least " + s.path("op-cost") + " (" + text(s.get("op-cost")) + "), got " + text(s.get("quantum")));
         }
         int microOps = intAtLeast(s, "micro-ops-per-step", 1);
-        int throughput = intAtLeast(s, "mailbox-throughput", 0);
+        int throughput = intAtLeast(s, "mailbox-throughput", 1);
         int parallelism = (int) integer(s.get("parallelism"), s.path("parallelism"), 0, MAX_PARALLELISM);
         return new Settings.Engine(quantum, opCost, microOps, throughput, parallelism);
     }

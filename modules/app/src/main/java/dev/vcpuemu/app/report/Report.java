@@ -10,7 +10,6 @@ import dev.vcpuemu.model.finding.Finding;
 import dev.vcpuemu.model.finding.FindingKind;
 import dev.vcpuemu.model.stats.VcpuTime;
 import dev.vcpuemu.model.settings.Settings;
-import dev.vcpuemu.engine.Simulation;
 import dev.vcpuemu.engine.io.AtomicFiles;
 
 import java.io.IOException;
@@ -52,9 +51,7 @@ public final class Report {
         topology.put("nmiSources", s.nmi().sources().size());
         topology.put("quantumNanos", s.engine().quantumNanos());
         topology.put("microOpsPerStep", s.engine().microOpsPerStep());
-        // The throughput the run's engine used (engine.mailbox-throughput = 0 lets each engine choose).
-        topology.put("mailboxThroughput", engine.equals("deterministic") ? Simulation.deterministicThroughput(s)
-                : Simulation.concurrentThroughput(s));
+        topology.put("mailboxThroughput", s.engine().mailboxThroughput());
 
         root.put("wallSeconds", r.wallSeconds());
         root.put("simulatedSeconds", r.simulatedNanos() / 1e9);

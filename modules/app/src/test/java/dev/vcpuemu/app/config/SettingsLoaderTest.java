@@ -76,7 +76,7 @@ class SettingsLoaderTest {
         LoadedSettings l = loader.loadDefault();
         Settings s = l.settings();
         assertEquals(new Settings.Run(Duration.ofSeconds(10), 42, Duration.ofSeconds(1), "runs/"), s.run());
-        assertEquals(new Settings.Engine(20_000, 5, 64, 0, 0), s.engine());
+        assertEquals(new Settings.Engine(20_000, 5, 64, 5, 0), s.engine());
         assertEquals(4, s.topology().vcpus());
         assertEquals(new Settings.Host(Settings.HostEra.INTERRUPT, 100_000, 4,
                 new Settings.Latency(Settings.Latency.Distribution.EXPONENTIAL, 200_000, 20_000, 2_000_000),
@@ -317,14 +317,6 @@ class SettingsLoaderTest {
         assertEquals("--set engine.parallelism=32768: vcpu-emu.engine.parallelism: must be between 0 and 32767, got 32768",
                 problem(null, "engine.parallelism=32768"));
         assertEquals(32_767, load(null, "engine.parallelism=32767").engine().parallelism());
-    }
-
-    @Test
-    void mailboxThroughputZeroLetsTheEnginesChooseANegativeOneIsRefused() throws Exception {
-        assertEquals(0, load(null).engine().mailboxThroughput(), "the default: each engine chooses");
-        assertEquals(7, load(null, "engine.mailbox-throughput=7").engine().mailboxThroughput());
-        assertEquals("--set engine.mailbox-throughput=-1: vcpu-emu.engine.mailbox-throughput: must be at least 0, got -1",
-                problem(null, "engine.mailbox-throughput=-1"));
     }
 
     @Test
