@@ -412,10 +412,20 @@ public final class Vcpu {
         timing.landed(kind, kind.hostSide ? input.late : lateness > 0, lateness);
     }
 
-    /** Blocked with nothing deliverable: jump to the next moment something can change, counting the time as {@code use}. */
+    /**
+     * Blocked with nothing deliverable: jump to the next moment something can change, counting the
+     * time as {@code use}. That moment is always later than now (whatever was due by now was taken
+     * at the top of this boundary); if it is not, the run loop would wait at the same time forever,
+     * so a bookkeeping slip (an input queued but never taken) fails here instead of hanging the run.
+     */
     private void waitForInput(long limit, VcpuTime use) {
         long before = now;
-        now = Math.max(now, nextInput(Math.min(limit, nextTick)));
+        long next = nextInput(Math.min(limit, nextTick));
+        if (next <= now) {
+            throw new IllegalStateException("vCPU " + id + " blocked at " + now + " ns with something due at " + next
+                    + " ns that the boundary did not take: the run loop would wait there forever");
+        }
+        now = next;
         lateBefore = Math.max(lateBefore, now);
         timeUse[use.ordinal()] += now - before;
     }
