@@ -32,6 +32,7 @@ import java.util.ArrayDeque;
 import java.util.Comparator;
 import java.util.List;
 import java.util.PriorityQueue;
+import java.util.Queue;
 import java.util.random.RandomGenerator;
 
 /**
@@ -192,14 +193,12 @@ public final class Vcpu {
 
     /** An NMI asserted at virtual time {@code due}. */
     public void onNmi(long due, double userReadProbability) {
-        nmiInputs.add(new Timed<>(due, inputSeq++, userReadProbability, due < lateBefore));
-        inputsDueAt = Math.min(inputsDueAt, due);
+        queue(nmiInputs, due, userReadProbability);
     }
 
     /** A paging worker completed {@code item} at virtual time {@code due}. */
     public void onWorkDone(WorkItem item, long due) {
-        completions.add(new Timed<>(due, inputSeq++, item, due < lateBefore));
-        inputsDueAt = Math.min(inputsDueAt, due);
+        queue(completions, due, item);
     }
 
     /**
@@ -207,8 +206,7 @@ public final class Vcpu {
      * {@code item} (one of its tokens) for this vCPU to deliver, at virtual time {@code due}.
      */
     public void onPageReadyFromVcpu(WorkItem item, long due) {
-        completions.add(new Timed<>(due, inputSeq++, item, due < lateBefore));
-        inputsDueAt = Math.min(inputsDueAt, due);
+        queue(completions, due, item);
     }
 
     /**
@@ -218,9 +216,17 @@ public final class Vcpu {
      */
     public void onEvictions(long[] dues) {
         for (long due : dues) {
-            evictions.add(new Timed<>(due, inputSeq++, null, due < lateBefore));
-            inputsDueAt = Math.min(inputsDueAt, due);
+            queue(evictions, due, null);
         }
+    }
+
+    /**
+     * Queues an input due at {@code due}: its sequence number breaks ties in arrival order, and
+     * the earliest due time is kept so that a boundary with nothing due looks at no queue.
+     */
+    private <T> void queue(Queue<Timed<T>> inputs, long due, T value) {
+        inputs.add(new Timed<>(due, inputSeq++, value, due < lateBefore));
+        inputsDueAt = Math.min(inputsDueAt, due);
     }
 
     /**
