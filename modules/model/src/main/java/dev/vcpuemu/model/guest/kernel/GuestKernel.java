@@ -272,7 +272,7 @@ public final class GuestKernel implements Kernel {
     @Override
     public int trapDepth() {
         int n = 0;
-        for (Frame f : current.stack) {
+        for (Frame f : current.frames()) {
             if (f.routine.trap) {
                 n++;
             }
@@ -282,7 +282,7 @@ public final class GuestKernel implements Kernel {
 
     @Override
     public boolean insideLegacyPageFaultEntry(Frame except) {
-        for (Frame x : current.stack) {
+        for (Frame x : current.frames()) {
             if (x != except && (x.routine == Routine.PF_LEGACY || x.routine == Routine.PF_LEGACY_EARLY)) {
                 return true;
             }

@@ -4,6 +4,8 @@ import dev.vcpuemu.model.guest.program.Frame;
 import dev.vcpuemu.model.memory.GuestPageTables;
 
 import java.util.ArrayDeque;
+import java.util.Collection;
+import java.util.Collections;
 
 /** A guest task pinned to one vCPU: its kernel stack of frames, page tables and sleep state. */
 final class Task {
@@ -11,8 +13,8 @@ final class Task {
 
     final int index;
     final boolean idle;
-    /** The kernel stack, top first; read it freely, change it only through {@link #push}, {@link #pop} and {@link #clear}. */
-    final ArrayDeque<Frame> stack = new ArrayDeque<>();
+    /** The kernel stack, top first; changed only through {@link #push}, {@link #pop} and {@link #clear}. */
+    private final ArrayDeque<Frame> stack = new ArrayDeque<>();
     /** The top of {@link #stack}, kept beside it: the run loop reads it at every micro-op. */
     private Frame top;
     GuestPageTables pageTables;
@@ -32,6 +34,11 @@ final class Task {
 
     Frame top() {
         return top;
+    }
+
+    /** The kernel stack's frames, top first, read-only: nothing may change it behind {@link #top}'s back. */
+    Collection<Frame> frames() {
+        return Collections.unmodifiableCollection(stack);
     }
 
     void push(Frame f) {

@@ -42,10 +42,10 @@ public final class WaitingTasks implements GuestTruth {
                         + (fate == null ? "" : ": " + fate.describe()));
             }
         }
-        for (Frame f : current.stack) {
+        for (Frame f : current.frames()) {
             if (f instanceof AsyncPfWait w && w.haltedWaiting(current.idle) && now - w.since() > guest.wedgeTimeoutNanos()
                     && w.reportWedgeOnce()) {
-                boolean inNmi = current.stack.stream().anyMatch(x -> x.routine == Routine.NMI);
+                boolean inNmi = current.frames().stream().anyMatch(x -> x.routine == Routine.NMI);
                 rec.finding(FindingKind.VCPU_WEDGED, "vCPU halted in the async #PF wait loop for token 0x"
                         + Integer.toHexString(w.token()) + " for more than " + guest.wedgeTimeoutNanos() / 1_000_000
                         + " ms" + (inNmi ? ", inside an NMI handler" : ""));
@@ -71,7 +71,7 @@ public final class WaitingTasks implements GuestTruth {
         if (t.state != Task.State.SLEEPING) {
             return null;
         }
-        for (Frame f : t.stack) {
+        for (Frame f : t.frames()) {
             if (f instanceof AsyncPfWait w && w.ledgerRecord() != null && w.token() == t.sleepToken) {
                 return w.ledgerRecord().fate();
             }
