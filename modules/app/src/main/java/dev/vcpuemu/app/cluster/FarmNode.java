@@ -113,6 +113,7 @@ public final class FarmNode extends AbstractBehavior<FarmNode.Command> {
                 .onMessageEquals(Finish.INSTANCE, this::onFinish)
                 .onMessage(MemberGone.class, this::onMemberGone)
                 .onMessageEquals(HelloAgain.INSTANCE, this::onHelloAgain)
+                .onSignal(PostStop.class, signal -> onPostStop())
                 .build();
     }
 
@@ -184,6 +185,12 @@ public final class FarmNode extends AbstractBehavior<FarmNode.Command> {
             deleteCopy();
             ended.complete(new Ended(3, "lost the coordinator at " + hostPort(g.address())));
         }
+        return this;
+    }
+
+    /** Stopped without a finish (the system terminated, say): the copy of the job's files goes all the same. */
+    private Behavior<Command> onPostStop() {
+        deleteCopy();
         return this;
     }
 

@@ -12,17 +12,24 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
  * A farm node's handshake, against a probe in the coordinator's place: it says hello again until
  * answered (a message can be lost on the wire), and takes one welcome however many come (the
- * coordinator answers every hello), so it runs its worker threads once.
+ * coordinator answers every hello), so it runs its worker threads once; stopped without a finish,
+ * it leaves no copy of the job's files behind.
  */
 class FarmNodeTest {
     private static final Path TOPOLOGY = Path.of(System.getProperty("vcpuemu.conf", "../../conf"))
@@ -74,5 +81,33 @@ class FarmNodeTest {
                 ? FishingOutcomes.complete() : FishingOutcomes.continueAndIgnore());
         // Two worker threads registered their consumers; a second welcome would add two more.
         consumers.expectNoMessage(Duration.ofSeconds(2));
+    }
+
+    @Test
+    void aNodeStoppedWithoutFinishDeletesItsCopy() throws Exception {
+        Set<Path> before = copies();
+        TestProbe<Receptionist.Listing> consumers = TestProbe.create(system);
+        system.receptionist().tell(Receptionist.subscribe(Farm.RANGES, consumers.ref()));
+        TestProbe<Farm.Command> farm = TestProbe.create(system);
+        ActorRef<FarmNode.Command> node = node("stopped", 1);
+        Job job = new Job(TOPOLOGY.getFileName().toString(), Files.readString(TOPOLOGY), List.of("run.duration=1ms"),
+                StrategySpec.random(), Job.Stop.EMULATOR_FAILURE, null, Long.MAX_VALUE, 1);
+        node.tell(new FarmNode.Welcome(job, farm.ref()));
+        consumers.fishForMessage(Duration.ofSeconds(10), l -> l.getServiceInstances(Farm.RANGES).size() == 1
+                ? FishingOutcomes.complete() : FishingOutcomes.continueAndIgnore());
+        Set<Path> running = copies();
+        running.removeAll(before);
+        assertEquals(1, running.size(), "the welcomed node's copy of the job's files: " + running);
+        // No Finish: the system goes down under the node, as on a coordinator's abort or a test's end.
+        system.terminate();
+        system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        assertTrue(Files.notExists(running.iterator().next()), "left behind: " + running);
+    }
+
+    /** The node copies' folders now in the temporary directory. */
+    private static Set<Path> copies() throws Exception {
+        try (Stream<Path> all = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
+            return all.filter(p -> p.getFileName().toString().startsWith("vcpu-emu-node")).collect(Collectors.toSet());
+        }
     }
 }
