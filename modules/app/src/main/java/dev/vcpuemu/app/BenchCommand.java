@@ -180,9 +180,10 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
             outPath = stored.report();
         }
         Runtime rt = Runtime.getRuntime();
-        o.printf("vcpu-emu %s bench: %s, %d cores, max heap %d MiB, Java %s; %s measured after %s warm-up per phase%s%n",
+        o.printf("vcpu-emu %s bench: %s, %d cores, max heap %d MiB, %s collector, Java %s; %s measured after %s "
+                        + "warm-up per phase%s%n",
                 Main.version(), sizes.get(0).source(), rt.availableProcessors(), rt.maxMemory() >> 20,
-                System.getProperty("java.version"), ValidateCommand.human(measure), ValidateCommand.human(warm),
+                BenchPhases.collector(), System.getProperty("java.version"), ValidateCommand.human(measure), ValidateCommand.human(warm),
                 repeat > 1 ? ", " + repeat + " rounds" : "");
         o.flush();
 
@@ -287,6 +288,7 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
         ObjectNode machine = root.putObject("machine");
         machine.put("cores", rt.availableProcessors());
         machine.put("maxHeapBytes", rt.maxMemory());
+        machine.put("collector", BenchPhases.collector());
         machine.put("java", System.getProperty("java.version"));
         machine.put("vm", System.getProperty("java.vm.name"));
         root.put("topology", first.source());

@@ -151,4 +151,21 @@ class BenchCommandTest {
         assertEquals(600, x.get("runs").get(1).get("exploreRuns").asLong());
         assertEquals(0.9, x.get("runs").get(1).get("otherProcessesCores").asDouble());
     }
+
+    @Test
+    void theCollectorIsNamedAsTheFlagThatChoosesIt() {
+        // The VM's own flags, a second source beside the beans' names that collector() reads.
+        var vm = java.lang.management.ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
+        String flagged = null;
+        for (String gc : List.of("G1", "Parallel", "Serial", "Z", "Shenandoah")) {
+            try {
+                if (Boolean.parseBoolean(vm.getVMOption("Use" + gc + "GC").getValue())) {
+                    flagged = gc;
+                }
+            } catch (IllegalArgumentException notInThisVm) {
+                // Shenandoah is not built into every JDK.
+            }
+        }
+        assertEquals(flagged, BenchPhases.collector());
+    }
 }

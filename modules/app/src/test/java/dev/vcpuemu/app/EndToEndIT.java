@@ -286,6 +286,8 @@ class EndToEndIT {
         assertTrue(o.out().contains("Growth (concurrent engine)"), o.out());
         JsonNode b = report(tmp.resolve("bench.json"));
         assertEquals("bench", b.get("command").asText());
+        String collector = b.get("machine").get("collector").asText();
+        assertTrue(!collector.isEmpty() && o.out().contains(collector + " collector, Java "), o.out());
         JsonNode small = b.get("sizes").get(0);
         JsonNode big = b.get("sizes").get(1);
         assertEquals(8, small.get("vcpus").asInt());
