@@ -69,16 +69,7 @@ class FarmNodeTest {
 
     @Test
     void aNodeTakesOneWelcomeHoweverManyCome() throws Exception {
-        TestProbe<Receptionist.Listing> consumers = TestProbe.create(system);
-        system.receptionist().tell(Receptionist.subscribe(Farm.RANGES, consumers.ref()));
-        TestProbe<Farm.Command> farm = TestProbe.create(system);
-        ActorRef<FarmNode.Command> node = node("welcome", 2);
-        Job job = new Job(TOPOLOGY.getFileName().toString(), Files.readString(TOPOLOGY), List.of("run.duration=1ms"),
-                StrategySpec.random(), Job.Stop.EMULATOR_FAILURE, null, Long.MAX_VALUE, 1);
-        node.tell(new FarmNode.Welcome(job, farm.ref()));
-        node.tell(new FarmNode.Welcome(job, farm.ref()));
-        consumers.fishForMessage(Duration.ofSeconds(10), l -> l.getServiceInstances(Farm.RANGES).size() == 2
-                ? FishingOutcomes.complete() : FishingOutcomes.continueAndIgnore());
+        TestProbe<Receptionist.Listing> consumers = welcome("welcome", 2, 2);
         // Two worker threads registered their consumers; a second welcome would add two more.
         consumers.expectNoMessage(Duration.ofSeconds(2));
     }
@@ -86,15 +77,7 @@ class FarmNodeTest {
     @Test
     void aNodeStoppedWithoutFinishDeletesItsCopy() throws Exception {
         Set<Path> before = copies();
-        TestProbe<Receptionist.Listing> consumers = TestProbe.create(system);
-        system.receptionist().tell(Receptionist.subscribe(Farm.RANGES, consumers.ref()));
-        TestProbe<Farm.Command> farm = TestProbe.create(system);
-        ActorRef<FarmNode.Command> node = node("stopped", 1);
-        Job job = new Job(TOPOLOGY.getFileName().toString(), Files.readString(TOPOLOGY), List.of("run.duration=1ms"),
-                StrategySpec.random(), Job.Stop.EMULATOR_FAILURE, null, Long.MAX_VALUE, 1);
-        node.tell(new FarmNode.Welcome(job, farm.ref()));
-        consumers.fishForMessage(Duration.ofSeconds(10), l -> l.getServiceInstances(Farm.RANGES).size() == 1
-                ? FishingOutcomes.complete() : FishingOutcomes.continueAndIgnore());
+        welcome("stopped", 1, 1);
         Set<Path> running = copies();
         running.removeAll(before);
         assertEquals(1, running.size(), "the welcomed node's copy of the job's files: " + running);
@@ -102,6 +85,25 @@ class FarmNodeTest {
         system.terminate();
         system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
         assertTrue(Files.notExists(running.iterator().next()), "left behind: " + running);
+    }
+
+    /**
+     * Starts node {@code name} with {@code threads} workers and sends it {@code welcomes} welcomes
+     * to one job; returns once its workers have registered their consumers, watched by the probe.
+     */
+    private TestProbe<Receptionist.Listing> welcome(String name, int threads, int welcomes) throws Exception {
+        TestProbe<Receptionist.Listing> consumers = TestProbe.create(system);
+        system.receptionist().tell(Receptionist.subscribe(Farm.RANGES, consumers.ref()));
+        TestProbe<Farm.Command> farm = TestProbe.create(system);
+        ActorRef<FarmNode.Command> node = node(name, threads);
+        Job job = new Job(TOPOLOGY.getFileName().toString(), Files.readString(TOPOLOGY), List.of("run.duration=1ms"),
+                StrategySpec.random(), Job.Stop.EMULATOR_FAILURE, null, Long.MAX_VALUE, 1);
+        for (int i = 0; i < welcomes; i++) {
+            node.tell(new FarmNode.Welcome(job, farm.ref()));
+        }
+        consumers.fishForMessage(Duration.ofSeconds(10), l -> l.getServiceInstances(Farm.RANGES).size() == threads
+                ? FishingOutcomes.complete() : FishingOutcomes.continueAndIgnore());
+        return consumers;
     }
 
     /** The node copies' folders now in the temporary directory. */
