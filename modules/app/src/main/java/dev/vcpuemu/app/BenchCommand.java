@@ -183,7 +183,8 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
         o.printf("vcpu-emu %s bench: %s, %d cores, max heap %d MiB, %s collector, Java %s; %s measured after %s "
                         + "warm-up per phase%s%n",
                 Main.version(), sizes.get(0).source(), rt.availableProcessors(), rt.maxMemory() >> 20,
-                BenchPhases.collector(), System.getProperty("java.version"), ValidateCommand.human(measure), ValidateCommand.human(warm),
+                BenchPhases.collector(), System.getProperty("java.version"), ValidateCommand.human(measure),
+                ValidateCommand.human(warm),
                 repeat > 1 ? ", " + repeat + " rounds" : "");
         o.flush();
 

@@ -5,9 +5,11 @@ import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.management.HotSpotDiagnosticMXBean;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vcpuemu.engine.run.RunControl;
 
+import java.lang.management.ManagementFactory;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -155,7 +157,7 @@ class BenchCommandTest {
     @Test
     void theCollectorIsNamedAsTheFlagThatChoosesIt() {
         // The VM's own flags, a second source beside the beans' names that collector() reads.
-        var vm = java.lang.management.ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
+        var vm = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
         String flagged = null;
         for (String gc : List.of("G1", "Parallel", "Serial", "Z", "Shenandoah")) {
             try {
