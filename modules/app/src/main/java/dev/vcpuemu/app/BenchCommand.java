@@ -388,6 +388,10 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
                 if (x.engine() != null) {
                     x.engine().print(o);
                 }
+                String collector = x.load().collectorLine();
+                if (collector != null) {
+                    o.printf("  %-34s %s%n", "", collector);
+                }
                 String busy = x.load().warning();
                 if (busy != null) {
                     String w = t.name() + (repeat > 1 ? " run " + round : "") + ": " + busy;
@@ -554,6 +558,9 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
             putStat(x, "microOpsPerSecond", runs.stream().mapToDouble(r -> r.phase().microOpsPerSecond()).toArray());
         }
         EngineFigures.put(x, runs.stream().map(Sample::engine).toList());
+        if (runs.stream().noneMatch(r -> r.load().collectorCores().isEmpty())) {
+            putStat(x, "collectorCores", runs.stream().mapToDouble(r -> r.load().collectorTotal()).toArray());
+        }
         List<Footprint> footprints = runs.stream().map(Sample::footprint).filter(f -> f != null).toList();
         if (!footprints.isEmpty()) {
             x.put("startupSeconds", median(footprints.stream().mapToDouble(Footprint::startupSeconds).toArray()));
@@ -573,6 +580,11 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
             e.put("otherProcessesCores", r.load().otherCores());
             e.put("ownCores", r.load().ownCores());
             e.put("loadAverage", r.load().loadAverage());
+            if (!r.load().collectorCores().isEmpty()) {
+                e.put("collectorCores", r.load().collectorTotal());
+                ObjectNode kinds = e.putObject("collectorThreadCores");
+                r.load().collectorCores().forEach(kinds::put);
+            }
         }
         return x;
     }

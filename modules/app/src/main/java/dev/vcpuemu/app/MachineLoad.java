@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
+import java.util.stream.Collectors;
 
 /**
  * How busy the machine was while {@code bench} measured a phase: the CPU the whole machine used
@@ -20,9 +22,36 @@ final class MachineLoad {
 
     private final long startNanos = System.nanoTime();
     private final long startCpuNanos;
+    private final Map<String, Double> startCollector = CollectorThreads.cpuSeconds();
 
-    /** What was measured over one phase: cores used by other processes and by this JVM, the 1-minute load average. */
-    record Load(double otherCores, double ownCores, double loadAverage, int cores) {
+    /**
+     * What was measured over one phase: cores used by other processes and by this JVM, the 1-minute
+     * load average, and the cores this JVM's collector threads used, by kind (empty when unknown).
+     */
+    record Load(double otherCores, double ownCores, double loadAverage, int cores, Map<String, Double> collectorCores) {
+        Load(double otherCores, double ownCores, double loadAverage, int cores) {
+            this(otherCores, ownCores, loadAverage, cores, Map.of());
+        }
+
+        /** Cores all collector threads used together. */
+        double collectorTotal() {
+            return collectorCores.values().stream().mapToDouble(Double::doubleValue).sum();
+        }
+
+        /** "collector threads 0.62 of 2 cores: G1 Refine 0.44, …", busiest first; null when unknown. */
+        String collectorLine() {
+            if (collectorCores.isEmpty()) {
+                return null;
+            }
+            String kinds = collectorCores.entrySet().stream()
+                    .filter(e -> e.getValue() >= 0.005)
+                    .sorted(Map.Entry.<String, Double>comparingByValue().reversed())
+                    .map(e -> String.format("%s %.2f", e.getKey(), e.getValue()))
+                    .collect(Collectors.joining(", "));
+            return String.format("collector threads %.2f of %d cores%s", collectorTotal(), cores,
+                    kinds.isEmpty() ? "" : ": " + kinds);
+        }
+
         /** The warning for the phase, or null when the machine was not noticeably busy. */
         String warning() {
             if (otherCores < BUSY_CORES) {
@@ -56,7 +85,8 @@ final class MachineLoad {
         double machine = OS.getCpuLoad();
         double wall = Math.max(1, System.nanoTime() - startNanos);
         double own = startCpuNanos < 0 ? 0 : (OS.getProcessCpuTime() - startCpuNanos) / wall;
-        return new Load(other(machine, own, cores), own, loadAverage, cores);
+        Map<String, Double> collector = CollectorThreads.cores(startCollector, CollectorThreads.cpuSeconds(), wall / 1e9);
+        return new Load(other(machine, own, cores), own, loadAverage, cores, collector);
     }
 
     /** Cores used by others: the machine's share of all cores, less what this process used; 0 when unknown. */

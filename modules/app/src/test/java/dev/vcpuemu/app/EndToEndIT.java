@@ -288,6 +288,9 @@ class EndToEndIT {
         assertEquals("bench", b.get("command").asText());
         String collector = b.get("machine").get("collector").asText();
         assertTrue(!collector.isEmpty() && o.out().contains(collector + " collector, Java "), o.out());
+        if (Files.isDirectory(Path.of("/proc/self/task"))) {
+            assertTrue(o.out().contains(" collector threads "), o.out());
+        }
         JsonNode small = b.get("sizes").get(0);
         JsonNode big = b.get("sizes").get(1);
         assertEquals(8, small.get("vcpus").asInt());
@@ -308,6 +311,11 @@ class EndToEndIT {
                 assertTrue(size.get("phases").get(emulator).get("simulatedSecondsPerSecond").asDouble() > 0, emulator);
             }
             JsonNode concurrent = size.get("phases").get("emulatorConcurrent");
+            if (Files.isDirectory(Path.of("/proc/self/task"))) {
+                // Linux: each run says what the collector's threads took beside it.
+                double gc = concurrent.get("runs").get(0).get("collectorCores").asDouble(-1);
+                assertTrue(gc >= 0 && gc <= 2 * b.get("machine").get("cores").asInt(), concurrent.toString());
+            }
             double barrier = concurrent.get("barrierShare").asDouble(-1);
             assertTrue(barrier >= 0 && barrier <= 1, "the barrier is a share of wall time: " + concurrent);
             assertTrue(concurrent.get("microsPerQuantum").asDouble() > 0, concurrent.toString());
