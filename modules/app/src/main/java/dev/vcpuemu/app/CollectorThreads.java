@@ -10,11 +10,12 @@ import java.util.stream.Stream;
 
 /**
  * The CPU time of this JVM's garbage-collector threads, by kind, from Linux's per-thread
- * accounting ({@code /proc/self/task/<tid>/stat}): Java 17's beans give the collector's pauses, not
- * what its concurrent threads take beside the application. The collector's threads are the JVM's own, created at start and alive
- * to the end, so two readings bracket a phase. At 100,000 vCPUs on Java 17's G1 the concurrent
- * refinement threads alone took almost half a core of two (see the performance page): that is
- * what {@code bench} shows beside each phase, so that a slow large run says why.
+ * accounting ({@code /proc/self/task/<tid>/stat}): Java 17's beans give the collector's pauses,
+ * not what its concurrent threads take beside the application. The collector's threads live as
+ * long as the JVM (one started during a phase counts from zero), so two readings bracket a
+ * phase. At 100,000 vCPUs on Java 17's G1 the concurrent refinement threads alone took almost
+ * half a core of two (see the performance page): that is what {@code bench} shows beside each
+ * phase, so that a slow large run says why.
  *
  * <p>Kinds are the thread names with their number dropped: {@code G1 Refine} (concurrent
  * refinement of dirty cards), {@code G1 Conc} (concurrent marking), {@code GC Thread} (the
