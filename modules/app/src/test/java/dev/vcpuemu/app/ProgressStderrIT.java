@@ -29,8 +29,13 @@ class ProgressStderrIT {
     Path tmp;
 
     private String stderrOf(String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-jar", JAR.toAbsolutePath().toString()));
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        if (Runtime.version().feature() >= 23) {
+            // From Java 24 the JVM itself warns on stderr that Pekko calls sun.misc.Unsafe (JEP 498):
+            // its lines, not ours; the README gives users the same option.
+            cmd.add("--sun-misc-unsafe-memory-access=allow");
+        }
+        cmd.addAll(List.of("-jar", JAR.toAbsolutePath().toString()));
         cmd.addAll(List.of(args));
         Path err = tmp.resolve("stderr.txt");
         Process p = new ProcessBuilder(cmd).directory(tmp.toFile()).redirectOutput(tmp.resolve("stdout.txt").toFile())

@@ -38,13 +38,18 @@ public final class LocalCluster {
         }
     }
 
-    /** How this JVM was started, up to its arguments: java, its heap options, and the jar or class path. */
+    /**
+     * How this JVM was started, up to its arguments: java, its heap and collector options, the
+     * option that silences Java 24's warning about Pekko's use of sun.misc.Unsafe, and the jar or
+     * class path.
+     */
     static List<String> javaCommand() {
         List<String> cmd = new ArrayList<>();
         cmd.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java")
                 .toString()));
         for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (arg.startsWith("-Xmx") || arg.startsWith("-Xms") || arg.startsWith("-XX:+Use")) {
+            if (arg.startsWith("-Xmx") || arg.startsWith("-Xms") || arg.startsWith("-XX:+Use")
+                    || arg.startsWith("--sun-misc-unsafe-memory-access=")) {
                 cmd.add(arg);
             }
         }
