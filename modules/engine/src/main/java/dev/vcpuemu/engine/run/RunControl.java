@@ -58,6 +58,11 @@ public final class RunControl {
         return new RunControl(System::nanoTime, false, duration, progressInterval);
     }
 
+    /** As {@link #wallClock(Duration, Duration)}, reading {@code clock} (nanoseconds) for the wall clock: for tests. */
+    public static RunControl wallClock(Duration duration, Duration progressInterval, LongSupplier clock) {
+        return new RunControl(clock, false, duration, progressInterval);
+    }
+
     /** Deterministic engines: {@code duration} and {@code progressInterval} are virtual time. */
     public static RunControl virtualTime(Duration duration, Duration progressInterval) {
         return new RunControl(System::nanoTime, true, duration, progressInterval);
@@ -188,6 +193,16 @@ public final class RunControl {
      * up.) Virtual-time samples fall due an interval after the start of the quantum sampled, as
      * they always have: which quanta are sampled is part of a deterministic run's trace.
      */
+    /**
+     * Whether a sample falls due at progress clock {@code clock}, the next being due at {@code
+     * due}. Not at or past the duration: there the run's end takes the last sample, so a soak of
+     * 30 s at 3 s ends with its tenth line however the clock reads straddle 30 s (the end check
+     * and this one read the wall clock one after the other).
+     */
+    public boolean progressDue(long clock, long due) {
+        return clock >= due && clock < durationNanos;
+    }
+
     public long nextProgressNanos(long clock) {
         if (virtual) {
             return clock + progressIntervalNanos;

@@ -115,7 +115,7 @@ public final class QuantumPlan {
             return new Finish(start, endReason);
         }
         long clock = control.progressClock(start);
-        boolean wantStats = clock >= nextProgressNanos;
+        boolean wantStats = control.progressDue(clock, nextProgressNanos);
         if (wantStats) {
             nextProgressNanos = control.nextProgressNanos(clock);
         }

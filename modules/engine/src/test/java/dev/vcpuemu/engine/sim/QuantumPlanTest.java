@@ -4,6 +4,8 @@ import dev.vcpuemu.engine.run.RunControl;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
+import java.util.PrimitiveIterator;
+import java.util.stream.LongStream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -88,5 +90,27 @@ class QuantumPlanTest {
             sampled.answer(0, false, null);
         }
         assertEquals(5_000_000 - Q, start);
+    }
+
+    @Test
+    void aWallClockSampleDueAtTheDurationIsLeftToTheRunsEnd() {
+        // 30 ms at 3 ms: the end check of a quantum reads 29.999 ms, its sample check 30.001 ms
+        // just after. The end takes the last sample: no extra, empty interval after it.
+        PrimitiveIterator.OfLong reads = LongStream.of(0, 29_999_000, 30_001_000, 30_002_000).iterator();
+        RunControl control = RunControl.wallClock(Duration.ofMillis(30), Duration.ofMillis(3), reads::nextLong);
+        control.start();
+        QuantumPlan p = new QuantumPlan(Q, control, false);
+        assertEquals(new QuantumPlan.Open(0, Q, false, 2 * Q), p.begin(), "no sample at 30.001 ms of a 30 ms run");
+        p.answer(0, false, null);
+        assertEquals(new QuantumPlan.Finish(Q, RunControl.DURATION), p.next());
+    }
+
+    @Test
+    void aWallClockSampleFallsDueOnTheGridBeforeTheDuration() {
+        PrimitiveIterator.OfLong reads = LongStream.of(0, 2_999_000, 3_000_500, 3_001_000, 3_002_000).iterator();
+        RunControl control = RunControl.wallClock(Duration.ofMillis(30), Duration.ofMillis(3), reads::nextLong);
+        control.start();
+        QuantumPlan p = new QuantumPlan(Q, control, false);
+        assertEquals(new QuantumPlan.Open(0, Q, true, 2 * Q), p.begin(), "3.0005 ms: the sample of the first interval");
     }
 }
