@@ -185,15 +185,6 @@ public final class RunControl {
     }
 
     /**
-     * When the sample after the one taken at progress clock {@code clock} falls due. Wall-clock
-     * samples keep to the grid of whole intervals from the start (interval k at k intervals),
-     * whatever the lateness of the quantum each was taken in: so a soak of 20 s at 5 s takes its
-     * samples at 5, 10 and 15 s and its fourth interval is the run's end. (A quantum longer than
-     * an interval skips the grid points it spans rather than sampling at every boundary to catch
-     * up.) Virtual-time samples fall due an interval after the start of the quantum sampled, as
-     * they always have: which quanta are sampled is part of a deterministic run's trace.
-     */
-    /**
      * Whether a sample falls due at progress clock {@code clock}, the next being due at {@code
      * due}. Not at or past the duration: there the run's end takes the last sample, so a soak of
      * 30 s at 3 s ends with its tenth line however the clock reads straddle 30 s (the end check
@@ -203,6 +194,15 @@ public final class RunControl {
         return clock >= due && clock < durationNanos;
     }
 
+    /**
+     * When the sample after the one taken at progress clock {@code clock} falls due. Wall-clock
+     * samples keep to the grid of whole intervals from the start (interval k at k intervals),
+     * whatever the lateness of the quantum each was taken in: so a soak of 20 s at 5 s takes its
+     * samples at 5, 10 and 15 s and its fourth interval is the run's end. (A quantum longer than
+     * an interval skips the grid points it spans rather than sampling at every boundary to catch
+     * up.) Virtual-time samples fall due an interval after the start of the quantum sampled, as
+     * they always have: which quanta are sampled is part of a deterministic run's trace.
+     */
     public long nextProgressNanos(long clock) {
         if (virtual) {
             return clock + progressIntervalNanos;

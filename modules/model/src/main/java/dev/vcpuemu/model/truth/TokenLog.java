@@ -9,8 +9,8 @@ package dev.vcpuemu.model.truth;
  *
  * <p>The ring keeps each fate as primitives (and the rare thief's name) rather than as a
  * {@link TokenFate}: an object per event would live for the next 63 events of its vCPU, long
- * enough at 100,000 vCPUs to be promoted and die in the old generation, where only a concurrent
- * mark can find it.
+ * enough at 100,000 vCPUs to be promoted and die in the old generation, where only an old
+ * collection (G1: after a concurrent mark) reclaims it.
  */
 final class TokenLog {
     private static final int SIZE = 64;
