@@ -185,16 +185,6 @@ public final class RunControl {
     }
 
     /**
-     * Whether a sample falls due at progress clock {@code clock}, the next being due at {@code
-     * due}. Not at or past the duration: there the run's end takes the last sample, so a soak of
-     * 30 s at 3 s ends with its tenth line however the clock reads straddle 30 s (the end check
-     * and this one read the wall clock one after the other).
-     */
-    public boolean progressDue(long clock, long due) {
-        return clock >= due && clock < durationNanos;
-    }
-
-    /**
      * When the sample after the one taken at progress clock {@code clock} falls due. Wall-clock
      * samples keep to the grid of whole intervals from the start (interval k at k intervals),
      * whatever the lateness of the quantum each was taken in: so a soak of 20 s at 5 s takes its
@@ -233,10 +223,12 @@ public final class RunControl {
     }
 
     /**
-     * Why the run must end before opening the quantum that starts at {@code virtualNanos}, or
-     * null to go on.
+     * Why the run must end at progress clock {@code clock} ({@link #progressClock}: the next
+     * quantum's start, or the elapsed wall time), or null to go on. The caller reads the clock
+     * once for this and for the progress sample of the same quantum, so the two agree: a
+     * wall-clock sample is never taken at or past the end, whose own line closes the run.
      */
-    public String endReason(long virtualNanos) {
+    public String endReason(long clock) {
         FindingKind f = stoppingFinding;
         if (f != null) {
             return FINDING_PREFIX + f.name();
@@ -247,8 +239,7 @@ public final class RunControl {
         if (steps.getAsLong() >= maxSteps) {
             return STEP_BUDGET;
         }
-        boolean over = virtual ? virtualNanos >= durationNanos : elapsedNanos() >= durationNanos;
-        return over ? DURATION : null;
+        return clock >= durationNanos ? DURATION : null;
     }
 
     /** Asks the run to stop at the end of the current quantum; safe from any thread. */

@@ -101,7 +101,7 @@ public final class QuantumPlan {
      * producers, or once the run is over, it opens (or ends) at once.
      */
     private Next primeOrOpen() {
-        if (!producers || endReason() != null) {
+        if (!producers || endReason(control.progressClock(start)) != null) {
             return open();
         }
         priming = true;
@@ -110,12 +110,13 @@ public final class QuantumPlan {
     }
 
     private Next open() {
-        String endReason = endReason();
+        // One read of the clock decides both: a wall-clock run's end and its sample agree.
+        long clock = control.progressClock(start);
+        String endReason = endReason(clock);
         if (endReason != null) {
             return new Finish(start, endReason);
         }
-        long clock = control.progressClock(start);
-        boolean wantStats = control.progressDue(clock, nextProgressNanos);
+        boolean wantStats = clock >= nextProgressNanos;
         if (wantStats) {
             nextProgressNanos = control.nextProgressNanos(clock);
         }
@@ -130,9 +131,9 @@ public final class QuantumPlan {
         return Math.min(s + quantum, control.virtualEnd());
     }
 
-    private String endReason() {
+    private String endReason(long clock) {
         return deathReason != null ? deathReason
                 : allQuiescent ? RunControl.QUIESCENT
-                : control.endReason(start);
+                : control.endReason(clock);
     }
 }
