@@ -32,13 +32,25 @@ import java.util.concurrent.atomic.AtomicLong;
  * actor, as each vCPU always has its next step in flight. The ball is a preallocated object:
  * no allocation per message, like the emulator's {@code Step}.
  *
+ * <p>Every ball moves, in turn: the balls are served from a thread of the dispatcher itself. A
+ * {@code ForkJoinPool} worker runs the tasks of its own queue before it looks at what threads
+ * outside the pool submitted, so balls served from outside (the guardian's thread, as before
+ * 2026-12-05) waited there for ever while the first pair each worker took up passed its two balls
+ * between themselves: two players of 64, of 10,000 and of 100,000 carried every message, a
+ * yardstick of two actors in the caches at every size. Served from inside, every player's
+ * mailbox is on the workers' own queues (first in, first out), as the vCPUs' are once the
+ * time-keeper's tick has reached them. {@link Result#leastPerActor()} shows it.
+ *
  * <p>Three dispatchers: the concurrent engine's (fork-join over all cores, the configured
  * mailbox throughput), a plain single-threaded one (the deterministic engine's yardstick), and
  * the deterministic engine's own seeded executor (what its one-thread scheduling costs).
  */
 public final class Baseline {
-    /** Messages passed between the start and the stop, and the wall time between them. */
-    public record Result(long messages, double wallSeconds) {
+    /**
+     * Messages passed between the start and the stop, the wall time between them, and the
+     * fewest that one actor received (0 for a player whose ball never moved).
+     */
+    public record Result(long messages, double wallSeconds, long leastPerActor) {
         public double messagesPerSecond() {
             return wallSeconds > 0 ? messages / wallSeconds : 0;
         }
@@ -76,12 +88,15 @@ public final class Baseline {
             for (int i = 0; i < actors; i++) {
                 all.add(ctx.spawn(Player.create(stop), "player-" + i, sim));
             }
-            // Served from here, on the guardian's thread: the seeded executor takes nothing
-            // from another thread while it is busy.
-            for (int i = 0; i < actors; i++) {
-                int partner = (i ^ 1) < actors ? i ^ 1 : i;
-                all.get(i).tell(new Player.Serve(all.get(partner)));
-            }
+            // Served from a thread of the simulation dispatcher (see above), which for the seeded
+            // executor is also the one thread it takes work from while it is busy.
+            ctx.spawn(Behaviors.setup(server -> {
+                for (int i = 0; i < actors; i++) {
+                    int partner = (i ^ 1) < actors ? i ^ 1 : i;
+                    all.get(i).tell(new Player.Serve(all.get(partner)));
+                }
+                return Behaviors.empty();
+            }), "server", sim);
             players.complete(all);
             return Behaviors.empty();
         }), "vcpu-emu-baseline", dispatcherConfig.withFallback(config));
@@ -93,12 +108,15 @@ public final class Baseline {
             double wall = (System.nanoTime() - start) / 1e9;
             // Balls stop at the flag; the counts are asked for once the dispatcher is idle.
             long messages = 0;
+            long least = Long.MAX_VALUE;
             for (ActorRef<Player.Command> p : all) {
                 CompletableFuture<Long> count = new CompletableFuture<>();
                 p.tell(new Player.Count(count));
-                messages += count.get(30, TimeUnit.SECONDS);
+                long received = count.get(30, TimeUnit.SECONDS);
+                messages += received;
+                least = Math.min(least, received);
             }
-            return new Result(messages, wall);
+            return new Result(messages, wall, least);
         } catch (ExecutionException | TimeoutException e) {
             throw new IllegalStateException("baseline did not answer", e);
         } finally {
