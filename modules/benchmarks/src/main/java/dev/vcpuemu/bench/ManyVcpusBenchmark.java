@@ -1,0 +1,105 @@
+package dev.vcpuemu.bench;
+
+import dev.vcpuemu.model.TestSettings;
+import dev.vcpuemu.model.guest.SleeperTable;
+import dev.vcpuemu.model.memory.AtomicHostMemory;
+import dev.vcpuemu.model.settings.Settings;
+import dev.vcpuemu.model.vcpu.Vcpu;
+import org.openjdk.jmh.annotations.AuxCounters;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.util.concurrent.TimeUnit;
+
+/**
+ * What the number of vCPUs costs the model by itself, without actors or a collector at work:
+ * {@code vcpus} vCPUs of the pure model visited in turn on one thread, {@code stepsPerVisit}
+ * boundaries per visit, as the concurrent engine's dispatcher visits vCPU actors (one visit is
+ * one mailbox run: up to {@code engine.mailbox-throughput} step messages of
+ * {@code micro-ops-per-step} each). Sixteen vCPUs' state stays in the CPU caches; a hundred
+ * thousand (about 1 GiB) does not, so each visit first waits for its vCPU's state to come in
+ * from memory, and the fewer boundaries a visit takes, the more that wait weighs.
+ *
+ * <p>The primary figure is visits per second; {@code boundaries} is the same run's boundaries
+ * per second. Every frame is resident (no faults: the workload's user code, system calls, timer
+ * ticks and exits), in guests of 4,000 vCPUs as in {@code bench}'s 100,000. Run it with a heap
+ * that holds the large size, e.g. {@code -jvmArgs -Xmx4g}.
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Fork(value = 1, jvmArgsAppend = "-Xmx4g")
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+public class ManyVcpusBenchmark {
+    private static final int PER_GUEST = 4_000;
+
+    @Param({"16", "100000"})
+    public int vcpus;
+
+    @Param({"1", "5", "50"})
+    public int stepsPerVisit;
+
+    private Vcpu[] all;
+    private int next;
+
+    /** Boundaries taken, reported per second beside the visits. */
+    @State(Scope.Thread)
+    @AuxCounters(AuxCounters.Type.OPERATIONS)
+    public static class Boundaries {
+        public long boundaries;
+
+        @Setup(Level.Iteration)
+        public void clear() {
+            boundaries = 0;
+        }
+    }
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        int perGuest = Math.min(vcpus, PER_GUEST);
+        Settings s = TestSettings.interrupt().vcpus(perGuest).guests(vcpus / perGuest).tasks(4).kernelPages(64)
+                .workingSet(256).mappedPages(192).computeOps(8).syscalls(0.02, 4, 0.3, 0.2).timeslice(4_000_000)
+                .exitInterval(100_000).build();
+        all = new Vcpu[vcpus];
+        for (int g = 0; g * perGuest < vcpus; g++) {
+            AtomicHostMemory memory = new AtomicHostMemory(perGuest * Vcpu.framesPerVcpu(s));
+            SleeperTable sleepers = new SleeperTable();
+            for (int i = 0; i < perGuest; i++) {
+                SoloVcpu solo = new SoloVcpu(s, i, memory, sleepers, 1_000L * g + i).allResident();
+                all[g * perGuest + i] = solo.vcpu;
+            }
+        }
+        // The state is long-lived in a simulation: start from the heap layout a collection leaves.
+        System.gc();
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        for (Vcpu v : all) {
+            if (v.dead()) {
+                throw new IllegalStateException("a guest died: " + v.deathReason());
+            }
+        }
+    }
+
+    @Benchmark
+    public int visit(Boundaries counted) {
+        Vcpu v = all[next];
+        next = next + 1 == all.length ? 0 : next + 1;
+        int taken = v.run(Long.MAX_VALUE, stepsPerVisit);
+        counted.boundaries += taken;
+        return taken;
+    }
+}
