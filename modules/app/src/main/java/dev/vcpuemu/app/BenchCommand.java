@@ -346,7 +346,9 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
 
     /**
      * The ratios reported: JSON name, numerator phase, denominator phase, and for those of the
-     * emulator against raw Pekko (which cannot honestly exceed 100 %) the words printed.
+     * emulator against raw Pekko the words printed. Such a ratio may exceed 100 %: a vCPU sends
+     * its steps to itself, up to {@code engine.mailbox-throughput} of them per turn of its
+     * mailbox, where every ball of the ping-pong baseline switches actors.
      */
     private static final List<String[]> RATIOS = List.of(
             new String[] {"concurrent", "emulatorConcurrent", "rawConcurrent", "emulator / raw"},
@@ -419,7 +421,6 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
         ObjectNode ratios = size.putObject("ratios");
         ObjectNode ranges = size.putObject("ratioRanges");
         List<String> ratioText = new ArrayList<>();
-        List<String> ratioWarnings = new ArrayList<>();
         for (String[] r : RATIOS) {
             List<Sample> num = samples.get(r[1]);
             List<Sample> den = samples.get(r[2]);
@@ -440,10 +441,6 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
                 ratioText.add(String.format("%s = %.1f%%%s", r[3], 100 * median, repeat > 1
                         ? String.format(" (%.1f-%.1f%%)", 100 * range.get("min").asDouble(), 100 * range.get("max").asDouble())
                         : ""));
-                String w = ratioWarning(r[3], median);
-                if (w != null) {
-                    ratioWarnings.add(w);
-                }
             }
         }
         String growthRow = null;
@@ -453,7 +450,6 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
                     : String.format("; start-up %.2f s, live heap %,d MiB, %,d bytes per vCPU",
                     concurrent.get("startupSeconds").asDouble(), concurrent.get("heapLiveBytes").asLong() >> 20,
                     concurrent.get("bytesPerVcpu").asLong()));
-            ratioWarnings.forEach(w -> o.println("  WARNING " + w));
             if (concurrent != null) {
                 growthRow = String.format("| %,d | %,d | %.2f | %,d | %,d | %.2f | %.2f | %.2f | %.0f%% |",
                         s.topology().totalVcpus(), actors, concurrent.get("startupSeconds").asDouble(),
@@ -463,18 +459,10 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
                         phases.get("rawConcurrent").get("messagesPerSecond").asDouble() / 1e6, 100 * ratios.get("concurrent").asDouble());
             }
         }
-        warnings.addAll(ratioWarnings);
         ArrayNode w = size.putArray("warnings");
         warnings.forEach(w::add);
         o.flush();
         return new SizeResult(growthRow, conserved, warnings.size());
-    }
-
-    /** The warning for an emulator/raw ratio above 100 %, or null. */
-    static String ratioWarning(String label, double ratio) {
-        return ratio <= 1 ? null : String.format("%s is %.1f %% of raw: the emulator cannot outrun raw Pekko on the same "
-                + "dispatcher, so the baseline was disturbed (a busy machine?); measure again, e.g. with --repeat 3",
-                label, 100 * ratio);
     }
 
     /** The median of the values (the mean of the middle two for an even count). */

@@ -98,14 +98,6 @@ class BenchCommandTest {
     }
 
     @Test
-    void anEmulatorFasterThanRawPekkoIsAWarningNotAResult() {
-        assertNull(BenchCommand.ratioWarning("emulator / raw", 0.62));
-        assertNull(BenchCommand.ratioWarning("emulator / raw", 1.0));
-        String w = BenchCommand.ratioWarning("emulator / raw", 1.374);
-        assertTrue(w != null && w.startsWith("emulator / raw is 137.4 % of raw: "), w);
-    }
-
-    @Test
     void engineSelectsTheExplorePhaseAloneOrWithTheEnginesAndTheDefaultHasAll() {
         BenchCommand alone = new BenchCommand();
         new CommandLine(alone).parseArgs("--engines", "explore");
