@@ -113,8 +113,11 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
     @Mixin
     SetOptions setOptions;
 
-    /** One measured phase: what ran, how many messages and micro-ops in how much wall time. */
-    record Phase(String name, long messages, long microOps, double wallSeconds) {
+    /**
+     * One measured phase: what ran, how many messages and micro-ops in how much wall time, and
+     * for a baseline the fewest balls one of its players received (null for the emulator).
+     */
+    record Phase(String name, long messages, long microOps, double wallSeconds, Long leastPerActor) {
         double messagesPerSecond() {
             return wallSeconds > 0 ? messages / wallSeconds : 0;
         }
@@ -124,12 +127,12 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
         }
 
         static Phase of(String name, Baseline.Result r) {
-            return new Phase(name, r.messages(), 0, r.wallSeconds());
+            return new Phase(name, r.messages(), 0, r.wallSeconds(), r.leastPerActor());
         }
 
         static Phase of(String name, RunResult r) {
             return new Phase(name, r.counters().getOrDefault("messages", 0L), r.counters().getOrDefault("microOps", 0L),
-                    r.wallSeconds());
+                    r.wallSeconds(), null);
         }
     }
 
@@ -564,6 +567,9 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
             e.put("messagesPerSecond", r.phase().messagesPerSecond());
             if (r.phase().microOps() > 0) {
                 e.put("microOpsPerSecond", r.phase().microOpsPerSecond());
+            }
+            if (r.phase().leastPerActor() != null) {
+                e.put("leastPerActor", r.phase().leastPerActor());
             }
             e.put("otherProcessesCores", r.load().otherCores());
             e.put("ownCores", r.load().ownCores());

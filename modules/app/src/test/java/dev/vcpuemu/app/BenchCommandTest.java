@@ -53,9 +53,9 @@ class BenchCommandTest {
         MachineLoad.Load calm = new MachineLoad.Load(0.1, 2.0, 1.5, 2);
         MachineLoad.Load busy = new MachineLoad.Load(1.2, 0.8, 4.0, 2);
         List<BenchCommand.Sample> runs = List.of(
-                new BenchCommand.Sample(new BenchCommand.Phase("emu", 3_000, 6_000, 1.0), null, calm, true),
-                new BenchCommand.Sample(new BenchCommand.Phase("emu", 1_000, 2_000, 1.0), null, busy, true),
-                new BenchCommand.Sample(new BenchCommand.Phase("emu", 4_000, 8_000, 2.0), null, calm, true));
+                new BenchCommand.Sample(new BenchCommand.Phase("emu", 3_000, 6_000, 1.0, null), null, calm, true),
+                new BenchCommand.Sample(new BenchCommand.Phase("emu", 1_000, 2_000, 1.0, null), null, busy, true),
+                new BenchCommand.Sample(new BenchCommand.Phase("emu", 4_000, 8_000, 2.0, null), null, calm, true));
         ObjectNode x = BenchCommand.put(new ObjectMapper().createObjectNode(), "emulatorConcurrent", "emu", runs);
         assertEquals(2_000.0, x.get("messagesPerSecond").asDouble(), "median of 3,000, 1,000 and 2,000 per second");
         assertEquals(1_000.0, x.get("messagesPerSecondMin").asDouble());
@@ -78,8 +78,8 @@ class BenchCommandTest {
         assertEquals(0.02, f.primingShare(), 1e-12);
         assertEquals(2_000, f.microsPerQuantum(), 1e-9, "2 s over 1,000 quanta");
         List<BenchCommand.Sample> runs = List.of(
-                new BenchCommand.Sample(new BenchCommand.Phase("emu", 1_000, 2_000, 5.0), null, calm, true, f),
-                new BenchCommand.Sample(new BenchCommand.Phase("emu", 1_000, 2_000, 5.0), null, calm, true,
+                new BenchCommand.Sample(new BenchCommand.Phase("emu", 1_000, 2_000, 5.0, null), null, calm, true, f),
+                new BenchCommand.Sample(new BenchCommand.Phase("emu", 1_000, 2_000, 5.0, null), null, calm, true,
                         new EngineFigures(5.0, 1.5, 0, null)));
         ObjectNode x = BenchCommand.put(new ObjectMapper().createObjectNode(), "emulatorConcurrent", "emu", runs);
         assertEquals(0.2, x.get("simulatedSecondsPerSecond").asDouble(), 1e-12, "median of 0.1 and 0.3");

@@ -93,6 +93,10 @@ class StoreIT {
         assertEquals(2, b.get("repeat").asInt());
         JsonNode raw = b.get("sizes").get(0).get("phases").get("rawConcurrent");
         assertEquals(2, raw.get("runs").size());
+        for (JsonNode run : raw.get("runs")) {
+            assertTrue(run.get("leastPerActor").asLong() > 1, "every player's ball moved: " + run);
+        }
+        assertFalse(b.get("sizes").get(0).get("phases").get("emulatorConcurrent").get("runs").get(0).has("leastPerActor"));
         assertTrue(raw.get("messagesPerSecondMin").asDouble() <= raw.get("messagesPerSecond").asDouble()
                 && raw.get("messagesPerSecond").asDouble() <= raw.get("messagesPerSecondMax").asDouble(), raw.toString());
         assertTrue(b.get("sizes").get(0).has("warnings"));

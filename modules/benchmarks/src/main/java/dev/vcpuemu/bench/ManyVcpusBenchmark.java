@@ -33,8 +33,8 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>The primary figure is visits per second; {@code boundaries} is the same run's boundaries
  * per second. Every frame is resident (no faults: the workload's user code, system calls, timer
- * ticks and exits), in guests of 4,000 vCPUs as in {@code bench}'s 100,000. Run it with a heap
- * that holds the large size, e.g. {@code -jvmArgs -Xmx4g}.
+ * ticks and exits), in guests of 4,000 vCPUs as in {@code bench}'s 100,000 (other sizes: up to
+ * 4,000 or a multiple of it). The fork runs with {@code -Xmx4g}: 100,000 vCPUs take about 1.2 GiB.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.Throughput)
@@ -69,6 +69,9 @@ public class ManyVcpusBenchmark {
     @Setup(Level.Trial)
     public void setUp() {
         int perGuest = Math.min(vcpus, PER_GUEST);
+        if (vcpus % perGuest != 0) {
+            throw new IllegalArgumentException("vcpus must be at most 4,000 or a multiple of it, got " + vcpus);
+        }
         Settings s = TestSettings.interrupt().vcpus(perGuest).guests(vcpus / perGuest).tasks(4).kernelPages(64)
                 .workingSet(256).mappedPages(192).computeOps(8).syscalls(0.02, 4, 0.3, 0.2).timeslice(4_000_000)
                 .exitInterval(100_000).build();

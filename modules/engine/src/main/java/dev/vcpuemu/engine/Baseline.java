@@ -48,7 +48,7 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class Baseline {
     /**
      * Messages passed between the start and the stop, the wall time between them, and the
-     * fewest that one actor received (0 for a player whose ball never moved).
+     * fewest balls one player received.
      */
     public record Result(long messages, double wallSeconds, long leastPerActor) {
         public double messagesPerSecond() {
