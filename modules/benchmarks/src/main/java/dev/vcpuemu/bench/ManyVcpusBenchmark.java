@@ -1,6 +1,5 @@
 package dev.vcpuemu.bench;
 
-import dev.vcpuemu.model.TestSettings;
 import dev.vcpuemu.model.guest.SleeperTable;
 import dev.vcpuemu.model.memory.AtomicHostMemory;
 import dev.vcpuemu.model.settings.Settings;
@@ -72,9 +71,7 @@ public class ManyVcpusBenchmark {
         if (vcpus % perGuest != 0) {
             throw new IllegalArgumentException("vcpus must be at most 4,000 or a multiple of it, got " + vcpus);
         }
-        Settings s = TestSettings.interrupt().vcpus(perGuest).guests(vcpus / perGuest).tasks(4).kernelPages(64)
-                .workingSet(256).mappedPages(192).computeOps(8).syscalls(0.02, 4, 0.3, 0.2).timeslice(4_000_000)
-                .exitInterval(100_000).build();
+        Settings s = SoloVcpu.defaultWorkload().tasks(4).vcpus(perGuest).guests(vcpus / perGuest).build();
         all = new Vcpu[vcpus];
         for (int g = 0; g * perGuest < vcpus; g++) {
             AtomicHostMemory memory = new AtomicHostMemory(perGuest * Vcpu.framesPerVcpu(s));

@@ -1,6 +1,5 @@
 package dev.vcpuemu.bench;
 
-import dev.vcpuemu.model.TestSettings;
 import dev.vcpuemu.model.settings.Settings;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -64,9 +63,7 @@ public class MicroOpBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
-        Settings s = TestSettings.interrupt().tasks(3).kernelPages(64).workingSet(256).mappedPages(192)
-                .computeOps(8).syscalls(0.02, 4, 0.3, 0.2).timeslice(4_000_000).exitInterval(100_000)
-                .swapIn(200_000).build();
+        Settings s = SoloVcpu.defaultWorkload().tasks(3).swapIn(200_000).build();
         solo = new SoloVcpu(s, 42).allResident();
         reclaimer = new SplittableRandom(7);
         residentLimit = memory == Memory.OVERCOMMIT ? (int) (solo.memory.frames() * RESIDENT_LIMIT)

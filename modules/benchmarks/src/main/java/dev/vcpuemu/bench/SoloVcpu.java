@@ -1,5 +1,6 @@
 package dev.vcpuemu.bench;
 
+import dev.vcpuemu.model.TestSettings;
 import dev.vcpuemu.model.finding.Finding;
 import dev.vcpuemu.model.guest.SleeperTable;
 import dev.vcpuemu.model.guest.program.Layout;
@@ -32,6 +33,16 @@ final class SoloVcpu implements Vcpu.Outbox {
     private final List<Finding> findings = new ArrayList<>();
 
     private record Job(long due, WorkItem item) {}
+
+    /**
+     * The default workload's shape, as the model benchmarks run it (interrupt eras): working sets
+     * of 256 pages, 192 mapped, 64 kernel pages, 8 compute ops per access, 2 % system calls, a
+     * 4 ms timeslice, an exit every 100 µs. The caller adds its tasks and anything else.
+     */
+    static TestSettings defaultWorkload() {
+        return TestSettings.interrupt().kernelPages(64).workingSet(256).mappedPages(192).computeOps(8)
+                .syscalls(0.02, 4, 0.3, 0.2).timeslice(4_000_000).exitInterval(100_000);
+    }
 
     /** vCPU 0 with its own memory and sleeper table. */
     SoloVcpu(Settings settings, long seed) {
