@@ -85,6 +85,15 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
             description = "Wall-clock warm-up before each phase. Default: ${DEFAULT-VALUE}.")
     String warmup;
 
+    @Option(names = "--settle", paramLabel = "T", defaultValue = "0",
+            description = "Simulated time each measured emulator run goes through before its --duration is "
+                    + "counted (0: counted from its start). A run's rate changes with where in simulated time it is: "
+                    + "ten seconds at 100,000 vCPUs see only their start-up. Default: ${DEFAULT-VALUE}.")
+    String settle;
+
+    /** {@code --settle}, parsed. */
+    private Duration settleAt = Duration.ZERO;
+
     @Option(names = "--engines", paramLabel = "E[,E...]", split = ",", defaultValue = "concurrent,deterministic,explore",
             description = "What to measure: concurrent, deterministic (each engine against its raw Pekko baselines, "
                     + "at every size), explore (runs/s of explore's 1 ms runs of the topology at one vCPU, all cores). "
@@ -160,6 +169,7 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
         try {
             measure = ExploreCommand.parseDuration("--duration", duration);
             warm = ExploreCommand.parseDuration("--warmup", warmup);
+            settleAt = ExploreCommand.parseDuration("--settle", settle);
             checkOptions(measure, warm);
             sizes = loadSizes();
             if (engines.contains(Part.explore)) {
@@ -184,10 +194,11 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
         }
         Runtime rt = Runtime.getRuntime();
         o.printf("vcpu-emu %s bench: %s, %d cores, max heap %d MiB, %s collector, Java %s; %s measured after %s "
-                        + "warm-up per phase%s%n",
+                        + "warm-up per phase%s%s%n",
                 Main.version(), sizes.get(0).source(), rt.availableProcessors(), rt.maxMemory() >> 20,
                 BenchPhases.collector(), System.getProperty("java.version"), ValidateCommand.human(measure),
                 ValidateCommand.human(warm),
+                settleAt.isZero() ? "" : ", emulator runs from " + ValidateCommand.human(settleAt) + " simulated on",
                 repeat > 1 ? ", " + repeat + " rounds" : "");
         o.flush();
 
@@ -237,6 +248,9 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
         }
         if (warm.isNegative()) {
             throw new ConfigProblem("--warmup", null, "must not be negative, got " + warmup);
+        }
+        if (settleAt.isNegative()) {
+            throw new ConfigProblem("--settle", null, "must not be negative, got " + settle);
         }
         if (vcpus.stream().anyMatch(n -> n < 1)) {
             throw new ConfigProblem("--vcpus", null, "every size must be at least 1, got " + vcpus);
@@ -301,6 +315,7 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
         setOptions.sets.forEach(stress::add);
         root.put("measureSeconds", measure.toNanos() / 1e9);
         root.put("warmupSeconds", warm.toNanos() / 1e9);
+        root.put("settleSimulatedSeconds", settleAt.toNanos() / 1e9);
         root.put("repeat", repeat);
         return root;
     }
@@ -328,7 +343,7 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
             tasks.add(new Task("rawConcurrent", "raw Pekko, simulation dispatcher",
                     () -> BenchPhases.baseline(Baseline.Dispatcher.CONCURRENT, loaded, actors, warm, measure)));
             tasks.add(new Task("emulatorConcurrent", "emulator, concurrent engine", () -> {
-                BenchPhases.Measured m = BenchPhases.emulator(loaded, false, warm, measure, true);
+                BenchPhases.Measured m = BenchPhases.emulator(loaded, false, warm, measure, settleAt, true);
                 return new Sample(Phase.of("emulator, concurrent engine", m.result()), m.footprint(), m.load(),
                         conservation(m.result(), err), m.figures());
             }));
@@ -339,7 +354,7 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
             tasks.add(new Task("rawSeededExecutor", "raw Pekko, seeded executor",
                     () -> BenchPhases.baseline(Baseline.Dispatcher.SEEDED, loaded, actors, warm, measure)));
             tasks.add(new Task("emulatorDeterministic", "emulator, deterministic engine", () -> {
-                BenchPhases.Measured m = BenchPhases.emulator(loaded, true, warm, measure, false);
+                BenchPhases.Measured m = BenchPhases.emulator(loaded, true, warm, measure, settleAt, false);
                 return new Sample(Phase.of("emulator, deterministic engine", m.result()), null, m.load(),
                         conservation(m.result(), err), m.figures());
             }));
@@ -570,6 +585,10 @@ final class BenchCommand implements java.util.concurrent.Callable<Integer> {
             }
             if (r.phase().leastPerActor() != null) {
                 e.put("leastPerActor", r.phase().leastPerActor());
+            }
+            if (r.engine() != null && r.engine().settle() != null) {
+                e.put("settledAtSimulatedSeconds", r.engine().settle().simulatedSeconds());
+                e.put("settleWallSeconds", r.engine().settle().wallSeconds());
             }
             e.put("otherProcessesCores", r.load().otherCores());
             e.put("ownCores", r.load().ownCores());

@@ -4,6 +4,7 @@ import dev.vcpuemu.app.config.LoadedSettings;
 import dev.vcpuemu.engine.Baseline;
 import dev.vcpuemu.engine.Simulation;
 import dev.vcpuemu.engine.det.Strategy;
+import dev.vcpuemu.engine.run.Progress;
 import dev.vcpuemu.engine.run.RunControl;
 import dev.vcpuemu.engine.run.RunResult;
 import dev.vcpuemu.model.settings.Settings;
@@ -13,6 +14,7 @@ import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 
 /**
  * How {@code bench} measures one phase: a raw Pekko baseline, or the emulator on one engine,
@@ -47,30 +49,98 @@ final class BenchPhases {
      * one, the measured run) also takes the live heap: a full GC half way through it, from a
      * thread of its own (a quantum of a big topology can outlast the whole bound, so the
      * simulation's own progress samples may never come), against the heap before it started.
+     *
+     * <p>With a {@code settle} point, the measured run is counted from its first progress sample
+     * at or past that much simulated time, for {@code measure} of wall time from there ({@link
+     * Settle}); without one, from its first quantum.
      */
     static Measured emulator(LoadedSettings loaded, boolean deterministic, Duration warm, Duration measure,
-                                     boolean footprint) throws InterruptedException {
+                             Duration settle, boolean footprint) throws InterruptedException {
         Settings s = loaded.settings();
         long heapBefore = footprint ? liveHeap() : 0;
         HeapSampler sampler = null;
         if (!warm.isZero()) {
             sampler = footprint ? HeapSampler.after(warm.dividedBy(2)) : null;
-            simulate(loaded, deterministic, RunControl.wallClock(warm, s.run().progressInterval()));
+            simulate(loaded, deterministic, RunControl.wallClock(warm, s.run().progressInterval()), p -> { });
             reclaimWarmUp();
         } else if (footprint) {
             sampler = HeapSampler.after(measure.dividedBy(2));
         }
-        RunControl control = RunControl.wallClock(measure, s.run().progressInterval());
+        boolean settling = !settle.isZero();
+        RunControl control = RunControl.wallClock(settling ? SETTLE_LIMIT.plus(measure) : measure,
+                s.run().progressInterval());
         if (!deterministic) {
             control.measureBarrier();
         }
-        MachineLoad load = MachineLoad.start();
+        Settle settled = new Settle(settle.toNanos(), measure, control);
+        MachineLoad load = settling ? null : MachineLoad.start();
         long t0 = System.nanoTime();
-        RunResult r = simulate(loaded, deterministic, control);
+        RunResult r = simulate(loaded, deterministic, control, settling ? settled::sample : p -> { });
+        EngineFigures.Settled at = null;
+        if (settling) {
+            r = settled.measured(r, s.topology().totalVcpus());
+            load = settled.load;
+            at = new EngineFigures.Settled(settled.from.simulatedNanos() / 1e9, settled.from.wallSeconds());
+        }
         MachineLoad.Load busy = load.stop();
         BenchCommand.Footprint f = !footprint ? null : new BenchCommand.Footprint(
                 (control.startedAtNanos() - t0) / 1e9, heapBefore, sampler.live(), s.topology().totalVcpus());
-        return new Measured(r, f, busy, EngineFigures.of(r, control.barrier()));
+        return new Measured(r, f, busy, EngineFigures.of(r, control.barrier(), at));
+    }
+
+    /** How long a measured run may take to reach its settle point before the bench gives up. */
+    static final Duration SETTLE_LIMIT = Duration.ofMinutes(10);
+
+    /**
+     * The settle point of a measured run: its first progress sample at or past {@code nanos} of
+     * simulated time starts the measurement (the machine's load, the barrier counted afresh) and
+     * a stop {@code measure} of wall time later. A run's rate depends on where in simulated time
+     * it is: at 100,000 vCPUs the first 0.1 ms (every vCPU booting and taking its first faults)
+     * run at a quarter of what follows, and an unsettled ten-second bench sees nothing else.
+     */
+    static final class Settle {
+        private final long nanos;
+        private final Duration measure;
+        private final RunControl control;
+        private volatile Progress from;
+        private volatile MachineLoad load;
+
+        Settle(long nanos, Duration measure, RunControl control) {
+            this.nanos = nanos;
+            this.measure = measure;
+            this.control = control;
+        }
+
+        /** Each progress sample of the measured run, on the simulation's side (keep it short). */
+        void sample(Progress p) {
+            if (from != null || p.simulatedNanos() < nanos) {
+                return;
+            }
+            load = MachineLoad.start();
+            control.restartBarrier();
+            from = p;
+            Thread stop = new Thread(() -> {
+                try {
+                    Thread.sleep(measure.toMillis());
+                    control.requestStop();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "vcpu-emu-bench-stop");
+            stop.setDaemon(true);
+            stop.start();
+        }
+
+        /** The run after its settle point; fails if the run ended before it got there. */
+        RunResult measured(RunResult whole, long vcpus) {
+            if (from == null) {
+                throw new IllegalStateException(String.format("bench: %,d vCPUs did not reach the settle point of "
+                        + "%s simulated within %s of wall time (the run got to %.3f ms); ask for less with --settle",
+                        vcpus, ValidateCommand.human(Duration.ofNanos(nanos)), ValidateCommand.human(SETTLE_LIMIT),
+                        whole.simulatedNanos() / 1e6));
+            }
+            return whole.since(from);
+        }
     }
 
     /** Takes the live heap once, {@code delay} from now, on its own thread. */
@@ -102,15 +172,15 @@ final class BenchPhases {
         }
     }
 
-    private static RunResult simulate(LoadedSettings loaded, boolean deterministic, RunControl control)
-            throws InterruptedException {
+    private static RunResult simulate(LoadedSettings loaded, boolean deterministic, RunControl control,
+                                      Consumer<Progress> progress) throws InterruptedException {
         Settings s = loaded.settings();
         if (deterministic) {
-            return Simulation.runDeterministic(s, loaded.config(), control, p -> { }, Strategy.uniform(s.run().seed()),
+            return Simulation.runDeterministic(s, loaded.config(), control, progress, Strategy.uniform(s.run().seed()),
                     null, null);
         }
         try {
-            return Simulation.run(s, loaded.config(), control, p -> { });
+            return Simulation.run(s, loaded.config(), control, progress);
         } catch (TimeoutException e) {
             throw new IllegalStateException("the run did not end within its duration + " + Simulation.GRACE, e);
         }

@@ -18,13 +18,25 @@ import java.util.Objects;
  * thread with nothing of the quantum to run), and the share spent in priming rounds.
  *
  * @param barrier the time-keeper's figures, or null (deterministic engine)
+ * @param settle where the measured part of the run began ({@code bench --settle}), or null: from its start
  */
-record EngineFigures(double wallSeconds, double simulatedSeconds, long roundTrips, RunControl.Barrier barrier) {
+record EngineFigures(double wallSeconds, double simulatedSeconds, long roundTrips, RunControl.Barrier barrier,
+                     Settled settle) {
 
-    static EngineFigures of(RunResult r, RunControl.Barrier barrier) {
+    /**
+     * A run measured from its settle point: the simulated time of the progress sample that began
+     * the measurement, and the wall time the run took from its first quantum to get there.
+     */
+    record Settled(double simulatedSeconds, double wallSeconds) {}
+
+    EngineFigures(double wallSeconds, double simulatedSeconds, long roundTrips, RunControl.Barrier barrier) {
+        this(wallSeconds, simulatedSeconds, roundTrips, barrier, null);
+    }
+
+    static EngineFigures of(RunResult r, RunControl.Barrier barrier, Settled settle) {
         long roundTrips = r.counters().getOrDefault(Counter.APF_PAGE_READY_INJECTED.key, 0L)
                 - r.counters().getOrDefault(Counter.WAKE_ALLS.key, 0L);
-        return new EngineFigures(r.wallSeconds(), r.simulatedNanos() / 1e9, roundTrips, barrier);
+        return new EngineFigures(r.wallSeconds(), r.simulatedNanos() / 1e9, roundTrips, barrier, settle);
     }
 
     double simulatedSecondsPerSecond() {
@@ -52,6 +64,10 @@ record EngineFigures(double wallSeconds, double simulatedSeconds, long roundTrip
     }
 
     void print(PrintWriter o) {
+        if (settle != null) {
+            o.printf("  %-34s measured from %.3f ms simulated, reached after %.1f s wall%n", "",
+                    settle.simulatedSeconds() * 1e3, settle.wallSeconds());
+        }
         o.printf("  %-34s %8.3f simulated s/s   %,12.0f APF round trips/s%n", "", simulatedSecondsPerSecond(),
                 roundTripsPerSecond());
         if (barrier != null) {

@@ -8,9 +8,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.management.HotSpotDiagnosticMXBean;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vcpuemu.engine.run.RunControl;
+import dev.vcpuemu.engine.run.RunResult;
 
 import java.lang.management.ManagementFactory;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
@@ -84,6 +86,43 @@ class BenchCommandTest {
         ObjectNode x = BenchCommand.put(new ObjectMapper().createObjectNode(), "emulatorConcurrent", "emu", runs);
         assertEquals(0.2, x.get("simulatedSecondsPerSecond").asDouble(), 1e-12, "median of 0.1 and 0.3");
         assertNull(x.get("barrierShare"), "a barrier is reported only when every run measured it");
+    }
+
+    @Test
+    void aSettledRunGivesWhereItsMeasurementBeganInEachRunOfItsJson() {
+        MachineLoad.Load calm = new MachineLoad.Load(0.1, 2.0, 1.5, 2);
+        EngineFigures settled = new EngineFigures(5.0, 0.5, 0, null, new EngineFigures.Settled(0.000_15, 42.0));
+        List<BenchCommand.Sample> runs = List.of(
+                new BenchCommand.Sample(new BenchCommand.Phase("emu", 1_000, 2_000, 5.0, null), null, calm, true, settled),
+                new BenchCommand.Sample(new BenchCommand.Phase("emu", 1_000, 2_000, 5.0, null), null, calm, true,
+                        new EngineFigures(5.0, 1.5, 0, null)));
+        ObjectNode x = BenchCommand.put(new ObjectMapper().createObjectNode(), "emulatorConcurrent", "emu", runs);
+        assertEquals(0.000_15, x.get("runs").get(0).get("settledAtSimulatedSeconds").asDouble(), 1e-12);
+        assertEquals(42.0, x.get("runs").get(0).get("settleWallSeconds").asDouble(), 1e-12);
+        assertNull(x.get("runs").get(1).get("settledAtSimulatedSeconds"), "measured from its start");
+    }
+
+    @Test
+    void aRunThatEndsBeforeItsSettlePointIsAnErrorNotAFigure() {
+        RunResult unsettled = new RunResult(600, 90_000, Map.of("microOps", 5L), Map.of(), List.of(),
+                new RunResult.Conservation(true, ""), RunControl.DURATION, null, null, -1, null, Map.of(), List.of(),
+                Map.of());
+        BenchPhases.Settle settle = new BenchPhases.Settle(150_000, java.time.Duration.ofSeconds(10),
+                RunControl.wallClock(java.time.Duration.ofMinutes(10), java.time.Duration.ofSeconds(1)));
+        IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                () -> settle.measured(unsettled, 100_000));
+        assertEquals("bench: 100,000 vCPUs did not reach the settle point of 150us simulated within 10m of wall time "
+                + "(the run got to 0.090 ms); ask for less with --settle", e.getMessage());
+    }
+
+    @Test
+    void aNegativeOrMalformedSettleIsBadInput() {
+        InProcess.Outcome negative = InProcess.execute("bench", "--settle", "-1ms", "--out", "");
+        assertEquals(Main.BAD_INPUT, negative.exit(), negative.err());
+        assertEquals("--settle: must not be negative, got -1ms", negative.err().strip());
+        InProcess.Outcome words = InProcess.execute("bench", "--settle", "soon", "--out", "");
+        assertEquals(Main.BAD_INPUT, words.exit(), words.err());
+        assertEquals("--settle: expected a duration such as 30s or 5m, got \"soon\"", words.err().strip());
     }
 
     @Test

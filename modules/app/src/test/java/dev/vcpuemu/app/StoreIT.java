@@ -81,7 +81,7 @@ class StoreIT {
     @Test
     void benchShowsEachPhaseAndStoresItsRepeatedResults() throws Exception {
         Jar.Outcome o = run("bench", "--duration", "200ms", "--warmup", "100ms", "--engines", "concurrent", "--repeat", "2",
-                "--vcpus", "8");
+                "--vcpus", "8", "--settle", "1ms");
         assertEquals(0, o.exit(), o.out() + o.err());
         for (int i = 1; i <= 4; i++) {
             assertTrue(o.err().contains("bench: phase " + i + "/4: "), o.err());
@@ -96,7 +96,15 @@ class StoreIT {
         for (JsonNode run : raw.get("runs")) {
             assertTrue(run.get("leastPerActor").asLong() > 1, "every player's ball moved: " + run);
         }
-        assertFalse(b.get("sizes").get(0).get("phases").get("emulatorConcurrent").get("runs").get(0).has("leastPerActor"));
+        JsonNode emulator = b.get("sizes").get(0).get("phases").get("emulatorConcurrent");
+        assertFalse(emulator.get("runs").get(0).has("leastPerActor"));
+        assertEquals(0.001, b.get("settleSimulatedSeconds").asDouble(), 1e-12);
+        for (JsonNode run : emulator.get("runs")) {
+            assertTrue(run.get("settledAtSimulatedSeconds").asDouble() >= 0.001, "measured from its settle point: " + run);
+            assertTrue(run.get("settleWallSeconds").asDouble() > 0, run.toString());
+        }
+        assertFalse(raw.get("runs").get(0).has("settledAtSimulatedSeconds"), "a baseline has no simulated time");
+        assertTrue(o.out().contains("measured from "), o.out());
         assertTrue(raw.get("messagesPerSecondMin").asDouble() <= raw.get("messagesPerSecond").asDouble()
                 && raw.get("messagesPerSecond").asDouble() <= raw.get("messagesPerSecondMax").asDouble(), raw.toString());
         assertTrue(b.get("sizes").get(0).has("warnings"));

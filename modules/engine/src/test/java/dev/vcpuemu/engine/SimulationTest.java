@@ -97,6 +97,37 @@ class SimulationTest {
                 "the quanta's wall time fits in the run's: " + b + " in " + r.wallSeconds() + " s");
     }
 
+    /**
+     * What {@code bench --settle} relies on: the barrier restarted at a progress sample counts
+     * only the quanta after it, and the run since that sample is the whole run less the sample.
+     */
+    @Test
+    void aRestartedBarrierAndTheRunSinceASampleCountOnlyWhatFollowsIt() throws Exception {
+        Settings s = busy(Duration.ofMillis(700));
+        RunControl control = RunControl.wallClock(s.run().duration(), s.run().progressInterval()).measureBarrier();
+        java.util.concurrent.atomic.AtomicReference<Progress> first = new java.util.concurrent.atomic.AtomicReference<>();
+        RunResult r = Simulation.run(s, ConfigFactory.load(), control, p -> {
+            if (first.compareAndSet(null, p)) {
+                control.restartBarrier();
+            }
+        });
+        Progress from = first.get();
+        assertTrue(from != null && from.simulatedNanos() > 0, "a sample came: " + from);
+        RunControl.Barrier b = control.barrier();
+        assertTrue(b.quanta() > 0, b.toString());
+        // Quanta are 20 us of virtual time: no more opened after the sample than fit after it.
+        assertTrue(b.quanta() <= (r.simulatedNanos() - from.simulatedNanos()) / 20_000 + 1,
+                b + " after " + from.simulatedNanos() + " of " + r.simulatedNanos() + " ns");
+
+        RunResult since = r.since(from);
+        assertEquals(r.simulatedNanos() - from.simulatedNanos(), since.simulatedNanos());
+        assertEquals(r.wallSeconds() - from.wallSeconds(), since.wallSeconds(), 1e-9);
+        long microOps = r.counters().get("microOps");
+        assertTrue(from.counters().get("microOps") > 0 && from.counters().get("microOps") < microOps);
+        assertEquals(microOps - from.counters().get("microOps"), since.counters().get("microOps"));
+        assertEquals(r.conservation(), since.conservation());
+    }
+
     @Test
     void stopRequestFromAnotherThreadEndsASaturatedRun() throws Exception {
         Settings s = busy(Duration.ofMinutes(10));

@@ -45,6 +45,7 @@ public final class RunControl {
     private boolean measureBarrier;
     private int threads = 1;
     private volatile Barrier barrier;
+    private final AtomicBoolean barrierRestart = new AtomicBoolean();
 
     private RunControl(LongSupplier wallClock, boolean virtual, Duration duration, Duration progressInterval) {
         this.wallClock = wallClock;
@@ -140,6 +141,19 @@ public final class RunControl {
     /** Set by the time-keeper as the run ends. */
     public void barrier(Barrier barrier) {
         this.barrier = barrier;
+    }
+
+    /**
+     * Asks the time-keeper to count the barrier afresh from the next quantum on: a bench that
+     * measures only the part of a run after its start-up (its settle point); safe from any thread.
+     */
+    public void restartBarrier() {
+        barrierRestart.set(true);
+    }
+
+    /** Read by the time-keeper at each quantum it opens: whether to count its barrier afresh. */
+    public boolean takeBarrierRestart() {
+        return barrierRestart.getAndSet(false);
     }
 
     /** The run's barrier, once it has ended, or null when not measured. */

@@ -75,6 +75,19 @@ public record RunResult(double wallSeconds, long simulatedNanos, Map<String, Lon
                 fault, Map.of(), List.of(), Map.of());
     }
 
+    /**
+     * The part of this run after progress sample {@code from}: counters, wall and simulated time
+     * as differences from the sample's (a counter the sample lacks counts from zero). Findings,
+     * conservation, latencies and the rest stay the whole run's.
+     */
+    public RunResult since(Progress from) {
+        Map<String, Long> after = new java.util.LinkedHashMap<>();
+        counters.forEach((k, v) -> after.put(k, v - from.counters().getOrDefault(k, 0L)));
+        return new RunResult(wallSeconds - from.wallSeconds(), simulatedNanos - from.simulatedNanos(), after, findings,
+                findingExamples, conservation, endReason, traceHash, modelHash, schedulingSteps, fault, latencies,
+                vcpuTimes, timing);
+    }
+
     /** This result with the deterministic engine's trace and model hashes and scheduling steps. */
     public RunResult withTrace(String hash, String model, long steps) {
         return new RunResult(wallSeconds, simulatedNanos, counters, findings, findingExamples, conservation, endReason,
