@@ -72,7 +72,7 @@ final class BenchPhases {
         if (!deterministic) {
             control.measureBarrier();
         }
-        Settle settled = new Settle(settle.toNanos(), measure, control);
+        Settle settled = settling ? new Settle(settle.toNanos(), measure, control) : null;
         MachineLoad load = settling ? null : MachineLoad.start();
         long t0 = System.nanoTime();
         RunResult r = simulate(loaded, deterministic, control, settling ? settled::sample : p -> { });
@@ -96,7 +96,8 @@ final class BenchPhases {
      * simulated time starts the measurement (the machine's load, the barrier counted afresh) and
      * a stop {@code measure} of wall time later. A run's rate depends on where in simulated time
      * it is: at 100,000 vCPUs the first 0.1 ms (every vCPU booting and taking its first faults)
-     * run at a quarter of what follows, and an unsettled ten-second bench sees nothing else.
+     * ran at a quarter to two thirds of what followed, and an unsettled ten-second bench sees
+     * nothing else (performance page, "Where in simulated time a bench measures").
      */
     static final class Settle {
         private final long nanos;

@@ -153,7 +153,8 @@ public final class RunControl {
 
     /** Read by the time-keeper at each quantum it opens: whether to count its barrier afresh. */
     public boolean takeBarrierRestart() {
-        return barrierRestart.getAndSet(false);
+        // A plain volatile read on every quantum but the one after the request.
+        return barrierRestart.get() && barrierRestart.getAndSet(false);
     }
 
     /** The run's barrier, once it has ended, or null when not measured. */

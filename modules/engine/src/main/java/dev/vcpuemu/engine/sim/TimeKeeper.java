@@ -294,7 +294,7 @@ public final class TimeKeeper extends AbstractBehavior<TimeKeeper.Command> {
         wantStats = o.wantStats();
         outstanding = participants.vcpus().size() + participants.producers();
         if (measureBarrier) {
-            // A plain read on most quanta; set once by a bench when its measured part begins.
+            // Set once by a bench when its measured part begins (bench --settle).
             if (control.takeBarrierRestart()) {
                 quanta = quantumNanos = waitNanos = primes = primingNanos = 0;
             }
