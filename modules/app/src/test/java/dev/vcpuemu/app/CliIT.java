@@ -26,7 +26,7 @@ class CliIT {
     @TempDir
     Path tmp;
 
-    private ProcessBuilder jar(String... args) {
+    private ProcessBuilder jar(String... args) throws IOException {
         return Jar.command(tmp, args);
     }
 

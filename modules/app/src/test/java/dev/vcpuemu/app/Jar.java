@@ -23,13 +23,18 @@ final class Jar {
     }
 
     /** The command, ready to start in {@code dir}. */
-    static ProcessBuilder command(Path dir, String... args) {
+    static ProcessBuilder command(Path dir, String... args) throws IOException {
         return command(dir, List.of(), args);
     }
 
-    /** The command with JVM options ({@code -Xmx1g}), ready to start in {@code dir}. */
-    static ProcessBuilder command(Path dir, List<String> jvm, String... args) {
+    /**
+     * The command with JVM options ({@code -Xmx1g}), ready to start in {@code dir}. Its temporary
+     * files go to {@code dir/tmp} (and a local cluster's nodes', which the tests kill, with them):
+     * the test's own folder, removed with it.
+     */
+    static ProcessBuilder command(Path dir, List<String> jvm, String... args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        cmd.add("-Djava.io.tmpdir=" + Files.createDirectories(dir.resolve("tmp")));
         cmd.addAll(jvm);
         cmd.addAll(List.of("-jar", PATH.toString()));
         cmd.addAll(List.of(args));

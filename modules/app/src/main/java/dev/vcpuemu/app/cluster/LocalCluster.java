@@ -39,20 +39,14 @@ public final class LocalCluster {
     }
 
     /**
-     * How this JVM was started, up to its arguments: java, its heap and collector options, the
-     * option that silences Java 24's warning about Pekko's use of sun.misc.Unsafe, and the jar or
-     * class path.
+     * How this JVM was started, up to its arguments: java, the options a node takes over
+     * ({@link #forwarded}), and the jar or class path.
      */
     static List<String> javaCommand() {
         List<String> cmd = new ArrayList<>();
         cmd.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java")
                 .toString()));
-        for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (arg.startsWith("-Xmx") || arg.startsWith("-Xms") || arg.startsWith("-XX:+Use")
-                    || arg.startsWith("--sun-misc-unsafe-memory-access=")) {
-                cmd.add(arg);
-            }
-        }
+        cmd.addAll(forwarded(ManagementFactory.getRuntimeMXBean().getInputArguments()));
         Path code = codeSource();
         if (code != null && code.toString().endsWith(".jar")) {
             cmd.addAll(List.of("-jar", code.toString()));
@@ -60,6 +54,18 @@ public final class LocalCluster {
             cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.vcpuemu.app.Main"));
         }
         return cmd;
+    }
+
+    /**
+     * Of this JVM's options, those its nodes are started with: heap and collector options, the
+     * option that silences Java 24's warning about Pekko's use of sun.misc.Unsafe, and the
+     * temporary directory (where a node keeps its copy of the job's files, and leaves it if it is
+     * killed).
+     */
+    static List<String> forwarded(List<String> jvmOptions) {
+        return jvmOptions.stream().filter(arg -> arg.startsWith("-Xmx") || arg.startsWith("-Xms")
+                || arg.startsWith("-XX:+Use") || arg.startsWith("--sun-misc-unsafe-memory-access=")
+                || arg.startsWith("-Djava.io.tmpdir=")).toList();
     }
 
     private static Path codeSource() {
