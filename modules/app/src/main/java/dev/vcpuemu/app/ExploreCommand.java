@@ -237,26 +237,48 @@ final class ExploreCommand implements Callable<Integer> {
             }
             return Stored.finish(stored, printEstimates(eras, estimates, base, o), err);
         }
-        Search search;
-        try {
-            search = search(runner, strategy, stop, maxSteps, threads, first, deadline, o, err);
-        } catch (ConfigProblem p) {
-            // The cluster's port cannot be had: found before any run.
-            err.println("explore: " + p.getMessage());
-            return Stored.finish(stored, Main.BAD_INPUT, err);
-        } catch (NodeFailed f) {
-            err.println("vcpu-emu: emulator failure on " + f.getMessage());
-            return Stored.finish(stored, Main.EMULATOR_FAILURE, err);
+        // On one JVM, Ctrl-C (or SIGTERM) ends the search as its time limit would, and the exit
+        // code then says so (130, 143); a farm's nodes and the coordinator end as before.
+        try (StopOnSignal signals = cluster || localCluster != null ? null
+                : StopOnSignal.install(this::stopSearch, "no new runs; the runs under way end, then the search's "
+                        + "outcome is written")) {
+            Search search;
+            try {
+                search = search(runner, strategy, stop, maxSteps, threads, first, deadline, o, err);
+            } catch (ConfigProblem p) {
+                // The cluster's port cannot be had: found before any run.
+                err.println("explore: " + p.getMessage());
+                return Stored.finish(stored, Main.BAD_INPUT, err);
+            } catch (NodeFailed f) {
+                err.println("vcpu-emu: emulator failure on " + f.getMessage());
+                return Stored.finish(stored, Main.EMULATOR_FAILURE, err);
+            }
+            int code;
+            if (estimate != null && search.found() == null) {
+                code = printEstimate(search.estimates().apply(estimate), search.nodes(), base, o);
+            } else if (search.found() == null) {
+                o.printf("explore: no failing run in %d runs (%.1f s, %.2f runs/s)%n", search.runs(),
+                        search.wallSeconds(), search.runsPerSecond());
+                code = Main.OK;
+            } else {
+                code = reportFailure(runner, strategy, stop, maxSteps, search, shrinkLimit, o, err);
+            }
+            code = Stored.finish(stored, code, err);
+            return signals == null ? code : signals.finish(code);
         }
-        if (estimate != null && search.found() == null) {
-            return Stored.finish(stored, printEstimate(search.estimates().apply(estimate), search.nodes(), base, o), err);
+    }
+
+    /** The explorer at work on one JVM, for a stop signal to reach; null before it starts. */
+    private volatile Explorer searching;
+    private volatile boolean stopRequested;
+
+    /** A stop signal: the search at work launches no more runs, and one about to start will not. */
+    private void stopSearch() {
+        stopRequested = true;
+        Explorer e = searching;
+        if (e != null) {
+            e.requestStop();
         }
-        if (search.found() == null) {
-            o.printf("explore: no failing run in %d runs (%.1f s, %.2f runs/s)%n", search.runs(), search.wallSeconds(),
-                    search.runsPerSecond());
-            return Stored.finish(stored, Main.OK, err);
-        }
-        return Stored.finish(stored, reportFailure(runner, strategy, stop, maxSteps, search, shrinkLimit, o, err), err);
     }
 
     /** Null when the cluster options fit the rest, else the one-line problem. */
@@ -417,6 +439,10 @@ final class ExploreCommand implements Callable<Integer> {
             return farm(runner, strategy, stop, maxSteps, threads, first, deadline, o, err);
         }
         Explorer explorer = new Explorer(runner, strategy, stop, maxSteps, threads);
+        searching = explorer;
+        if (stopRequested) {
+            explorer.requestStop();
+        }
         Explorer.Outcome outcome = withProgress(new Counts(explorer::done, explorer::failing, explorer::findings, null),
                 err,
                 () -> explorer.run(first, runs, deadline));

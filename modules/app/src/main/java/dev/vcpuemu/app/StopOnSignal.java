@@ -33,7 +33,8 @@ final class StopOnSignal implements AutoCloseable {
     /** The signals that stop a run and choose its exit code. */
     private static final String[] STOPPING = {"INT", "TERM"};
 
-    private final RunControl control;
+    private final Runnable stop;
+    private final String stopping;
     private final Thread hook;
     private final CountDownLatch reported = new CountDownLatch(1);
     private final Map<Signal, SignalHandler> previous = new LinkedHashMap<>();
@@ -41,10 +42,11 @@ final class StopOnSignal implements AutoCloseable {
     private volatile Integer exitCode;
     private boolean closed;
 
-    private StopOnSignal(RunControl control) {
-        this.control = control;
+    private StopOnSignal(Runnable stop, String stopping) {
+        this.stop = stop;
+        this.stopping = stopping;
         hook = new Thread(() -> {
-            control.requestStop();
+            stop.run();
             try {
                 reported.await(Simulation.GRACE.toSeconds(), TimeUnit.SECONDS);
             } catch (InterruptedException e) {
@@ -69,7 +71,15 @@ final class StopOnSignal implements AutoCloseable {
     }
 
     static StopOnSignal install(RunControl control) {
-        return new StopOnSignal(control);
+        return new StopOnSignal(control::requestStop, "stopping at the next quantum and writing the report");
+    }
+
+    /**
+     * For what is not one run ({@code explore}'s search): {@code stop} asks it to end, and
+     * {@code stopping} says, after "SIGINT: ", what happens then.
+     */
+    static StopOnSignal install(Runnable stop, String stopping) {
+        return new StopOnSignal(stop, stopping);
     }
 
     /** A stopping signal: the first one is remembered for the exit code and said; the run stops either way. */
@@ -77,10 +87,10 @@ final class StopOnSignal implements AutoCloseable {
         if (received == null) {
             received = signal;
             System.err.println();
-            System.err.println("vcpu-emu: SIG" + signal.getName() + ": stopping at the next quantum and writing the report");
+            System.err.println("vcpu-emu: SIG" + signal.getName() + ": " + stopping);
             System.err.flush();
         }
-        control.requestStop();
+        stop.run();
     }
 
     /** The exit code of a run stopped by a signal: 128 + its number. */

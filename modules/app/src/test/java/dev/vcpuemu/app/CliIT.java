@@ -22,6 +22,7 @@ import static org.junit.jupiter.api.Assumptions.assumeFalse;
  * file, and Ctrl-C (SIGINT) during a run.
  */
 class CliIT {
+    private static final Path CONF = Path.of(System.getProperty("vcpuemu.conf", "../../conf")).toAbsolutePath();
 
     @TempDir
     Path tmp;
@@ -67,11 +68,7 @@ class CliIT {
         Process p = jar("run", "--engine", engine, "--duration", "60s", "--report", report.getFileName().toString())
                 .start();
         try {
-            // A background job of a non-interactive shell ignores SIGINT, and so would the jar it starts.
-            String status = Files.readString(Path.of("/proc", Long.toString(p.pid()), "status"));
-            long ignored = status.lines().filter(l -> l.startsWith("SigIgn:")).findFirst()
-                    .map(l -> Long.parseUnsignedLong(l.substring("SigIgn:".length()).strip(), 16)).orElse(0L);
-            assumeFalse((ignored & 0x2) != 0, "this test JVM was started with SIGINT ignored");
+            assumeSigintReaches(p);
             // Simulating: the first progress line on stderr (the stop handler is installed before the run starts).
             Path err = tmp.resolve("stderr.txt");
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
@@ -92,5 +89,46 @@ class CliIT {
         Path plain = Files.createFile(tmp.resolve("plain.txt"));
         assertEquals(Files.getPosixFilePermissions(plain), Files.getPosixFilePermissions(report),
                 "the report has a new file's permissions");
+    }
+
+    /**
+     * Ctrl-C during a search on one JVM ends it as its time limit would: the runs under way end
+     * and count, the estimate over the runs done is written, and the exit code says it was cut
+     * short. (Before, the JVM ended at once and the runs done were lost.)
+     */
+    @Test
+    void ctrlCEndsAnExploreSearchWithTheEstimateOfTheRunsDoneAndExits130() throws Exception {
+        Path out = tmp.resolve("search");
+        Process p = jar("explore", CONF.resolve("no-nmi.conf").toString(), "--estimate", "apf-word-stolen", "--runs",
+                "10000000", "--duration", "1ms", "--out", out.toString()).start();
+        try {
+            assumeSigintReaches(p);
+            // Searching: its first progress line on stderr (the stop handler is installed before the search starts).
+            Path err = tmp.resolve("stderr.txt");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (Files.readString(err).lines().noneMatch(l -> l.startsWith("explore: ") && l.contains(" runs, "))) {
+                assertTrue(p.isAlive() && System.nanoTime() < deadline, "the search starts: " + Files.readString(err));
+                Thread.sleep(100);
+            }
+            assertEquals(0, new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor());
+            assertTrue(p.waitFor(60, TimeUnit.SECONDS), "SIGINT ends the search");
+            assertEquals(130, p.exitValue(), Files.readString(err));
+            assertTrue(Files.readString(err).contains("vcpu-emu: SIGINT: no new runs"), Files.readString(err));
+        } finally {
+            p.destroyForcibly();
+        }
+        JsonNode e = new ObjectMapper().readTree(out.resolve("estimate.json").toFile());
+        long runs = e.get("runs").asLong();
+        assertTrue(runs > 0 && runs < 10_000_000, "the runs done before the signal: " + runs);
+        assertTrue(Files.readString(tmp.resolve("stdout.txt")).contains(String.format("%,d", runs)),
+                Files.readString(tmp.resolve("stdout.txt")));
+    }
+
+    /** A background job of a non-interactive shell ignores SIGINT, and so would the jar it starts. */
+    private static void assumeSigintReaches(Process p) throws IOException {
+        String status = Files.readString(Path.of("/proc", Long.toString(p.pid()), "status"));
+        long ignored = status.lines().filter(l -> l.startsWith("SigIgn:")).findFirst()
+                .map(l -> Long.parseUnsignedLong(l.substring("SigIgn:".length()).strip(), 16)).orElse(0L);
+        assumeFalse((ignored & 0x2) != 0, "this test JVM was started with SIGINT ignored");
     }
 }

@@ -70,6 +70,7 @@ public final class Explorer {
     private final ConcurrentSkipListMap<Long, Failure> failures = new ConcurrentSkipListMap<>();
     private volatile List<WindowAims.Aim> aims = List.of();
     private volatile Map<ProtocolWindow, Long> windowsSeen = Map.of();
+    private final AtomicBoolean stopRequested = new AtomicBoolean();
 
     public Explorer(DeterministicRunner runner, StrategySpec strategy, StopRule stop, long maxSteps, int threads) {
         this.runner = runner;
@@ -103,7 +104,7 @@ public final class Explorer {
                 // system costs more than a short run.
                 DeterministicHost host = null;
                 try {
-                    while (!stopLaunching.get() && System.nanoTime() < deadlineNanos) {
+                    while (!stopLaunching.get() && !stopRequested.get() && System.nanoTime() < deadlineNanos) {
                         long i = next.getAndIncrement();
                         if (i >= runs) {
                             return null;
@@ -135,6 +136,14 @@ public final class Explorer {
         }
         double wall = (System.nanoTime() - started) / 1e9;
         return new Outcome(tally.runs(), wall, failures.isEmpty() ? null : failures.firstEntry().getValue());
+    }
+
+    /**
+     * Launches no more runs, as if the deadline had passed (a stop signal): the runs under way
+     * end and count, and {@link #run} returns. Safe from any thread.
+     */
+    public void requestStop() {
+        stopRequested.set(true);
     }
 
     /** The windows strategy's first run: recorded, its windows found, the aims planned. False when it failed. */
