@@ -133,6 +133,10 @@ final class ExploreCommand implements Callable<Integer> {
     @Mixin
     SetOptions setOptions;
 
+    /** The explorer at work on one JVM, for a stop signal to reach; null before it starts. */
+    private volatile Explorer searching;
+    private volatile boolean stopRequested;
+
     @Override
     public Integer call() throws Exception {
         PrintWriter o = spec.commandLine().getOut();
@@ -267,10 +271,6 @@ final class ExploreCommand implements Callable<Integer> {
             return signals == null ? code : signals.finish(code);
         }
     }
-
-    /** The explorer at work on one JVM, for a stop signal to reach; null before it starts. */
-    private volatile Explorer searching;
-    private volatile boolean stopRequested;
 
     /** A stop signal: the search at work launches no more runs, and one about to start will not. */
     private void stopSearch() {

@@ -15,7 +15,8 @@ import java.util.concurrent.TimeUnit;
  * its next quantum boundary (a flag, never a message: DESIGN §3), the command writes its report
  * as usual, and the command then exits with 128 + the signal's number, as a shell expects of a
  * program a signal ended: 130 for SIGINT, 143 for SIGTERM. The report holds the outcome of the
- * expectations; the exit code says the run was cut short.
+ * expectations; the exit code says the run was cut short. An {@code explore} search on one JVM
+ * is stopped the same way: it launches no new runs and writes its outcome over the runs done.
  *
  * <p>Telling SIGINT from SIGTERM needs a handler per signal, and the JDK's only API for that is
  * {@code sun.misc.Signal} (module jdk.unsupported, kept for this use; javac warns about it and
