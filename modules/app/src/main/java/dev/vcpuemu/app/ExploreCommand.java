@@ -133,8 +133,8 @@ final class ExploreCommand implements Callable<Integer> {
     @Mixin
     SetOptions setOptions;
 
-    /** The explorer at work on one JVM, for a stop signal to reach; null before it starts. */
-    private volatile Explorer searching;
+    /** How to stop the search at work (its explorer, or its farm), for a stop signal to reach; null before it starts. */
+    private volatile Runnable searching;
     private volatile boolean stopRequested;
 
     @Override
@@ -228,24 +228,27 @@ final class ExploreCommand implements Callable<Integer> {
 
         long started = System.nanoTime();
         long deadline = limit == null ? Long.MAX_VALUE : started + limit.toNanos();
-        if (!pairs.isEmpty()) {
-            List<Estimate> estimates = new ArrayList<>();
-            for (List<String> extra : pairs) {
-                DeterministicRunner pairRunner = new DeterministicRunner(Optional.of(topology), concat(sets.sets, extra));
-                Search pairSearch = search(pairRunner, strategy, stop, maxSteps, threads, first, deadline, o, err);
-                if (pairSearch.found() != null) {
-                    return Stored.finish(stored, reportFailure(pairRunner, strategy, stop, maxSteps, pairSearch,
-                            shrinkLimit, o, err), err);
+        // Ctrl-C (or SIGTERM) ends the search as its time limit would, and the exit code then
+        // says so (130, 143).
+        try (StopOnSignal signals = StopOnSignal.install(this::stopSearch, "no new runs; the runs under way end, "
+                + "then the search's outcome is written")) {
+            if (!pairs.isEmpty()) {
+                List<Estimate> estimates = new ArrayList<>();
+                for (List<String> extra : pairs) {
+                    if (stopRequested) {
+                        break;
+                    }
+                    DeterministicRunner pairRunner = new DeterministicRunner(Optional.of(topology),
+                            concat(sets.sets, extra));
+                    Search pairSearch = search(pairRunner, strategy, stop, maxSteps, threads, first, deadline, o, err);
+                    if (pairSearch.found() != null) {
+                        return signals.finish(Stored.finish(stored, reportFailure(pairRunner, strategy, stop, maxSteps,
+                                pairSearch, shrinkLimit, o, err), err));
+                    }
+                    estimates.add(pairSearch.estimates().apply(estimate));
                 }
-                estimates.add(pairSearch.estimates().apply(estimate));
+                return signals.finish(Stored.finish(stored, printEstimates(eras, estimates, base, o), err));
             }
-            return Stored.finish(stored, printEstimates(eras, estimates, base, o), err);
-        }
-        // On one JVM, Ctrl-C (or SIGTERM) ends the search as its time limit would, and the exit
-        // code then says so (130, 143); a farm's nodes and the coordinator end as before.
-        try (StopOnSignal signals = cluster || localCluster != null ? null
-                : StopOnSignal.install(this::stopSearch, "no new runs; the runs under way end, then the search's "
-                        + "outcome is written")) {
             Search search;
             try {
                 search = search(runner, strategy, stop, maxSteps, threads, first, deadline, o, err);
@@ -267,17 +270,24 @@ final class ExploreCommand implements Callable<Integer> {
             } else {
                 code = reportFailure(runner, strategy, stop, maxSteps, search, shrinkLimit, o, err);
             }
-            code = Stored.finish(stored, code, err);
-            return signals == null ? code : signals.finish(code);
+            return signals.finish(Stored.finish(stored, code, err));
         }
     }
 
     /** A stop signal: the search at work launches no more runs, and one about to start will not. */
     private void stopSearch() {
         stopRequested = true;
-        Explorer e = searching;
-        if (e != null) {
-            e.requestStop();
+        Runnable stop = searching;
+        if (stop != null) {
+            stop.run();
+        }
+    }
+
+    /** The search at work stops with {@code stop}: at once if a stop signal came before it started. */
+    private void stopWith(Runnable stop) {
+        searching = stop;
+        if (stopRequested) {
+            stop.run();
         }
     }
 
@@ -439,10 +449,7 @@ final class ExploreCommand implements Callable<Integer> {
             return farm(runner, strategy, stop, maxSteps, threads, first, deadline, o, err);
         }
         Explorer explorer = new Explorer(runner, strategy, stop, maxSteps, threads);
-        searching = explorer;
-        if (stopRequested) {
-            explorer.requestStop();
-        }
+        stopWith(explorer::requestStop);
         Explorer.Outcome outcome = withProgress(new Counts(explorer::done, explorer::failing, explorer::findings, null),
                 err,
                 () -> explorer.run(first, runs, deadline));
@@ -481,6 +488,7 @@ final class ExploreCommand implements Callable<Integer> {
                         Main.invocation(), farm.address(), address.bindHint("WORKER"));
             }
             o.flush();
+            stopWith(farm::halt);
             Farm.View view = farm.view();
             Farm.Outcome outcome = withProgress(new Counts(view::done, view::failing, view::findings, view::nodes), err,
                     farm::await);
@@ -573,9 +581,21 @@ final class ExploreCommand implements Callable<Integer> {
     /** One row per era pair: the same seeds, the same duration, only the eras differ. */
     private int printEstimates(List<String> labels, List<Estimate> estimates, LoadedSettings base, PrintWriter o)
             throws IOException {
+        if (estimates.isEmpty()) {
+            o.println("explore: stopped before any era pair ran");
+            return Main.OK;
+        }
         Estimate any = estimates.get(0);
-        o.printf("estimate %s: %,d runs of %s per era pair, seeds from the same base%n", any.kind(), any.runs(),
-                ValidateCommand.human(base.settings().run().duration()));
+        // A time limit or a stop signal can leave the last pairs with fewer runs: then each row says its own.
+        boolean sameRuns = estimates.stream().mapToLong(Estimate::runs).distinct().count() == 1;
+        String duration = ValidateCommand.human(base.settings().run().duration());
+        if (sameRuns) {
+            o.printf("estimate %s: %,d runs of %s per era pair, seeds from the same base%n", any.kind(), any.runs(),
+                    duration);
+        } else {
+            o.printf("estimate %s: runs of %s, as many per era pair as it says (the search was cut short), seeds from"
+                    + " the same base%n", any.kind(), duration);
+        }
         o.printf("  %-28s %24s %30s %30s%n", "host/guest", "per run % (95 %)", "per 10^6 not-presents (95 %)",
                 "per simulated hour (95 %)");
         ObjectNode json = JSON.createObjectNode().put("topology", topology.toString());
@@ -585,7 +605,8 @@ final class ExploreCommand implements Callable<Integer> {
             Estimate.Interval run = e.perRun();
             Estimate.Interval np = e.perMillionNotPresents();
             Estimate.Interval hour = e.perSimulatedHour();
-            o.printf("  %-28s %24s %30s %30s%n", labels.get(i),
+            o.printf("  %-28s %24s %30s %30s%n", sameRuns ? labels.get(i)
+                            : String.format("%s (%,d runs)", labels.get(i), e.runs()),
                     num(100 * run.value()) + " (" + num(100 * run.low()) + "-" + num(100 * run.high()) + ")",
                     num(np.value()) + " (" + num(np.low()) + "-" + num(np.high()) + ")",
                     num(hour.value()) + " (" + num(hour.low()) + "-" + num(hour.high()) + ")");

@@ -14,8 +14,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 /**
  * The shaded jar as a user starts it: help and version on every subcommand, an empty topology
@@ -68,7 +68,7 @@ class CliIT {
         Process p = jar("run", "--engine", engine, "--duration", "60s", "--report", report.getFileName().toString())
                 .start();
         try {
-            assumeSigintReaches(p);
+            Jar.assumeSigintReaches(p);
             // Simulating: the first progress line on stderr (the stop handler is installed before the run starts).
             Path err = tmp.resolve("stderr.txt");
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
@@ -96,24 +96,49 @@ class CliIT {
      * and count, the estimate over the runs done is written, and the exit code says it was cut
      * short. (Before, the JVM ended at once and the runs done were lost.)
      */
+    /** The same during an era comparison: the pair at work ends, the pairs after it do not start. */
+    @Test
+    void ctrlCDuringAnEraComparisonEndsItWithThePairsDoneAndExits130() throws Exception {
+        Path out = tmp.resolve("eras");
+        Process p = jar("explore", CONF.resolve("no-nmi.conf").toString(), "--eras", "legacy/legacy,legacy/interrupt",
+                "--estimate", "apf-word-stolen", "--runs", "10000000", "--duration", "1ms", "--out", out.toString())
+                .start();
+        try {
+            Jar.assumeSigintReaches(p);
+            interruptOnceSearching(p);
+        } finally {
+            p.destroyForcibly();
+        }
+        JsonNode pairs = new ObjectMapper().readTree(out.resolve("estimate.json").toFile()).get("eras");
+        assertEquals(1, pairs.size(), pairs.toString());
+        assertEquals("legacy/legacy", pairs.get(0).get("eras").asText());
+        assertTrue(pairs.get(0).get("runs").asLong() > 0, pairs.toString());
+        assertFalse(Files.readString(tmp.resolve("stdout.txt")).contains("legacy/interrupt"));
+    }
+
+    /** Waits for the search's first progress line, sends SIGINT, and expects exit 130 with the stop said. */
+    private void interruptOnceSearching(Process p) throws Exception {
+        // Searching: its first progress line on stderr (the stop handler is installed before the search starts).
+        Path err = tmp.resolve("stderr.txt");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (Files.readString(err).lines().noneMatch(l -> l.startsWith("explore: ") && l.contains(" runs, "))) {
+            assertTrue(p.isAlive() && System.nanoTime() < deadline, "the search starts: " + Files.readString(err));
+            Thread.sleep(100);
+        }
+        assertEquals(0, new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor());
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "SIGINT ends the search");
+        assertEquals(130, p.exitValue(), Files.readString(err));
+        assertTrue(Files.readString(err).contains("vcpu-emu: SIGINT: no new runs"), Files.readString(err));
+    }
+
     @Test
     void ctrlCEndsAnExploreSearchWithTheEstimateOfTheRunsDoneAndExits130() throws Exception {
         Path out = tmp.resolve("search");
         Process p = jar("explore", CONF.resolve("no-nmi.conf").toString(), "--estimate", "apf-word-stolen", "--runs",
                 "10000000", "--duration", "1ms", "--out", out.toString()).start();
         try {
-            assumeSigintReaches(p);
-            // Searching: its first progress line on stderr (the stop handler is installed before the search starts).
-            Path err = tmp.resolve("stderr.txt");
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (Files.readString(err).lines().noneMatch(l -> l.startsWith("explore: ") && l.contains(" runs, "))) {
-                assertTrue(p.isAlive() && System.nanoTime() < deadline, "the search starts: " + Files.readString(err));
-                Thread.sleep(100);
-            }
-            assertEquals(0, new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor());
-            assertTrue(p.waitFor(60, TimeUnit.SECONDS), "SIGINT ends the search");
-            assertEquals(130, p.exitValue(), Files.readString(err));
-            assertTrue(Files.readString(err).contains("vcpu-emu: SIGINT: no new runs"), Files.readString(err));
+            Jar.assumeSigintReaches(p);
+            interruptOnceSearching(p);
         } finally {
             p.destroyForcibly();
         }
@@ -122,13 +147,5 @@ class CliIT {
         assertTrue(runs > 0 && runs < 10_000_000, "the runs done before the signal: " + runs);
         assertTrue(Files.readString(tmp.resolve("stdout.txt")).contains(String.format("%,d", runs)),
                 Files.readString(tmp.resolve("stdout.txt")));
-    }
-
-    /** A background job of a non-interactive shell ignores SIGINT, and so would the jar it starts. */
-    private static void assumeSigintReaches(Process p) throws IOException {
-        String status = Files.readString(Path.of("/proc", Long.toString(p.pid()), "status"));
-        long ignored = status.lines().filter(l -> l.startsWith("SigIgn:")).findFirst()
-                .map(l -> Long.parseUnsignedLong(l.substring("SigIgn:".length()).strip(), 16)).orElse(0L);
-        assumeFalse((ignored & 0x2) != 0, "this test JVM was started with SIGINT ignored");
     }
 }

@@ -98,6 +98,37 @@ class ClusterIT {
         assertEquals(null, alone.get("cluster"));
     }
 
+    /** Ctrl-C at the coordinator halts the farm as its time limit would: the estimate of the runs done, exit 130. */
+    @Test
+    void ctrlCAtTheCoordinatorEndsTheFarmsSearchWithTheRunsDoneAndExits130() throws Exception {
+        Path farmDir = Files.createDirectories(tmp.resolve("halted"));
+        Process coordinator = searching(farmDir, 10_000_000);
+        List<ProcessHandle> workers = coordinator.toHandle().children().toList();
+        try {
+            Jar.assumeSigintReaches(coordinator);
+            assertEquals(0, new ProcessBuilder("kill", "-INT", Long.toString(coordinator.pid())).start().waitFor());
+            assertTrue(coordinator.waitFor(60, TimeUnit.SECONDS), "SIGINT ends the search");
+        } finally {
+            coordinator.destroyForcibly();
+        }
+        String out = Files.readString(farmDir.resolve("stdout.txt"));
+        String err = Files.readString(farmDir.resolve("stderr.txt"));
+        assertEquals(130, coordinator.exitValue(), out + err);
+        assertTrue(err.contains("vcpu-emu: SIGINT: no new runs"), err);
+        assertNoNodeLeft(out);
+        for (ProcessHandle w : workers) {
+            assertTrue(w.onExit().get(30, TimeUnit.SECONDS) != null && !w.isAlive(), "worker " + w.pid() + " ended");
+        }
+        JsonNode estimate = new ObjectMapper().readTree(farmDir.resolve("out/estimate.json").toFile());
+        long runs = estimate.get("runs").asLong();
+        assertTrue(runs > 0 && runs < 10_000_000, "the runs done before the signal: " + runs);
+        long sum = 0;
+        for (JsonNode n : estimate.get("cluster").get("nodes")) {
+            sum += n.get("runs").asLong();
+        }
+        assertEquals(runs, sum, estimate.get("cluster").toString());
+    }
+
     @Test
     void workersEndWhenTheirCoordinatorIsKilled() throws Exception {
         Path farmDir = Files.createDirectories(tmp.resolve("orphans"));

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 /**
  * The built jar as the integration tests run it: a fresh JVM working in a directory of the
@@ -40,6 +41,14 @@ final class Jar {
         cmd.addAll(List.of(args));
         return new ProcessBuilder(cmd).directory(dir.toFile())
                 .redirectOutput(dir.resolve("stdout.txt").toFile()).redirectError(dir.resolve("stderr.txt").toFile());
+    }
+
+    /** A background job of a non-interactive shell ignores SIGINT, and so would the jar it starts. */
+    static void assumeSigintReaches(Process p) throws IOException {
+        String status = Files.readString(Path.of("/proc", Long.toString(p.pid()), "status"));
+        long ignored = status.lines().filter(l -> l.startsWith("SigIgn:")).findFirst()
+                .map(l -> Long.parseUnsignedLong(l.substring("SigIgn:".length()).strip(), 16)).orElse(0L);
+        assumeFalse((ignored & 0x2) != 0, "this test JVM was started with SIGINT ignored");
     }
 
     /** Runs the command in {@code dir} to its end (at most two minutes). */

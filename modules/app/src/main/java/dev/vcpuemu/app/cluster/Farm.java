@@ -86,8 +86,8 @@ public final class Farm extends AbstractBehavior<Farm.Command> {
 
     private record Unreachable(ClusterEvent.UnreachableMember event) implements Command {}
 
-    /** Time is up: the search's wall-time limit passed. */
-    private enum Halt implements Command { INSTANCE }
+    /** Time is up (the search's wall-time limit passed), or the user stopped the search ({@link FarmSearch#halt}). */
+    enum Halt implements Command { INSTANCE }
 
     /** The nodes awaited did not all say hello in time: work with those that did. */
     private enum StartAnyway implements Command { INSTANCE }

@@ -64,6 +64,14 @@ public final class FarmSearch implements AutoCloseable {
         return view;
     }
 
+    /**
+     * Launches no more runs anywhere, as the time limit would (a stop signal): the runs under
+     * way end and count, and {@link #await} returns. Safe from any thread.
+     */
+    public void halt() {
+        farm.tell(Farm.Halt.INSTANCE);
+    }
+
     /** Waits for the search to end. */
     public Farm.Outcome await() throws InterruptedException, ExecutionException {
         return view.outcome().get();
