@@ -29,10 +29,6 @@ record EngineFigures(double wallSeconds, double simulatedSeconds, long roundTrip
      */
     record Settled(double simulatedSeconds, double wallSeconds) {}
 
-    EngineFigures(double wallSeconds, double simulatedSeconds, long roundTrips, RunControl.Barrier barrier) {
-        this(wallSeconds, simulatedSeconds, roundTrips, barrier, null);
-    }
-
     static EngineFigures of(RunResult r, RunControl.Barrier barrier, Settled settle) {
         long roundTrips = r.counters().getOrDefault(Counter.APF_PAGE_READY_INJECTED.key, 0L)
                 - r.counters().getOrDefault(Counter.WAKE_ALLS.key, 0L);

@@ -223,10 +223,11 @@ final class ExploreCommand implements Callable<Integer> {
         long deadline = limit == null ? Long.MAX_VALUE : started + limit.toNanos();
         // Ctrl-C (or SIGTERM) ends the search as its time limit would, and the exit code then
         // says so (130, 143).
+        EstimateReport estimateReport = EstimateReport.of(topology, base, out);
         try (StopOnSignal signals = StopOnSignal.install(this::stopSearch, "no new runs; the runs under way end, "
                 + "then the search's outcome is written")) {
             if (!pairs.isEmpty()) {
-                List<Estimate> estimates = new ArrayList<>();
+                List<Estimate> perPair = new ArrayList<>();
                 for (List<String> extra : pairs) {
                     if (stopRequested) {
                         break;
@@ -238,9 +239,9 @@ final class ExploreCommand implements Callable<Integer> {
                         return signals.finish(Stored.finish(stored, reportFailure(pairRunner, strategy, stop, maxSteps,
                                 pairSearch, shrinkLimit, o, err), err));
                     }
-                    estimates.add(pairSearch.estimates().apply(estimate));
+                    perPair.add(pairSearch.estimates().apply(estimate));
                 }
-                return signals.finish(Stored.finish(stored, EstimateReport.of(topology, base, out).printAll(eras, estimates, o), err));
+                return signals.finish(Stored.finish(stored, estimateReport.printAll(eras, perPair, o), err));
             }
             Search search;
             try {
@@ -255,7 +256,7 @@ final class ExploreCommand implements Callable<Integer> {
             }
             int code;
             if (estimate != null && search.found() == null) {
-                code = EstimateReport.of(topology, base, out).print(search.estimates().apply(estimate), search.nodes(), o);
+                code = estimateReport.print(search.estimates().apply(estimate), search.nodes(), o);
             } else if (search.found() == null) {
                 o.printf("explore: no failing run in %d runs (%.1f s, %.2f runs/s)%n", search.runs(),
                         search.wallSeconds(), search.runsPerSecond());

@@ -73,7 +73,7 @@ class BenchCommandTest {
     void anEmulatorPhaseGivesItsUserLevelFiguresAndItsBarrier() {
         MachineLoad.Load calm = new MachineLoad.Load(0.1, 2.0, 1.5, 2);
         RunControl.Barrier b = new RunControl.Barrier(2, 1_000, 2_000_000_000L, 500_000_000L, 10, 100_000_000L);
-        EngineFigures f = new EngineFigures(5.0, 0.5, 20_000, b);
+        EngineFigures f = new EngineFigures(5.0, 0.5, 20_000, b, null);
         assertEquals(0.1, f.simulatedSecondsPerSecond(), 1e-12);
         assertEquals(4_000, f.roundTripsPerSecond(), 1e-9);
         assertEquals(0.1, f.barrierShare(), 1e-12, "0.5 s waited in 5 s of wall time");
@@ -82,7 +82,7 @@ class BenchCommandTest {
         List<BenchCommand.Sample> runs = List.of(
                 new BenchCommand.Sample(new BenchCommand.Phase("emu", 1_000, 2_000, 5.0, null), null, calm, true, f),
                 new BenchCommand.Sample(new BenchCommand.Phase("emu", 1_000, 2_000, 5.0, null), null, calm, true,
-                        new EngineFigures(5.0, 1.5, 0, null)));
+                        new EngineFigures(5.0, 1.5, 0, null, null)));
         ObjectNode x = BenchCommand.put(new ObjectMapper().createObjectNode(), "emulatorConcurrent", "emu", runs);
         assertEquals(0.2, x.get("simulatedSecondsPerSecond").asDouble(), 1e-12, "median of 0.1 and 0.3");
         assertNull(x.get("barrierShare"), "a barrier is reported only when every run measured it");
@@ -95,7 +95,7 @@ class BenchCommandTest {
         List<BenchCommand.Sample> runs = List.of(
                 new BenchCommand.Sample(new BenchCommand.Phase("emu", 1_000, 2_000, 5.0, null), null, calm, true, settled),
                 new BenchCommand.Sample(new BenchCommand.Phase("emu", 1_000, 2_000, 5.0, null), null, calm, true,
-                        new EngineFigures(5.0, 1.5, 0, null)));
+                        new EngineFigures(5.0, 1.5, 0, null, null)));
         ObjectNode x = BenchCommand.put(new ObjectMapper().createObjectNode(), "emulatorConcurrent", "emu", runs);
         assertEquals(0.000_15, x.get("runs").get(0).get("settledAtSimulatedSeconds").asDouble(), 1e-12);
         assertEquals(42.0, x.get("runs").get(0).get("settleWallSeconds").asDouble(), 1e-12);

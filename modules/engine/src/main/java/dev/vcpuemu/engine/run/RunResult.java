@@ -4,6 +4,7 @@ import dev.vcpuemu.model.finding.Finding;
 import dev.vcpuemu.model.finding.FindingKind;
 import dev.vcpuemu.model.stats.VcpuTime;
 
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -81,7 +82,7 @@ public record RunResult(double wallSeconds, long simulatedNanos, Map<String, Lon
      * conservation, latencies and the rest stay the whole run's.
      */
     public RunResult since(Progress from) {
-        Map<String, Long> after = new java.util.LinkedHashMap<>();
+        Map<String, Long> after = new LinkedHashMap<>();
         counters.forEach((k, v) -> after.put(k, v - from.counters().getOrDefault(k, 0L)));
         return new RunResult(wallSeconds - from.wallSeconds(), simulatedNanos - from.simulatedNanos(), after, findings,
                 findingExamples, conservation, endReason, traceHash, modelHash, schedulingSteps, fault, latencies,
